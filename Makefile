@@ -1,0 +1,46 @@
+# Neural Networks: From Perceptrons to Backpropagation
+# `make lab` and `make test` work on a fresh machine with Python 3.10+:
+# both create .venv and install the course into it first.
+
+PYTHON ?= python3
+VENV   := .venv
+STAMP  := $(VENV)/.installed
+# Extra flags: make lab LAB_ARGS="--no-browser --port=8899"; make test PYTEST_ARGS="-m 'not slow'"
+LAB_ARGS ?=
+PYTEST_ARGS ?=
+
+# Jupyter refuses to run as root unless told to.
+ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root)
+# Open notebooks/ in the file browser once it exists.
+DEFAULT_URL := $(if $(wildcard notebooks),--LabApp.default_url=/lab/tree/notebooks)
+
+.PHONY: help lab test release clean
+
+help:  ## list the targets
+	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
+
+# Create the venv once; reinstall only when pyproject.toml is newer than the stamp.
+$(STAMP): pyproject.toml
+	@test -x $(VENV)/bin/python || { \
+	  $(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 10))' || { \
+	    echo "error: this course needs Python 3.10 or newer; '$(PYTHON)' is $$($(PYTHON) --version 2>&1)." >&2; \
+	    echo "       Run with another interpreter, e.g. make PYTHON=python3.11" >&2; exit 1; }; \
+	  echo "Creating $(VENV) with $$($(PYTHON) --version)"; \
+	  $(PYTHON) -m venv $(VENV); }
+	@echo "Installing the course into $(VENV) (the first time takes a few minutes)"
+	$(VENV)/bin/python -m pip install --quiet -e '.[test]'
+	touch $@
+
+lab: $(STAMP)  ## open JupyterLab on the course
+	$(VENV)/bin/jupyter lab --ServerApp.root_dir="$(CURDIR)" $(DEFAULT_URL) $(ALLOW_ROOT) $(LAB_ARGS)
+
+test: $(STAMP)  ## lint, then run the whole test suite
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)
+
+release: $(STAMP)  ## regenerate the student copies from solutions/
+	$(VENV)/bin/python -m autograder release
+
+clean:  ## remove caches and build leftovers (keeps .venv)
+	find . -path ./$(VENV) -prune -o \( -name __pycache__ -o -name .ipynb_checkpoints \) -type d -prune -exec rm -rf {} +
+	rm -rf .pytest_cache .ruff_cache .hypothesis build *.egg-info

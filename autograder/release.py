@@ -1,0 +1,148 @@
+"""Generate the student copy of nnlib from the reference in solutions/nnlib.
+
+Every region between ``### BEGIN SOLUTION <label>`` and ``### END SOLUTION``
+is replaced by nbgrader's own ``ClearSolutions`` preprocessor, configured with
+a code stub that raises ``NotImplementedError(<label>)``: the same logic, the
+same markers and the same errors (nested or unterminated regions) as
+``nbgrader generate_assignment`` uses for notebook cells.
+"""
+
+from pathlib import Path
+
+from nbformat.v4 import new_code_cell
+from nbgrader.preprocessors import ClearSolutions
+
+ROOT = Path(__file__).resolve().parent.parent
+REFERENCE_LIBRARY = ROOT / "solutions" / "nnlib"
+STUDENT_LIBRARY = ROOT / "nnlib"
+
+BEGIN = "BEGIN SOLUTION"
+END = "END SOLUTION"
+LABEL_SLOT = "@EXERCISE@"
+CODE_STUB = f'# YOUR CODE HERE\nraise NotImplementedError("{LABEL_SLOT}")'
+
+
+class ReleaseError(ValueError):
+    """A solution region that cannot be turned into a stub."""
+
+
+def strip_solutions(source, filename="<source>"):
+    """Replace each solution region of a Python file with a labelled stub.
+
+    Parameters
+    ----------
+    source : str
+        The reference module's text.
+    filename : str
+        For error messages.
+
+    Returns
+    -------
+    str
+        The student module's text.
+
+    Raises
+    ------
+    ReleaseError
+        For nested or unterminated regions (nbgrader's checks), an END with
+        no BEGIN, or a BEGIN line without its exercise label.
+    """
+    labels = []
+    in_region = False
+    for number, line in enumerate(source.split("\n"), start=1):
+        if BEGIN in line:
+            label = line.split(BEGIN, 1)[1].strip()
+            if not label:
+                raise ReleaseError(
+                    f"{filename}:{number}: '{BEGIN}' needs an exercise label after it, "
+                    f"e.g. '### {BEGIN} Exercise 2.1: implement sigmoid'"
+                )
+            if '"' in label or "\\" in label:
+                raise ReleaseError(f"{filename}:{number}: the label {label!r} may not "
+                                   f"contain quotes or backslashes")
+            labels.append(label)
+            in_region = True  # a nested BEGIN is caught by ClearSolutions below
+        elif END in line:
+            if not in_region:
+                raise ReleaseError(f"{filename}:{number}: '{END}' without a matching '{BEGIN}'")
+            in_region = False
+    cell = new_code_cell(source)
+    clear = ClearSolutions(code_stub={"python": CODE_STUB}, begin_solution_delimeter=BEGIN,
+                           end_solution_delimeter=END)
+    try:
+        clear._replace_solution_region(cell, "python")
+    except RuntimeError as error:
+        raise ReleaseError(f"{filename}: {error}") from None
+    parts = cell.source.split(LABEL_SLOT)
+    assert len(parts) == len(labels) + 1, "one stub per labelled region"
+    stripped = parts[0]
+    for label, rest in zip(labels, parts[1:]):
+        stripped += label + rest
+    return stripped
+
+
+def release_library(source_dir=REFERENCE_LIBRARY, target_dir=STUDENT_LIBRARY):
+    """Write the student library: every ``.py`` file of ``source_dir``, stripped.
+
+    Files in ``target_dir`` that have no counterpart in ``source_dir`` are
+    removed, so the student copy never keeps a stale module.
+
+    Parameters
+    ----------
+    source_dir, target_dir : path-like
+
+    Returns
+    -------
+    list of Path
+        The files written.
+    """
+    source_dir, target_dir = Path(source_dir), Path(target_dir)
+    expected = expected_library(source_dir)
+    if target_dir.exists():
+        for path in target_dir.rglob("*"):
+            if path.is_file() and "__pycache__" not in path.parts:
+                if path.relative_to(target_dir).as_posix() not in expected:
+                    path.unlink()
+    written = []
+    for relative, text in expected.items():
+        path = target_dir / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if not path.exists() or path.read_text() != text:
+            path.write_text(text)
+        written.append(path)
+    return written
+
+
+def expected_library(source_dir=REFERENCE_LIBRARY):
+    """What the student library should contain.
+
+    Returns
+    -------
+    dict of str to str
+        Relative POSIX path -> stripped file text, for every ``.py`` file.
+    """
+    source_dir = Path(source_dir)
+    return {
+        path.relative_to(source_dir).as_posix(): strip_solutions(
+            path.read_text(), str(path.relative_to(ROOT) if path.is_relative_to(ROOT) else path)
+        )
+        for path in sorted(source_dir.rglob("*.py"))
+        if "__pycache__" not in path.parts
+    }
+
+
+def stale_files(source_dir=REFERENCE_LIBRARY, target_dir=STUDENT_LIBRARY):
+    """Relative paths where the student library differs from what release would write.
+
+    Returns
+    -------
+    list of str
+        Empty when the student copy is in sync.
+    """
+    target_dir = Path(target_dir)
+    expected = expected_library(source_dir)
+    stale = [rel for rel, text in expected.items()
+             if not (target_dir / rel).is_file() or (target_dir / rel).read_text() != text]
+    present = {p.relative_to(target_dir).as_posix() for p in target_dir.rglob("*.py")
+               if "__pycache__" not in p.parts} if target_dir.exists() else set()
+    return sorted(stale + sorted(present - set(expected)))

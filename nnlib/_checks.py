@@ -1,0 +1,57 @@
+"""Input checks shared by every nnlib module (provided code, not an exercise).
+
+They turn bad input into an error that names the problem, instead of a numpy
+traceback three calls deeper or a silent ``nan``.
+"""
+
+import numpy as np
+
+
+def as_float_array(value, name, ndim=None, allow_nonfinite=False):
+    """Return ``value`` as a new float64 array, checking it on the way.
+
+    Parameters
+    ----------
+    value : array_like
+        Anything ``np.asarray`` accepts.
+    name : str
+        How the error messages refer to the value (e.g. ``"X"``).
+    ndim : int or tuple of int, optional
+        The accepted number(s) of dimensions.
+    allow_nonfinite : bool, default False
+        If False, ``nan`` and ``inf`` entries raise ``ValueError``.
+
+    Returns
+    -------
+    ndarray of float64
+        A copy: changing it never changes ``value``.
+    """
+    try:
+        array = np.array(value, dtype=np.float64, copy=True)
+    except (TypeError, ValueError) as error:
+        raise TypeError(f"{name} must be an array of numbers, got {type(value).__name__}") from error
+    if ndim is not None:
+        allowed = (ndim,) if isinstance(ndim, int) else tuple(ndim)
+        if array.ndim not in allowed:
+            wanted = " or ".join(f"{d}-D" for d in allowed)
+            hint = " (for one sample, use x.reshape(1, -1))" if 2 in allowed and array.ndim == 1 else ""
+            raise ValueError(f"{name} must be {wanted}, got shape {array.shape}{hint}")
+    if not allow_nonfinite and not np.all(np.isfinite(array)):
+        bad = int(np.size(array) - np.count_nonzero(np.isfinite(array)))
+        raise ValueError(f"{name} contains {bad} non-finite value(s) (nan or inf)")
+    return array
+
+
+def check_same_shape(first, second, first_name, second_name):
+    """Raise ``ValueError`` naming both shapes unless the arrays match."""
+    if first.shape != second.shape:
+        raise ValueError(
+            f"{first_name} has shape {first.shape} but {second_name} has shape "
+            f"{second.shape}; they must be the same"
+        )
+
+
+def unknown_name_error(kind, name, known):
+    """Build the ``ValueError`` for a name missing from a registry."""
+    names = ", ".join(repr(k) for k in sorted(known))
+    return ValueError(f"unknown {kind} {name!r}; known {kind}s are: {names}")

@@ -1,0 +1,181 @@
+"""Multi-layer networks: parameters and the forward pass.
+
+A network with layer sizes ``[n_0, n_1, ..., n_L]`` has ``L`` layers. Layer
+``l`` owns a weight matrix ``W`` of shape ``(n_l, n_{l-1})``, a bias ``b`` of
+shape ``(n_l,)`` and the name of its activation. With samples as the rows of
+``A`` (shape ``(N, n_{l-1})``), the notes' ``z = W a + b`` for one sample
+becomes, for the whole batch::
+
+    Z = A @ W.T + b        # (N, n_l)
+    A_next = f(Z)          # (N, n_l)
+"""
+
+from typing import NamedTuple
+
+import numpy as np
+
+from ._checks import as_float_array, unknown_name_error
+from .activations import get_activation
+
+# ---------------------------------------------------------------- parameters
+
+INIT_METHODS = ("xavier", "he")
+
+
+def init_params(layer_sizes, method="xavier", seed=0):
+    """Random weights and zero biases for a network.
+
+    Weights are drawn from a normal distribution with mean 0 and a standard
+    deviation that keeps the size of the signal about the same from layer to
+    layer:
+
+    - ``"xavier"`` (Glorot): ``std = sqrt(2 / (n_in + n_out))``, for sigmoid
+      and tanh;
+    - ``"he"``: ``std = sqrt(2 / n_in)``, for ReLU and leaky ReLU, which zero
+      about half of their inputs.
+
+    Parameters
+    ----------
+    layer_sizes : sequence of int, length L + 1
+        ``[D, H_1, ..., C]``: inputs, hidden layer widths, outputs.
+    method : {"xavier", "he"}, default "xavier"
+    seed : int, default 0
+        Seed of the random generator: the same seed gives the same weights.
+
+    Returns
+    -------
+    weights : list of L ndarrays
+        ``weights[l]`` has shape ``(layer_sizes[l + 1], layer_sizes[l])``.
+    biases : list of L ndarrays
+        ``biases[l]`` has shape ``(layer_sizes[l + 1],)``, all zeros.
+    """
+    sizes = list(layer_sizes)
+    if len(sizes) < 2 or not all(isinstance(n, (int, np.integer)) and n > 0 for n in sizes):
+        raise ValueError(
+            f"layer_sizes must list at least two positive integers (inputs and outputs), "
+            f"got {layer_sizes!r}"
+        )
+    if method not in INIT_METHODS:
+        raise unknown_name_error("initialization method", method, INIT_METHODS)
+    rng = np.random.default_rng(seed)
+    # YOUR CODE HERE
+    raise NotImplementedError("Exercise 3.1: implement init_params")
+
+
+def check_network(X, weights, biases, activations):
+    """Check that inputs, parameters and activations fit together.
+
+    Provided code: every function that runs a network calls it first, so a
+    mistake is reported with the layer it happened in.
+
+    Parameters
+    ----------
+    X : array_like, shape (N, D)
+    weights : list of L array_like, ``weights[l]`` of shape (n_{l+1}, n_l)
+    biases : list of L array_like, ``biases[l]`` of shape (n_{l+1},)
+    activations : list of L str
+        Activation names, one per layer (see ``activations.ACTIVATIONS``).
+
+    Returns
+    -------
+    X : ndarray, shape (N, D)
+    weights, biases : lists of float64 ndarrays (copies)
+    activations : list of activations.Activation
+
+    Raises
+    ------
+    ValueError
+        Naming the layer and both shapes when something does not fit, or the
+        known activation names when one is unknown.
+    """
+    X = as_float_array(X, "X", ndim=2)
+    if not (len(weights) == len(biases) == len(activations)) or len(weights) == 0:
+        raise ValueError(
+            f"need one weight matrix, one bias vector and one activation per layer, got "
+            f"{len(weights)} weights, {len(biases)} biases and {len(activations)} activations"
+        )
+    checked_w, checked_b, funcs = [], [], []
+    width = X.shape[1]
+    for layer, (W, b, name) in enumerate(zip(weights, biases, activations), start=1):
+        W = as_float_array(W, f"weights of layer {layer}", ndim=2)
+        b = as_float_array(b, f"biases of layer {layer}", ndim=1)
+        if W.shape[1] != width:
+            source = f"X of shape {X.shape}" if layer == 1 else f"layer {layer - 1}"
+            raise ValueError(
+                f"layer {layer}: weights have shape {W.shape}, so the layer expects "
+                f"{W.shape[1]} inputs, but it receives {width} (from {source})"
+            )
+        if b.shape != (W.shape[0],):
+            raise ValueError(
+                f"layer {layer}: biases have shape {b.shape} but weights have shape "
+                f"{W.shape}; expected biases of shape ({W.shape[0]},)"
+            )
+        checked_w.append(W)
+        checked_b.append(b)
+        funcs.append(get_activation(name))
+        width = W.shape[0]
+    return X, checked_w, checked_b, funcs
+
+
+# ---------------------------------------------------------------- forward pass
+
+
+def forward_pass(X, weights, biases, activations):
+    """Compute the network's output for a batch (the notes' ForwardPass).
+
+    Parameters
+    ----------
+    X : array_like, shape (N, D)
+    weights : list of L arrays, ``weights[l]`` of shape (n_{l+1}, n_l)
+    biases : list of L arrays, ``biases[l]`` of shape (n_{l+1},)
+    activations : list of L str
+        One activation name per layer.
+
+    Returns
+    -------
+    ndarray, shape (N, C)
+        The last layer's activation.
+
+    Examples
+    --------
+    >>> W, b = [np.array([[1.0, -1.0]])], [np.array([0.5])]
+    >>> forward_pass([[2.0, 1.0]], W, b, ["relu"])    # relu(2 - 1 + 0.5)
+    array([[1.5]])
+    """
+    X, weights, biases, funcs = check_network(X, weights, biases, activations)
+    # YOUR CODE HERE
+    raise NotImplementedError("Exercise 3.2: implement forward_pass")
+
+
+class ForwardCache(NamedTuple):
+    """What the forward pass remembers for backpropagation.
+
+    Both lists are indexed by layer number, as in the notes: ``A[0]`` is the
+    input ``X``; for ``l = 1..L``, ``Z[l]`` is layer ``l``'s weighted sum and
+    ``A[l] = f_l(Z[l])`` its activation. ``Z[0]`` is None (the input has no
+    weighted sum).
+    """
+
+    A: list
+    Z: list
+
+
+def forward_pass_with_cache(X, weights, biases, activations):
+    """Forward pass that also returns every layer's ``Z`` and ``A``.
+
+    Parameters
+    ----------
+    X : array_like, shape (N, D)
+    weights, biases, activations
+        As in ``forward_pass``.
+
+    Returns
+    -------
+    output : ndarray, shape (N, C)
+        Same as ``forward_pass``.
+    cache : ForwardCache
+        ``cache.A[l]`` and ``cache.Z[l]`` of shape (N, n_l), for l = 0..L.
+    """
+    X, weights, biases, funcs = check_network(X, weights, biases, activations)
+    # YOUR CODE HERE
+    raise NotImplementedError("Exercise 3.3: implement forward_pass_with_cache")

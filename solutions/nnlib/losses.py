@@ -1,0 +1,267 @@
+"""Loss functions and their derivatives.
+
+A loss turns a batch of predictions and targets into one number that
+training drives down. Every loss here is averaged over the ``N`` samples of
+the batch, so its derivatives carry a factor ``1 / N``.
+
+=======================  ====================  ==============================
+loss                     compares              its derivative is taken w.r.t.
+=======================  ====================  ==============================
+mse                      any outputs           the prediction
+binary_cross_entropy     probabilities (0, 1)  the prediction
+softmax_cross_entropy    logits (scores)       the logits (the stable form)
+=======================  ====================  ==============================
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from ._checks import as_float_array, check_same_shape, unknown_name_error
+from .activations import softmax
+
+# Predictions are clipped this far inside (0, 1) before taking a logarithm,
+# so that a prediction of exactly 0 or 1 gives a large but finite loss.
+EPSILON = np.finfo(np.float64).eps
+
+
+def _pair(prediction, target, prediction_name="prediction"):
+    """Check a (prediction, target) pair: same 2-D shape, finite values."""
+    prediction = as_float_array(prediction, prediction_name, ndim=2)
+    target = as_float_array(target, "target", ndim=2)
+    check_same_shape(prediction, target, prediction_name, "target")
+    return prediction, target
+
+
+# ---------------------------------------------------------------- MSE
+
+
+def mse(prediction, target):
+    """Mean squared error, ``(1/N) sum_i sum_c (prediction_ic - target_ic)**2``.
+
+    Parameters
+    ----------
+    prediction : array_like, shape (N, C)
+    target : array_like, shape (N, C)
+
+    Returns
+    -------
+    float
+        Zero exactly when the prediction equals the target.
+
+    Examples
+    --------
+    >>> mse([[1.0], [3.0]], [[0.0], [1.0]])   # ((1-0)**2 + (3-1)**2) / 2
+    2.5
+    """
+    prediction, target = _pair(prediction, target)
+    ### BEGIN SOLUTION Exercise 4.1: implement mse
+    n = prediction.shape[0]
+    return float(np.sum((prediction - target) ** 2) / n)
+    ### END SOLUTION
+
+
+def mse_derivative(prediction, target):
+    """Gradient of ``mse`` with respect to the prediction, ``2 (prediction - target) / N``.
+
+    Parameters
+    ----------
+    prediction : array_like, shape (N, C)
+    target : array_like, shape (N, C)
+
+    Returns
+    -------
+    ndarray, shape (N, C)
+    """
+    prediction, target = _pair(prediction, target)
+    ### BEGIN SOLUTION Exercise 4.2: implement mse_derivative
+    n = prediction.shape[0]
+    return 2.0 * (prediction - target) / n
+    ### END SOLUTION
+
+
+# ---------------------------------------------------------------- binary cross-entropy
+
+
+def binary_cross_entropy(prediction, target):
+    """Binary cross-entropy, ``-(1/N) sum [t log p + (1 - t) log(1 - p)]``.
+
+    Parameters
+    ----------
+    prediction : array_like, shape (N, C)
+        Probabilities in [0, 1], e.g. the output of a sigmoid layer. They are
+        clipped to ``[EPSILON, 1 - EPSILON]`` so that 0 and 1 stay finite.
+    target : array_like, shape (N, C)
+        Labels in [0, 1] (usually exactly 0 or 1).
+
+    Returns
+    -------
+    float
+        Non-negative; (almost) zero when the prediction equals a 0/1 target.
+    """
+    prediction, target = _pair(prediction, target)
+    _check_probabilities(prediction, "prediction")
+    _check_probabilities(target, "target")
+    ### BEGIN SOLUTION Exercise 4.3: implement binary_cross_entropy
+    p = np.clip(prediction, EPSILON, 1.0 - EPSILON)
+    n = prediction.shape[0]
+    return float(-np.sum(target * np.log(p) + (1.0 - target) * np.log1p(-p)) / n)
+    ### END SOLUTION
+
+
+def binary_cross_entropy_derivative(prediction, target):
+    """Gradient of ``binary_cross_entropy`` with respect to the prediction.
+
+    ``(p - t) / (p (1 - p)) / N``, with ``p`` clipped as in the loss.
+
+    Parameters
+    ----------
+    prediction : array_like, shape (N, C)
+    target : array_like, shape (N, C)
+
+    Returns
+    -------
+    ndarray, shape (N, C)
+    """
+    prediction, target = _pair(prediction, target)
+    _check_probabilities(prediction, "prediction")
+    _check_probabilities(target, "target")
+    ### BEGIN SOLUTION Exercise 4.4: implement binary_cross_entropy_derivative
+    p = np.clip(prediction, EPSILON, 1.0 - EPSILON)
+    n = prediction.shape[0]
+    return (p - target) / (p * (1.0 - p)) / n
+    ### END SOLUTION
+
+
+def _check_probabilities(values, name):
+    if np.any(values < 0.0) or np.any(values > 1.0):
+        raise ValueError(
+            f"{name} must lie in [0, 1] for binary cross-entropy, got values from "
+            f"{values.min():.4g} to {values.max():.4g}; use a sigmoid output layer"
+        )
+
+
+# ---------------------------------------------------------------- softmax cross-entropy
+
+
+def softmax_cross_entropy(logits, target):
+    """Cross-entropy of ``softmax(logits)`` against one-hot targets.
+
+    Computed from the logits with the log-sum-exp trick,
+    ``(1/N) sum_i [log sum_c exp(z_ic) - sum_c t_ic z_ic]``, which never takes
+    the logarithm of a probability that rounded to 0.
+
+    Parameters
+    ----------
+    logits : array_like, shape (N, C)
+        Scores before the softmax (the output layer's ``Z``).
+    target : array_like, shape (N, C)
+        One-hot rows (or probability rows summing to 1).
+
+    Returns
+    -------
+    float
+        Non-negative.
+    """
+    logits, target = _pair(logits, target, "logits")
+    ### BEGIN SOLUTION Exercise 4.5: implement softmax_cross_entropy
+    row_max = logits.max(axis=1, keepdims=True)
+    log_sum_exp = row_max[:, 0] + np.log(np.sum(np.exp(logits - row_max), axis=1))
+    n = logits.shape[0]
+    return float(np.sum(log_sum_exp - np.sum(target * logits, axis=1)) / n)
+    ### END SOLUTION
+
+
+def softmax_cross_entropy_derivative(logits, target):
+    """Gradient of ``softmax_cross_entropy`` with respect to the logits.
+
+    Softmax and cross-entropy together have the simple gradient
+    ``(softmax(logits) - target) / N``.
+
+    Parameters
+    ----------
+    logits : array_like, shape (N, C)
+    target : array_like, shape (N, C)
+
+    Returns
+    -------
+    ndarray, shape (N, C)
+    """
+    logits, target = _pair(logits, target, "logits")
+    ### BEGIN SOLUTION Exercise 4.6: implement softmax_cross_entropy_derivative
+    n = logits.shape[0]
+    return (softmax(logits) - target) / n
+    ### END SOLUTION
+
+
+# ---------------------------------------------------------------- registry
+
+
+@dataclass(frozen=True)
+class Loss:
+    """A loss with its derivative.
+
+    Attributes
+    ----------
+    name : str
+    function : callable
+        ``(output, target) -> float``.
+    derivative : callable
+        ``(output, target) -> ndarray`` of the output's shape.
+    takes_logits : bool
+        If True, ``output`` is the output layer's pre-activation ``Z`` and the
+        derivative is taken with respect to it (the output activation, which
+        must be ``output_activation``, is folded into the loss).
+    output_activation : str or None
+        The output activation this loss requires, if any.
+    """
+
+    name: str
+    function: Callable
+    derivative: Callable
+    takes_logits: bool = False
+    output_activation: str | None = None
+
+    def __call__(self, output, target):
+        return self.function(output, target)
+
+
+LOSSES = {
+    loss.name: loss
+    for loss in (
+        Loss("mse", mse, mse_derivative),
+        Loss("binary_cross_entropy", binary_cross_entropy, binary_cross_entropy_derivative),
+        Loss(
+            "softmax_cross_entropy",
+            softmax_cross_entropy,
+            softmax_cross_entropy_derivative,
+            takes_logits=True,
+            output_activation="softmax",
+        ),
+    )
+}
+
+
+def get_loss(name):
+    """Look a loss up by name.
+
+    Parameters
+    ----------
+    name : str
+        One of ``LOSSES``: mse, binary_cross_entropy, softmax_cross_entropy.
+
+    Returns
+    -------
+    Loss
+
+    Raises
+    ------
+    ValueError
+        For an unknown name; the message lists the known ones.
+    """
+    if isinstance(name, Loss):
+        return name
+    if not isinstance(name, str) or name not in LOSSES:
+        raise unknown_name_error("loss", name, LOSSES)
+    return LOSSES[name]

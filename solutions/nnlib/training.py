@@ -1,0 +1,187 @@
+"""Gradient descent and the training loop.
+
+Each step moves every parameter a little against its gradient,
+``w <- w - learning_rate * dL/dw``. One epoch visits every sample once, in
+mini-batches of ``batch_size`` samples: ``batch_size=1`` is the notes'
+per-sample loop, ``batch_size=N`` is full-batch gradient descent.
+"""
+
+import functools
+from typing import NamedTuple
+
+import numpy as np
+
+from ._checks import as_float_array, check_same_shape
+from .backprop import backpropagation, check_loss_fits, loss_value
+from .losses import get_loss
+from .network import check_network, init_params
+
+
+def gradient_descent_update(weights, biases, gradients, learning_rate):
+    """One gradient descent step (the notes' GradientDescentUpdate).
+
+    Parameters
+    ----------
+    weights : list of L arrays, ``weights[l]`` of shape (n_{l+1}, n_l)
+    biases : list of L arrays, ``biases[l]`` of shape (n_{l+1},)
+    gradients : tuple (dW, dB)
+        As returned by ``backpropagation``: lists shaped like ``weights``
+        and ``biases``.
+    learning_rate : float
+        Step size, > 0.
+
+    Returns
+    -------
+    new_weights, new_biases : lists of ndarrays
+        New arrays; the inputs are left unchanged.
+    """
+    dW, dB = gradients
+    if not len(weights) == len(biases) == len(dW) == len(dB):
+        raise ValueError(
+            f"need as many gradients as layers: got {len(weights)} weights, {len(biases)} "
+            f"biases, {len(dW)} weight gradients and {len(dB)} bias gradients"
+        )
+    learning_rate = _check_positive(learning_rate, "learning_rate")
+    for layer, (W, b, gW, gb) in enumerate(zip(weights, biases, dW, dB), start=1):
+        check_same_shape(np.asarray(gW), np.asarray(W), f"dW of layer {layer}",
+                         f"the weights of layer {layer}")
+        check_same_shape(np.asarray(gb), np.asarray(b), f"db of layer {layer}",
+                         f"the biases of layer {layer}")
+    ### BEGIN SOLUTION Exercise 6.1: implement gradient_descent_update
+    new_weights = [W - learning_rate * gW for W, gW in zip(weights, dW)]
+    new_biases = [b - learning_rate * gb for b, gb in zip(biases, dB)]
+    return new_weights, new_biases
+    ### END SOLUTION
+
+
+class TrainingResult(NamedTuple):
+    """What ``train_network`` returns; unpacks as ``weights, biases, history``."""
+
+    weights: list
+    biases: list
+    history: list
+
+
+def _stop_on_divergence(train):
+    """Turn numpy's overflow inside ``train`` into one clear error.
+
+    With a learning rate that is too large the weights grow without bound;
+    instead of warnings and a history full of nan, training stops at the
+    first overflow and says what probably went wrong.
+    """
+
+    @functools.wraps(train)
+    def wrapper(*args, **kwargs):
+        with np.errstate(over="raise", invalid="raise", divide="raise"):
+            try:
+                return train(*args, **kwargs)
+            except FloatingPointError as error:
+                raise FloatingPointError(
+                    f"training diverged ({error}); the learning rate is probably too large"
+                ) from None
+
+    return wrapper
+
+
+@_stop_on_divergence
+def train_network(X, Y, layer_sizes, activations, loss="mse", learning_rate=0.1, epochs=100,
+                  batch_size=32, init="xavier", seed=0, shuffle=True, weights=None,
+                  biases=None, progress=False):
+    """Train a network by mini-batch gradient descent (the notes' TrainNeuralNetwork).
+
+    Parameters
+    ----------
+    X : array_like, shape (N, D)
+    Y : array_like, shape (N, C)
+    layer_sizes : sequence of int
+        ``[D, H_1, ..., C]``; used to initialize when ``weights`` is None.
+    activations : list of str
+        One activation name per layer.
+    loss : str, default "mse"
+    learning_rate : float, default 0.1
+    epochs : int, default 100
+    batch_size : int or None, default 32
+        Samples per update; 1 is the notes' per-sample loop, None the whole set.
+    init : {"xavier", "he"}, default "xavier"
+    seed : int, default 0
+        Seeds the initial weights and the shuffling.
+    shuffle : bool, default True
+        Visit the samples in a new random order each epoch.
+    weights, biases : lists of arrays, optional
+        Start from these instead of a fresh ``init_params``; not modified.
+    progress : bool or callable, default False
+        True prints the loss ten times during training; a callable is called
+        as ``progress(epoch, loss, weights, biases)`` after every epoch.
+
+    Returns
+    -------
+    TrainingResult
+        ``(weights, biases, history)``, where ``history[e]`` is the mean loss
+        over the samples seen in epoch ``e``.
+
+    Raises
+    ------
+    FloatingPointError
+        When the loss stops being finite, usually a learning rate too large.
+    """
+    X = as_float_array(X, "X", ndim=2)
+    Y = as_float_array(Y, "Y", ndim=2)
+    if X.shape[0] != Y.shape[0]:
+        raise ValueError(f"X has {X.shape[0]} samples (shape {X.shape}) but Y has "
+                         f"{Y.shape[0]} (shape {Y.shape})")
+    if weights is None or biases is None:
+        weights, biases = init_params(layer_sizes, method=init, seed=seed)
+    X, weights, biases, funcs = check_network(X, weights, biases, activations)
+    check_loss_fits(get_loss(loss), funcs[-1])
+    learning_rate = _check_positive(learning_rate, "learning_rate")
+    epochs = _check_count(epochs, "epochs")
+    n = X.shape[0]
+    batch_size = n if batch_size is None else min(_check_count(batch_size, "batch_size"), n)
+    rng = np.random.default_rng(seed)
+    report = _reporter(progress, epochs)
+    history = []
+    ### BEGIN SOLUTION Exercise 6.2: implement train_network
+    for epoch in range(epochs):
+        order = rng.permutation(n) if shuffle else np.arange(n)
+        total = 0.0
+        for start in range(0, n, batch_size):
+            batch = order[start:start + batch_size]
+            Xb, Yb = X[batch], Y[batch]
+            total += loss_value(Xb, Yb, weights, biases, activations, loss) * len(batch)
+            gradients = backpropagation(Xb, Yb, weights, biases, activations, loss)
+            weights, biases = gradient_descent_update(weights, biases, gradients,
+                                                      learning_rate)
+        history.append(total / n)
+        report(epoch, history[-1], weights, biases)
+    return TrainingResult(weights, biases, history)
+    ### END SOLUTION
+
+
+def _reporter(progress, epochs):
+    """Turn the ``progress`` argument into a per-epoch callback.
+
+    The callback also stops training once the loss is no longer finite.
+    """
+    every = max(1, epochs // 10)
+
+    def report(epoch, loss, weights, biases):
+        if not np.isfinite(loss):
+            raise FloatingPointError(f"epoch {epoch + 1}: the loss became {loss}")
+        if callable(progress):
+            progress(epoch, loss, weights, biases)
+        elif progress and ((epoch + 1) % every == 0 or epoch == 0):
+            print(f"epoch {epoch + 1:>{len(str(epochs))}}/{epochs}  loss {loss:.6f}")
+
+    return report
+
+
+def _check_positive(value, name):
+    if isinstance(value, bool) or not np.isscalar(value) or not float(value) > 0:
+        raise ValueError(f"{name} must be a positive number, got {value!r}")
+    return float(value)
+
+
+def _check_count(value, name):
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    return int(value)
