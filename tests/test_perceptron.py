@@ -5,15 +5,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
+from strategies import finite, float_arrays
 
 from nnlib import datasets, perceptron
-
-# Finite scores of any shape, for step.
-scores = hnp.arrays(
-    np.float64,
-    hnp.array_shapes(min_dims=0, max_dims=3, max_side=5),
-    elements=st.floats(-1e6, 1e6, allow_nan=False),
-)
 
 # Multiples of 1/4 in [-8, 8]: sums of a few of them are exact in float64, so
 # the sign of X @ w + b does not depend on the order of the additions.
@@ -77,7 +71,7 @@ def test_step_rejects_nan():
         perceptron.step([0.0, np.nan])
 
 
-@given(scores)
+@given(float_arrays)
 def test_step_outputs_only_zero_and_one(z):
     """Are the outputs of step always exactly 0.0 or 1.0, in the shape of z?"""
     out = perceptron.step(z)
@@ -86,7 +80,7 @@ def test_step_outputs_only_zero_and_one(z):
     np.testing.assert_array_equal(out == 1.0, z > 0)
 
 
-@given(hnp.arrays(np.float64, st.integers(1, 20), elements=st.floats(-1e6, 1e6)))
+@given(hnp.arrays(np.float64, st.integers(1, 20), elements=finite))
 def test_step_is_monotone(z):
     """Does sorting the scores give outputs that never decrease?"""
     out = perceptron.step(np.sort(z))

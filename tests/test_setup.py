@@ -91,7 +91,9 @@ def _get_status(url: str) -> int | None:
 def test_make_lab_serves_jupyterlab(tmp_path):
     """Does `make lab` start a JupyterLab that answers on /lab within 90 seconds?"""
     port, token = _free_port(), secrets.token_hex(16)
-    lab_args = f"--no-browser --port={port} --ServerApp.token={token} --ServerApp.ip=127.0.0.1"
+    lab_args = (
+        f"--no-browser --ServerApp.ip=127.0.0.1 --port={port} --IdentityProvider.token={token}"
+    )
     log = tmp_path / "lab.log"
     url = f"http://127.0.0.1:{port}/lab?token={token}"
     status, started = None, time.monotonic()

@@ -156,7 +156,7 @@ def perceptron_train(X, y, learning_rate=1.0, epochs=100):
     mistakes = []
     for _ in range(epochs):
         n_wrong = 0
-        for x_i, y_i in zip(X, y, strict=True):
+        for x_i, y_i in zip(X, y):
             error = y_i - float(step(x_i @ w + b))
             if error != 0.0:
                 w = w + learning_rate * error * x_i

@@ -1,0 +1,151 @@
+"""Tests for nnlib.backprop and nnlib.gradcheck."""
+
+import itertools
+
+import numpy as np
+import pytest
+from numpy.testing import assert_allclose
+
+from nnlib import gradcheck, network
+from nnlib.backprop import backpropagation, loss_value
+
+HIDDEN = ["sigmoid", "tanh", "relu", "leaky_relu", "identity"]
+# every loss with the output activations it makes sense with
+OUTPUTS = {
+    "mse": ["identity", "sigmoid", "tanh", "relu", "leaky_relu", "softmax"],
+    "binary_cross_entropy": ["sigmoid", "softmax"],
+    "softmax_cross_entropy": ["softmax"],
+}
+DEPTHS = [1, 2, 3]
+
+
+def make_problem(depth, hidden, output, loss, seed=0, n_samples=5, width=4, n_out=3):
+    """A small random network and batch for a gradient check."""
+    rng = np.random.default_rng(seed)
+    sizes = [3] + [width] * (depth - 1) + [n_out]
+    weights, _ = network.init_params(sizes, seed=seed)
+    biases = [rng.normal(scale=0.5, size=n) for n in sizes[1:]]
+    X = rng.normal(size=(n_samples, 3))
+    if loss == "mse":
+        Y = rng.normal(size=(n_samples, n_out))
+    elif loss == "binary_cross_entropy":
+        Y = rng.integers(0, 2, size=(n_samples, n_out)).astype(float)
+    else:
+        Y = np.eye(n_out)[rng.integers(0, n_out, size=n_samples)]
+    return X, Y, weights, biases, [hidden] * (depth - 1) + [output]
+
+
+CASES = [
+    (depth, hidden, output, loss)
+    for loss, outputs in OUTPUTS.items()
+    for output, depth in itertools.product(outputs, DEPTHS)
+    for hidden in (HIDDEN if depth > 1 else [None])
+]
+
+
+@pytest.mark.parametrize(("depth", "hidden", "output", "loss"), CASES)
+def test_backpropagation_passes_gradient_check(depth, hidden, output, loss):
+    """Does backpropagation agree with numerical gradients to 1e-7?"""
+    X, Y, weights, biases, names = make_problem(depth, hidden, output, loss)
+    error = gradcheck.check_backprop(X, Y, weights, biases, names, loss, tolerance=1e-7)
+    assert error < 1e-7
+
+
+def test_backprop_hand_worked_single_neuron():
+    """Does a one-neuron network give the gradients worked out by hand?"""
+    X, Y = np.array([[1.0, 2.0]]), np.array([[1.0]])
+    weights, biases = [np.array([[0.5, -0.5]])], [np.array([0.25])]
+    # z = 0.5*1 - 0.5*2 + 0.25 = -0.25, identity: yhat = -0.25
+    # mse gradient dL/dyhat = 2 (yhat - y) / N = 2 * (-1.25) = -2.5 = delta
+    # dW = delta * x = [-2.5, -5.0];  db = -2.5
+    dW, db = backpropagation(X, Y, weights, biases, ["identity"], "mse")
+    assert_allclose(dW[0], [[-2.5, -5.0]])
+    assert_allclose(db[0], [-2.5])
+
+
+def test_backprop_is_the_mean_of_per_sample_gradients():
+    """Is the batch gradient the average of the notes' per-sample gradients?"""
+    X, Y, weights, biases, names = make_problem(3, "tanh", "sigmoid", "binary_cross_entropy",
+                                                n_samples=6)
+    dW, db = backpropagation(X, Y, weights, biases, names, "binary_cross_entropy")
+    per_sample = [backpropagation(X[i:i + 1], Y[i:i + 1], weights, biases, names,
+                                  "binary_cross_entropy") for i in range(6)]
+    for layer in range(3):
+        assert_allclose(dW[layer], np.mean([g[0][layer] for g in per_sample], axis=0))
+        assert_allclose(db[layer], np.mean([g[1][layer] for g in per_sample], axis=0))
+
+
+def test_gradient_shapes_match_parameters():
+    """Does every gradient have the shape of the parameter it differentiates?"""
+    X, Y, weights, biases, names = make_problem(3, "relu", "softmax", "softmax_cross_entropy")
+    dW, db = backpropagation(X, Y, weights, biases, names, "softmax_cross_entropy")
+    assert [g.shape for g in dW] == [w.shape for w in weights]
+    assert [g.shape for g in db] == [b.shape for b in biases]
+
+
+def test_softmax_cross_entropy_needs_a_softmax_output():
+    """Is softmax cross-entropy with a sigmoid output refused with a clear message?"""
+    X, Y, weights, biases, _ = make_problem(2, "relu", "softmax", "softmax_cross_entropy")
+    with pytest.raises(ValueError, match="'softmax_cross_entropy' needs 'softmax'.*got 'sigmoid'"):
+        backpropagation(X, Y, weights, biases, ["relu", "sigmoid"], "softmax_cross_entropy")
+
+
+def test_target_shape_must_match_output():
+    """Does a target of the wrong shape name both shapes?"""
+    X, Y, weights, biases, names = make_problem(2, "relu", "identity", "mse")
+    with pytest.raises(ValueError, match=r"Y has shape \(5, 2\) but the network's output has "
+                                         r"shape \(5, 3\)"):
+        backpropagation(X, Y[:, :2], weights, biases, names, "mse")
+
+
+# ---------------------------------------------------------------- the checker itself
+
+
+def test_numerical_gradient_hand_worked():
+    """Does the central difference of x0**2 + 3 x1 give [2 x0, 3]?"""
+    # f(x) = x0^2 + 3 x1 at (2, 5): gradient (4, 3); central differences are exact for
+    # quadratics up to rounding
+    grad = gradcheck.numerical_gradient(lambda x: x[0] ** 2 + 3 * x[1], np.array([2.0, 5.0]))
+    assert_allclose(grad, [4.0, 3.0], rtol=1e-9)
+
+
+def test_numerical_gradient_does_not_mutate():
+    """Is the point of evaluation left as it was?"""
+    x = np.array([1.0, 2.0])
+    gradcheck.numerical_gradient(lambda v: float(np.sum(v ** 3)), x)
+    assert x.tolist() == [1.0, 2.0]
+
+
+def test_relative_error_hand_worked():
+    """Is the relative error ||a - b|| / (||a|| + ||b||)?"""
+    # a = (3, 4), b = (3, 4.5): ||a - b|| = 0.5; ||a|| = 5, ||b|| = sqrt(29.25) = 5.408...
+    expected = 0.5 / (5.0 + np.sqrt(29.25))
+    assert gradcheck.relative_error([3.0, 4.0], [3.0, 4.5]) == pytest.approx(expected)
+    assert gradcheck.relative_error([0.0], [0.0]) == 0.0
+
+
+def test_check_gradient_catches_a_wrong_factor():
+    """Does the checker fail on a gradient off by a factor of 2, saying so?"""
+    x = np.array([0.3, -1.2, 2.0])
+    numerical = gradcheck.numerical_gradient(lambda v: float(np.sum(v ** 2)), x)
+    with pytest.raises(AssertionError, match=r"relative error .* above 1e-07(.|\n)*expected "
+                                             r"\(numerical\)(.|\n)*analytic / numerical is 2"):
+        gradcheck.check_gradient(4 * x, numerical, "d(sum x^2)")
+
+
+def test_check_backprop_catches_a_missing_derivative_factor():
+    """Would a backprop that forgets f'(z) in the hidden layer fail the check?"""
+    X, Y, weights, biases, names = make_problem(2, "tanh", "identity", "mse")
+    dW, db = backpropagation(X, Y, weights, biases, names, "mse")
+    # recompute layer 1's dW without the tanh derivative
+    delta2 = 2 * (np.tanh(X @ weights[0].T + biases[0]) @ weights[1].T + biases[1] - Y) / len(X)
+    wrong = (delta2 @ weights[1]).T @ X
+    numerical = gradcheck.numerical_gradient(
+        lambda W: _loss(X, Y, [W, weights[1]], biases, names), weights[0])
+    gradcheck.check_gradient(dW[0], numerical, "correct dW1")
+    with pytest.raises(AssertionError, match="dW1 without f'"):
+        gradcheck.check_gradient(wrong, numerical, "dW1 without f'")
+
+
+def _loss(X, Y, weights, biases, names):
+    return loss_value(X, Y, weights, biases, names, "mse")

@@ -1,0 +1,125 @@
+"""Tests for nnlib.training: the update step and the training loop."""
+
+import numpy as np
+import pytest
+from numpy.testing import assert_allclose, assert_array_equal
+
+from nnlib import datasets, network
+from nnlib.backprop import backpropagation
+from nnlib.training import gradient_descent_update, train_network
+
+
+def test_gradient_descent_update_hand_worked():
+    """Is the update w - lr * dL/dw, in new arrays?"""
+    weights, biases = [np.array([[1.0, 2.0]])], [np.array([0.5])]
+    gradients = ([np.array([[0.5, -1.0]])], [np.array([2.0])])
+    new_w, new_b = gradient_descent_update(weights, biases, gradients, learning_rate=0.1)
+    # 1 - 0.1*0.5 = 0.95;  2 - 0.1*(-1) = 2.1;  0.5 - 0.1*2 = 0.3
+    assert_allclose(new_w[0], [[0.95, 2.1]])
+    assert_allclose(new_b[0], [0.3])
+    assert_array_equal(weights[0], [[1.0, 2.0]])  # the old ones are unchanged
+    assert_array_equal(biases[0], [0.5])
+
+
+def test_gradient_descent_update_errors():
+    """Are a gradient of the wrong shape and a bad learning rate reported?"""
+    weights, biases = [np.zeros((1, 2))], [np.zeros(1)]
+    with pytest.raises(ValueError, match=r"dW of layer 1 has shape \(2, 1\) but the weights"):
+        gradient_descent_update(weights, biases, ([np.zeros((2, 1))], [np.zeros(1)]), 0.1)
+    with pytest.raises(ValueError, match="learning_rate must be a positive number"):
+        gradient_descent_update(weights, biases, ([np.zeros((1, 2))], [np.zeros(1)]), -1)
+
+
+def test_2_2_1_network_solves_xor():
+    """Does a 2-2-1 network trained with train_network compute XOR?"""
+    X, y = datasets.logic_gate("xor")
+    result = train_network(X, y.reshape(-1, 1), [2, 2, 1], ["tanh", "sigmoid"],
+                           loss="binary_cross_entropy", learning_rate=1.0, epochs=2000,
+                           batch_size=None, seed=0)
+    prediction = network.forward_pass(X, result.weights, result.biases, ["tanh", "sigmoid"])
+    assert_array_equal((prediction[:, 0] > 0.5).astype(float), y)
+    assert result.history[-1] < 0.05
+    assert len(result.history) == 2000
+
+
+def test_batch_size_one_is_the_notes_per_sample_loop():
+    """Does batch_size=1 without shuffling reproduce the notes' TrainNeuralNetwork?"""
+    X, y = datasets.logic_gate("or")
+    Y = y.reshape(-1, 1)
+    names = ["sigmoid", "sigmoid"]
+    result = train_network(X, Y, [2, 3, 1], names, loss="mse", learning_rate=0.5, epochs=5,
+                           batch_size=1, shuffle=False, seed=7)
+    weights, biases = network.init_params([2, 3, 1], seed=7)
+    for _ in range(5):
+        for x, target in zip(X, Y):
+            gradients = backpropagation(x[None, :], target[None, :], weights, biases, names,
+                                        "mse")
+            weights, biases = gradient_descent_update(weights, biases, gradients, 0.5)
+    for trained, by_hand in zip(result.weights + result.biases, weights + biases):
+        assert_allclose(trained, by_hand, rtol=1e-13)
+
+
+def test_training_is_seeded_and_the_loss_falls():
+    """Do two runs with one seed agree, and does the loss fall on moons?"""
+    X, y = datasets.make_moons(n_samples=100, seed=0)
+    kwargs = dict(layer_sizes=[2, 16, 1], activations=["tanh", "sigmoid"],
+                  loss="binary_cross_entropy", learning_rate=1.0, epochs=100, seed=3)
+    first = train_network(X, y.reshape(-1, 1), **kwargs)
+    second = train_network(X, y.reshape(-1, 1), **kwargs)
+    assert first.history == second.history
+    assert first.history[-1] < 0.25 * first.history[0]
+
+
+def test_start_weights_are_not_modified():
+    """Does training from given weights leave those arrays untouched?"""
+    weights, biases = network.init_params([2, 2, 1], seed=0)
+    saved = [w.copy() for w in weights]
+    X, y = datasets.logic_gate("and")
+    train_network(X, y.reshape(-1, 1), [2, 2, 1], ["tanh", "sigmoid"], epochs=3,
+                  weights=weights, biases=biases)
+    for before, after in zip(saved, weights):
+        assert_array_equal(before, after)
+
+
+def test_progress_prints_and_calls_back(capsys):
+    """Does progress=True print ten lines, and a callable see every epoch?"""
+    X, y = datasets.logic_gate("and")
+    train_network(X, y.reshape(-1, 1), [2, 1], ["sigmoid"], epochs=20, progress=True)
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert len(lines) == 11  # epoch 1, then every second epoch: 2, 4, ..., 20
+    assert lines[-1].startswith("epoch 20/20  loss ")
+    seen = []
+    train_network(X, y.reshape(-1, 1), [2, 1], ["sigmoid"], epochs=4,
+                  progress=lambda epoch, loss, w, b: seen.append((epoch, loss)))
+    assert [epoch for epoch, _ in seen] == [0, 1, 2, 3]
+
+
+def test_divergence_stops_with_a_clear_error(capfd):
+    """Does a huge learning rate stop training with a hint instead of nan and warnings?"""
+    X, y = datasets.make_moons(n_samples=50, seed=0)
+    with pytest.raises(FloatingPointError, match="learning rate is probably too large"):
+        train_network(X, 10 * y.reshape(-1, 1), [2, 16, 1], ["relu", "identity"],
+                      learning_rate=50.0, epochs=50)
+    assert capfd.readouterr().err == ""
+
+
+def test_bad_arguments_are_reported():
+    """Are mismatched sample counts and bad epochs named?"""
+    X, y = datasets.logic_gate("and")
+    with pytest.raises(ValueError, match=r"X has 4 samples \(shape \(4, 2\)\) but Y has 3"):
+        train_network(X, y[:3].reshape(-1, 1), [2, 1], ["sigmoid"])
+    with pytest.raises(ValueError, match="epochs must be a positive integer, got 0"):
+        train_network(X, y.reshape(-1, 1), [2, 1], ["sigmoid"], epochs=0)
+
+
+@pytest.mark.slow
+def test_mlp_reaches_95_percent_on_held_out_digits():
+    """Does a 64-32-10 MLP reach at least 95% accuracy on digits it never saw?"""
+    X_train, X_test, y_train, y_test = datasets.load_digits(seed=0)
+    names = ["relu", "softmax"]
+    result = train_network(X_train, datasets.one_hot(y_train, 10), [64, 32, 10], names,
+                           loss="softmax_cross_entropy", learning_rate=0.5, epochs=30,
+                           batch_size=32, init="he", seed=0)
+    predicted = network.forward_pass(X_test, result.weights, result.biases, names).argmax(axis=1)
+    accuracy = np.mean(predicted == y_test)
+    assert accuracy >= 0.95, f"held-out accuracy {accuracy:.3f} is below 0.95"
