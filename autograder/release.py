@@ -81,7 +81,12 @@ def strip_solutions(source, filename="<source>"):
     return stripped
 
 
-def release_library(source_dir=REFERENCE_LIBRARY, target_dir=STUDENT_LIBRARY):
+# The modules with exercises, in the order the notebooks teach them: the
+# exercises of notebook k live in MODULE_ORDER[k - 1].
+MODULE_ORDER = ("perceptron", "activations", "network", "losses", "backprop", "training")
+
+
+def release_library(source_dir=REFERENCE_LIBRARY, target_dir=STUDENT_LIBRARY, complete=()):
     """Write the student library: every ``.py`` file of ``source_dir``, stripped.
 
     Files in ``target_dir`` that have no counterpart in ``source_dir`` are
@@ -90,6 +95,9 @@ def release_library(source_dir=REFERENCE_LIBRARY, target_dir=STUDENT_LIBRARY):
     Parameters
     ----------
     source_dir, target_dir : path-like
+    complete : iterable of str
+        Module names (e.g. ``"activations"``) copied with their solutions,
+        for an assignment that builds on earlier notebooks.
 
     Returns
     -------
@@ -97,7 +105,7 @@ def release_library(source_dir=REFERENCE_LIBRARY, target_dir=STUDENT_LIBRARY):
         The files written.
     """
     source_dir, target_dir = Path(source_dir), Path(target_dir)
-    expected = expected_library(source_dir)
+    expected = expected_library(source_dir, complete)
     if target_dir.exists():
         for path in target_dir.rglob("*"):
             if path.is_file() and "__pycache__" not in path.parts:
@@ -113,8 +121,8 @@ def release_library(source_dir=REFERENCE_LIBRARY, target_dir=STUDENT_LIBRARY):
     return written
 
 
-def expected_library(source_dir=REFERENCE_LIBRARY):
-    """What the student library should contain.
+def expected_library(source_dir=REFERENCE_LIBRARY, complete=()):
+    """What the student library should contain (see ``release_library``).
 
     Returns
     -------
@@ -122,13 +130,18 @@ def expected_library(source_dir=REFERENCE_LIBRARY):
         Relative POSIX path -> stripped file text, for every ``.py`` file.
     """
     source_dir = Path(source_dir)
-    return {
-        path.relative_to(source_dir).as_posix(): strip_solutions(
-            path.read_text(), str(path.relative_to(ROOT) if path.is_relative_to(ROOT) else path)
-        )
-        for path in sorted(source_dir.rglob("*.py"))
-        if "__pycache__" not in path.parts
-    }
+    unknown = set(complete) - set(MODULE_ORDER)
+    if unknown:
+        raise ValueError(f"unknown module(s) {sorted(unknown)}; known: {list(MODULE_ORDER)}")
+    library = {}
+    for path in sorted(source_dir.rglob("*.py")):
+        if "__pycache__" in path.parts:
+            continue
+        text = path.read_text()
+        if path.stem not in complete:
+            text = strip_solutions(text, path.name)
+        library[path.relative_to(source_dir).as_posix()] = text
+    return library
 
 
 def stale_files(source_dir=REFERENCE_LIBRARY, target_dir=STUDENT_LIBRARY):

@@ -29,12 +29,14 @@ def as_float_array(value, name, ndim=None, allow_nonfinite=False):
     try:
         array = np.array(value, dtype=np.float64, copy=True)
     except (TypeError, ValueError) as error:
-        raise TypeError(f"{name} must be an array of numbers, got {type(value).__name__}") from error
+        kind = type(value).__name__
+        raise TypeError(f"{name} must be an array of numbers, got {kind}") from error
     if ndim is not None:
         allowed = (ndim,) if isinstance(ndim, int) else tuple(ndim)
         if array.ndim not in allowed:
             wanted = " or ".join(f"{d}-D" for d in allowed)
-            hint = " (for one sample, use x.reshape(1, -1))" if 2 in allowed and array.ndim == 1 else ""
+            one_sample = 2 in allowed and array.ndim == 1
+            hint = " (for one sample, use x.reshape(1, -1))" if one_sample else ""
             raise ValueError(f"{name} must be {wanted}, got shape {array.shape}{hint}")
     if not allow_nonfinite and not np.all(np.isfinite(array)):
         bad = int(np.size(array) - np.count_nonzero(np.isfinite(array)))

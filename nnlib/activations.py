@@ -11,8 +11,8 @@ evaluated at ``z`` (not at ``f(z)``), so ``sigmoid_derivative(z)`` is
 registry at the end of the file finds both by name.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 

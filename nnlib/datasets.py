@@ -123,11 +123,7 @@ def make_circles(n_samples=200, noise=0.05, factor=0.5, seed=0):
     n_samples = _check_count(n_samples, "n_samples")
     noise = _check_noise(noise)
     seed = _check_seed(seed)
-    if (
-        isinstance(factor, bool)
-        or not isinstance(factor, numbers.Real)
-        or not 0.0 <= factor < 1.0
-    ):
+    if isinstance(factor, bool) or not isinstance(factor, numbers.Real) or not 0.0 <= factor < 1.0:
         raise ValueError(f"factor must be a number in [0, 1), got {factor!r}")
     X, y = sk_datasets.make_circles(
         _split_in_two(n_samples), noise=noise, factor=factor, random_state=seed

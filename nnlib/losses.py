@@ -13,8 +13,8 @@ softmax_cross_entropy    logits (scores)       the logits (the stable form)
 =======================  ====================  ==============================
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 

@@ -135,6 +135,18 @@ def test_spirals_without_noise_stay_inside_unit_disc():
     assert radius.max() == pytest.approx(1.0, rel=1e-12)
 
 
+def test_spirals_turns_sets_where_the_arms_end():
+    """With a quarter turn and no noise, do the arms end at (0, 1) and (0, -1)?"""
+    X, y = datasets.make_spirals(n_samples=10, noise=0.0, turns=0.25)
+    # The outer end has t = 1: angle = 2*pi * 0.25 * 1 = pi/2 -> (cos, sin) = (0, 1) for
+    # arm 0, and pi/2 + pi = 3*pi/2 -> (0, -1) for arm 1.
+    radius = np.hypot(X[:, 0], X[:, 1])
+    end_0 = X[(y == 0.0) & np.isclose(radius, 1.0)]
+    end_1 = X[(y == 1.0) & np.isclose(radius, 1.0)]
+    np.testing.assert_allclose(end_0, [[0.0, 1.0]], rtol=0, atol=1e-12)
+    np.testing.assert_allclose(end_1, [[0.0, -1.0]], rtol=0, atol=1e-12)
+
+
 @pytest.mark.parametrize("make", TWO_CLASS_MAKERS)
 @pytest.mark.parametrize(
     ("kwargs", "message"),

@@ -1,0 +1,199 @@
+"""Tests for the student release: autograder.release and the generated nnlib/."""
+
+import ast
+import importlib.util
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from autograder import release
+
+ROOT = Path(__file__).resolve().parent.parent
+REFERENCE = ROOT / "solutions" / "nnlib"
+STUDENT = ROOT / "nnlib"
+
+X2 = np.array([[0.0, 1.0], [1.0, 0.0]])
+PARAMS = ([np.ones((1, 2))], [np.zeros(1)])
+# Valid arguments for every exercise function, so that only the stub can fail.
+CALLS = {
+    "step": ([0.5],),
+    "perceptron_predict": (X2, np.ones(2), 0.0),
+    "perceptron_train": (X2, np.array([0.0, 1.0])),
+    "sigmoid": ([0.0],),
+    "sigmoid_derivative": ([0.0],),
+    "tanh": ([0.0],),
+    "tanh_derivative": ([0.0],),
+    "relu": ([0.0],),
+    "relu_derivative": ([0.0],),
+    "leaky_relu": ([0.0],),
+    "leaky_relu_derivative": ([0.0],),
+    "softmax": ([[0.0, 1.0]],),
+    "init_params": ([2, 1],),
+    "forward_pass": (X2, *PARAMS, ["identity"]),
+    "forward_pass_with_cache": (X2, *PARAMS, ["identity"]),
+    "mse": ([[1.0]], [[0.0]]),
+    "mse_derivative": ([[1.0]], [[0.0]]),
+    "binary_cross_entropy": ([[0.5]], [[1.0]]),
+    "binary_cross_entropy_derivative": ([[0.5]], [[1.0]]),
+    "softmax_cross_entropy": ([[0.0, 1.0]], [[1.0, 0.0]]),
+    "softmax_cross_entropy_derivative": ([[0.0, 1.0]], [[1.0, 0.0]]),
+    "backpropagation": (X2, np.ones((2, 1)), *PARAMS, ["identity"], "mse"),
+    "gradient_descent_update": (*PARAMS, ([np.ones((1, 2))], [np.ones(1)]), 0.1),
+    "train_network": (X2, np.ones((2, 1)), [2, 1], ["identity"]),
+}
+
+
+def exercises():
+    """(module, function, label) for every solution region of the reference library."""
+    found = []
+    for path in sorted(REFERENCE.glob("*.py")):
+        lines = path.read_text().splitlines()
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.FunctionDef):
+                for line in lines[node.lineno - 1:node.end_lineno]:
+                    if release.BEGIN in line:
+                        found.append((path.stem, node.name, line.split(release.BEGIN)[1].strip()))
+    return found
+
+
+def load_library(folder, name):
+    """Import the library in ``folder`` as the package ``name``."""
+    spec = importlib.util.spec_from_file_location(
+        name, folder / "__init__.py", submodule_search_locations=[str(folder)])
+    package = importlib.util.module_from_spec(spec)
+    sys.modules[name] = package
+    spec.loader.exec_module(package)
+    return package
+
+
+def solution_lines(text):
+    """The non-blank lines strictly inside solution regions."""
+    inside, lines = False, []
+    for line in text.splitlines():
+        if release.BEGIN in line:
+            inside = True
+        elif release.END in line:
+            inside = False
+        elif inside and line.strip():
+            lines.append(line.strip())
+    return lines
+
+
+# ---------------------------------------------------------------- the committed student copy
+
+
+def test_student_library_is_in_sync():
+    """Is nnlib/ exactly what `make release` would write from solutions/nnlib?"""
+    stale = release.stale_files()
+    assert stale == [], f"nnlib/ is stale in {stale}: run `make release` and commit the result"
+
+
+def test_release_check_command_agrees():
+    """Does `python -m autograder release --check` exit 0 on the committed copy?"""
+    result = subprocess.run([sys.executable, "-m", "autograder", "release", "--check"],
+                            cwd=ROOT, capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_every_exercise_is_numbered_once_and_called_here():
+    """Does every exercise have a unique label, and a test call below?"""
+    found = exercises()
+    labels = [label for _, _, label in found]
+    assert len(labels) == len(set(labels)), f"duplicate exercise labels: {labels}"
+    assert all(label.startswith("Exercise ") for label in labels), labels
+    assert {name for _, name, _ in found} == set(CALLS)
+
+
+@pytest.mark.parametrize(("module", "function", "label"), exercises())
+def test_every_stub_raises_naming_its_exercise(module, function, label, tmp_path):
+    """Does each stub raise NotImplementedError with its label, once earlier notebooks are done?"""
+    earlier = release.MODULE_ORDER[:release.MODULE_ORDER.index(module)]
+    release.release_library(REFERENCE, tmp_path / "nnlib", complete=earlier)
+    student = load_library(tmp_path / "nnlib", f"student_nnlib_{module}_{function}")
+    func = getattr(getattr(student, module), function)
+    with pytest.raises(NotImplementedError) as raised:
+        func(*CALLS[function])
+    assert str(raised.value) == label
+    assert f"implement {function}" in label
+
+
+@pytest.mark.parametrize("path", sorted(REFERENCE.glob("*.py")), ids=lambda p: p.name)
+def test_no_solution_line_reaches_students(path):
+    """Does no line from inside a solution region appear in the student copy?"""
+    student_text = (STUDENT / path.name).read_text()
+    student_lines = {line.strip() for line in student_text.splitlines()}
+    leaked = [line for line in solution_lines(path.read_text()) if line in student_lines]
+    assert leaked == []
+    assert release.BEGIN not in student_text and release.END not in student_text
+
+
+def test_reference_solutions_are_complete():
+    """Does the reference library itself run every exercise without a stub?"""
+    import nnlib
+
+    assert Path(nnlib.__file__).parent == REFERENCE
+    for module, function, _ in exercises():
+        getattr(getattr(nnlib, module), function)(*CALLS[function])
+
+
+# ---------------------------------------------------------------- the generator
+
+
+def test_strip_solutions_replaces_a_region_with_the_labelled_stub():
+    """Is a region replaced by nbgrader's stub carrying the label, indented like the marker?"""
+    source = ("def f(x):\n"
+              "    y = x\n"
+              "    ### BEGIN SOLUTION Exercise 9.1: implement f\n"
+              "    return y + 1\n"
+              "    ### END SOLUTION\n")
+    assert release.strip_solutions(source) == (
+        "def f(x):\n"
+        "    y = x\n"
+        "    # YOUR CODE HERE\n"
+        '    raise NotImplementedError("Exercise 9.1: implement f")\n')
+
+
+@pytest.mark.parametrize(("source", "message"), [
+    ("### BEGIN SOLUTION Exercise 1\n### BEGIN SOLUTION Exercise 2\n### END SOLUTION\n",
+     "encountered nested begin solution"),
+    ("### BEGIN SOLUTION Exercise 1\nx = 1\n", "no end solution"),
+    ("x = 1\n### END SOLUTION\n", "2: 'END SOLUTION' without a matching"),
+    ("### BEGIN SOLUTION\nx = 1\n### END SOLUTION\n", "1: 'BEGIN SOLUTION' needs an exercise "
+                                                      "label"),
+])
+def test_malformed_markers_are_errors(source, message):
+    """Are nested, unterminated, unmatched and unlabelled markers refused, naming the file?"""
+    with pytest.raises(release.ReleaseError, match=f"broken.py:?.*{message}"):
+        release.strip_solutions(source, "broken.py")
+
+
+def test_release_removes_stale_files_and_is_idempotent(tmp_path):
+    """Does a release into a folder drop files with no source, and change nothing when rerun?"""
+    source = tmp_path / "src"
+    source.mkdir()
+    (source / "a.py").write_text("x = 1\n### BEGIN SOLUTION Exercise 1: a\nx = 2\n"
+                                 "### END SOLUTION\n")
+    target = tmp_path / "dst"
+    target.mkdir()
+    (target / "old.py").write_text("left over\n")
+    release.release_library(source, target)
+    assert sorted(p.name for p in target.iterdir()) == ["a.py"]
+    assert "x = 2" not in (target / "a.py").read_text()
+    assert release.stale_files(source, target) == []
+    first = (target / "a.py").stat().st_mtime_ns
+    release.release_library(source, target)
+    assert (target / "a.py").stat().st_mtime_ns == first
+    (target / "a.py").write_text("edited by hand\n")
+    assert release.stale_files(source, target) == ["a.py"]
+
+
+def test_complete_modules_keep_their_solutions(tmp_path):
+    """Does an assignment library keep earlier notebooks' modules whole and strip the rest?"""
+    release.release_library(REFERENCE, tmp_path, complete=["perceptron", "activations"])
+    assert "BEGIN SOLUTION" in (tmp_path / "activations.py").read_text()
+    assert "BEGIN SOLUTION" not in (tmp_path / "network.py").read_text()
+    with pytest.raises(ValueError, match="unknown module.*'activation'"):
+        release.release_library(REFERENCE, tmp_path, complete=["activation"])
