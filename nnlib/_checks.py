@@ -4,6 +4,8 @@ They turn bad input into an error that names the problem, instead of a numpy
 traceback three calls deeper or a silent ``nan``.
 """
 
+import numbers
+
 import numpy as np
 
 
@@ -57,3 +59,18 @@ def unknown_name_error(kind, name, known):
     """Build the ``ValueError`` for a name missing from a registry."""
     names = ", ".join(repr(k) for k in sorted(known))
     return ValueError(f"unknown {kind} {name!r}; known {kind}s are: {names}")
+
+
+def check_count(value, name):
+    """Return ``value`` as an int, raising ``ValueError`` unless it is an integer ``>= 1``."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
+        raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    return int(value)
+
+
+def check_positive(value, name):
+    """Return ``value`` as a float, raising ``ValueError`` unless it is finite and ``> 0``."""
+    if (isinstance(value, bool) or not isinstance(value, numbers.Real)
+            or not 0.0 < value < np.inf):
+        raise ValueError(f"{name} must be a finite number > 0, got {value!r}")
+    return float(value)

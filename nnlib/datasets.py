@@ -16,7 +16,7 @@ import numpy as np
 from sklearn import datasets as sk_datasets
 from sklearn.model_selection import train_test_split
 
-from ._checks import as_float_array, unknown_name_error
+from ._checks import as_float_array, check_count, unknown_name_error
 
 __all__ = [
     "logic_gate",
@@ -89,7 +89,7 @@ def make_moons(n_samples=200, noise=0.1, seed=0):
     y : ndarray of float64, shape (N,)
         Class of each point, ``0.0`` or ``1.0``.
     """
-    n_samples = _check_count(n_samples, "n_samples")
+    n_samples = check_count(n_samples, "n_samples")
     noise = _check_noise(noise)
     seed = _check_seed(seed)
     X, y = sk_datasets.make_moons(_split_in_two(n_samples), noise=noise, random_state=seed)
@@ -120,7 +120,7 @@ def make_circles(n_samples=200, noise=0.05, factor=0.5, seed=0):
     y : ndarray of float64, shape (N,)
         Class of each point, ``0.0`` (outer) or ``1.0`` (inner).
     """
-    n_samples = _check_count(n_samples, "n_samples")
+    n_samples = check_count(n_samples, "n_samples")
     noise = _check_noise(noise)
     seed = _check_seed(seed)
     if isinstance(factor, bool) or not isinstance(factor, numbers.Real) or not 0.0 <= factor < 1.0:
@@ -158,7 +158,7 @@ def make_spirals(n_samples=200, noise=0.1, turns=1.5, seed=0):
         Arm of each point, ``0.0`` or ``1.0``; class 0 has ``N - N // 2``
         points and class 1 has ``N // 2``.
     """
-    n_samples = _check_count(n_samples, "n_samples")
+    n_samples = check_count(n_samples, "n_samples")
     noise = _check_noise(noise)
     seed = _check_seed(seed)
     if isinstance(turns, bool) or not isinstance(turns, numbers.Real) or not 0.0 < turns < np.inf:
@@ -215,7 +215,7 @@ def make_curve(n_samples=100, kind="sine", noise=0.0, seed=0):
     """
     if not isinstance(kind, str) or kind not in _CURVES:
         raise unknown_name_error("curve kind", kind, _CURVES)
-    n_samples = _check_count(n_samples, "n_samples")
+    n_samples = check_count(n_samples, "n_samples")
     noise = _check_noise(noise)
     seed = _check_seed(seed)
     X = np.linspace(-np.pi, np.pi, n_samples).reshape(-1, 1)
@@ -310,7 +310,7 @@ def one_hot(labels, n_classes=None):
         if values.size == 0:
             raise ValueError("labels is empty, so n_classes cannot be inferred; pass n_classes")
         n_classes = int(values.max()) + 1
-    n_classes = _check_count(n_classes, "n_classes")
+    n_classes = check_count(n_classes, "n_classes")
     if values.size and values.max() >= n_classes:
         raise ValueError(
             f"labels must be < n_classes = {n_classes}, but the largest is {int(values.max())}"
@@ -323,13 +323,6 @@ def one_hot(labels, n_classes=None):
 def _split_in_two(n_samples):
     """Return the class sizes ``(n - n // 2, n // 2)``: class 0 gets the odd sample."""
     return n_samples - n_samples // 2, n_samples // 2
-
-
-def _check_count(value, name):
-    """Return ``value`` as an int, raising ``ValueError`` unless it is an integer ``>= 1``."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}")
-    return int(value)
 
 
 def _check_noise(noise):

@@ -11,7 +11,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ._checks import as_float_array, check_same_shape
+from ._checks import as_float_array, check_count, check_positive, check_same_shape
 from .backprop import backpropagation, check_loss_fits, loss_value
 from .losses import get_loss
 from .network import check_network, init_params
@@ -41,7 +41,7 @@ def gradient_descent_update(weights, biases, gradients, learning_rate):
             f"need as many gradients as layers: got {len(weights)} weights, {len(biases)} "
             f"biases, {len(dW)} weight gradients and {len(dB)} bias gradients"
         )
-    learning_rate = _check_positive(learning_rate, "learning_rate")
+    learning_rate = check_positive(learning_rate, "learning_rate")
     for layer, (W, b, gW, gb) in enumerate(zip(weights, biases, dW, dB), start=1):
         check_same_shape(np.asarray(gW), np.asarray(W), f"dW of layer {layer}",
                          f"the weights of layer {layer}")
@@ -130,10 +130,10 @@ def train_network(X, Y, layer_sizes, activations, loss="mse", learning_rate=0.1,
         weights, biases = init_params(layer_sizes, method=init, seed=seed)
     X, weights, biases, funcs = check_network(X, weights, biases, activations)
     check_loss_fits(get_loss(loss), funcs[-1])
-    learning_rate = _check_positive(learning_rate, "learning_rate")
-    epochs = _check_count(epochs, "epochs")
+    learning_rate = check_positive(learning_rate, "learning_rate")
+    epochs = check_count(epochs, "epochs")
     n = X.shape[0]
-    batch_size = n if batch_size is None else min(_check_count(batch_size, "batch_size"), n)
+    batch_size = n if batch_size is None else min(check_count(batch_size, "batch_size"), n)
     rng = np.random.default_rng(seed)
     report = _reporter(progress, epochs)
     history = []
@@ -157,15 +157,3 @@ def _reporter(progress, epochs):
             print(f"epoch {epoch + 1:>{len(str(epochs))}}/{epochs}  loss {loss:.6f}")
 
     return report
-
-
-def _check_positive(value, name):
-    if isinstance(value, bool) or not np.isscalar(value) or not float(value) > 0:
-        raise ValueError(f"{name} must be a positive number, got {value!r}")
-    return float(value)
-
-
-def _check_count(value, name):
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}")
-    return int(value)

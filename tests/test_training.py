@@ -26,7 +26,7 @@ def test_gradient_descent_update_errors():
     weights, biases = [np.zeros((1, 2))], [np.zeros(1)]
     with pytest.raises(ValueError, match=r"dW of layer 1 has shape \(2, 1\) but the weights"):
         gradient_descent_update(weights, biases, ([np.zeros((2, 1))], [np.zeros(1)]), 0.1)
-    with pytest.raises(ValueError, match="learning_rate must be a positive number"):
+    with pytest.raises(ValueError, match="learning_rate must be a finite number > 0, got -1"):
         gradient_descent_update(weights, biases, ([np.zeros((1, 2))], [np.zeros(1)]), -1)
 
 

@@ -17,11 +17,9 @@ per-sample score ``w . x + b`` becomes the vector ``X @ w + b`` of shape
 ``(N,)``.
 """
 
-import numbers
-
 import numpy as np
 
-from ._checks import as_float_array
+from ._checks import as_float_array, check_count, check_positive
 
 __all__ = ["step", "perceptron_predict", "perceptron_train"]
 
@@ -149,7 +147,8 @@ def perceptron_train(X, y, learning_rate=1.0, epochs=100):
     0
     """
     X, y = _check_training_data(X, y)
-    learning_rate, epochs = _check_schedule(learning_rate, epochs)
+    learning_rate = check_positive(learning_rate, "learning_rate")
+    epochs = check_count(epochs, "epochs")
     ### BEGIN SOLUTION Exercise 1.3: implement perceptron_train
     w = np.zeros(X.shape[1])
     b = 0.0
@@ -200,17 +199,3 @@ def _check_training_data(X, y):
             f"{float(y[bad][0])!r} ({int(np.count_nonzero(bad))} bad value(s))"
         )
     return X, y
-
-
-def _check_schedule(learning_rate, epochs):
-    """Return ``learning_rate`` as a positive float and ``epochs`` as a positive int."""
-    if (
-        isinstance(learning_rate, bool)
-        or not isinstance(learning_rate, numbers.Real)
-        or not np.isfinite(learning_rate)
-        or learning_rate <= 0
-    ):
-        raise ValueError(f"learning_rate must be a finite number > 0, got {learning_rate!r}")
-    if isinstance(epochs, bool) or not isinstance(epochs, numbers.Integral) or epochs < 1:
-        raise ValueError(f"epochs must be a positive integer, got {epochs!r}")
-    return float(learning_rate), int(epochs)
