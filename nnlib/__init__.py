@@ -26,6 +26,8 @@ the shape of what they differentiate: ``dW`` is ``(n_l, n_{l-1})`` like ``W``.
 Every function returns new arrays (inputs are never modified) in float64.
 """
 
+from pathlib import Path
+
 from . import (
     activations,
     backprop,
@@ -34,6 +36,7 @@ from . import (
     losses,
     network,
     perceptron,
+    testing,
     training,
 )
 
@@ -45,5 +48,41 @@ __all__ = [
     "losses",
     "network",
     "perceptron",
+    "testing",
     "training",
 ]
+
+
+# Spelled in two parts so that this line is not itself taken for a marker.
+_SOLUTION_MARKER = "### BEGIN" + " SOLUTION"
+
+
+def library_kind():
+    """``"reference"`` if this nnlib still holds the solutions, else ``"student"``."""
+    here = Path(__file__).parent
+    has_solutions = any(_SOLUTION_MARKER in path.read_text() for path in here.glob("*.py"))
+    return "reference" if has_solutions else "student"
+
+
+def check_setup(expected):
+    """Say which nnlib this kernel imported; stop if it is not the ``expected`` one.
+
+    Parameters
+    ----------
+    expected : {"student", "reference"}
+        The student notebooks expect the student copy, whose files you edit;
+        the worked solutions expect the reference library.
+
+    Raises
+    ------
+    RuntimeError
+        When the kernel imported the other copy, with how to fix it.
+    """
+    kind, where = library_kind(), Path(__file__).parent
+    if kind != expected:
+        raise RuntimeError(
+            f"expected the {expected} nnlib, but this kernel imported the {kind} copy from "
+            f"{where}. Hint: start JupyterLab with `make lab` in the course folder and open "
+            f"this notebook from {'notebooks/' if expected == 'student' else 'solutions/'}."
+        )
+    print(f"nnlib: the {kind} copy in {where}")

@@ -193,7 +193,22 @@ def test_release_removes_stale_files_and_is_idempotent(tmp_path):
 def test_complete_modules_keep_their_solutions(tmp_path):
     """Does an assignment library keep earlier notebooks' modules whole and strip the rest?"""
     release.release_library(REFERENCE, tmp_path, complete=["perceptron", "activations"])
-    assert "BEGIN SOLUTION" in (tmp_path / "activations.py").read_text()
-    assert "BEGIN SOLUTION" not in (tmp_path / "network.py").read_text()
+    activations = (tmp_path / "activations.py").read_text()
+    assert "BEGIN SOLUTION" not in activations and "np.maximum(z, 0.0)" in activations
+    network = (tmp_path / "network.py").read_text()
+    assert "BEGIN SOLUTION" not in network and 'raise NotImplementedError("Exercise 3.1' in network
     with pytest.raises(ValueError, match="unknown module.*'activation'"):
         release.release_library(REFERENCE, tmp_path, complete=["activation"])
+
+
+def test_library_kind_tells_reference_from_student(tmp_path):
+    """Does nnlib know whether it is the reference or a student copy?"""
+    import nnlib
+
+    assert nnlib.library_kind() == "reference"
+    release.release_library(REFERENCE, tmp_path / "nnlib", complete=["perceptron"])
+    student = load_library(tmp_path / "nnlib", "student_nnlib_kind")
+    assert student.library_kind() == "student"
+    with pytest.raises(RuntimeError, match="expected the reference nnlib, but this kernel "
+                                           "imported the student copy"):
+        student.check_setup("reference")

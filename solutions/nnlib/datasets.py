@@ -13,8 +13,6 @@ allows (for odd ``N``, class 0 gets the extra sample).
 import numbers
 
 import numpy as np
-from sklearn import datasets as sk_datasets
-from sklearn.model_selection import train_test_split
 
 from ._checks import as_float_array, check_count, unknown_name_error
 
@@ -92,7 +90,9 @@ def make_moons(n_samples=200, noise=0.1, seed=0):
     n_samples = check_count(n_samples, "n_samples")
     noise = _check_noise(noise)
     seed = _check_seed(seed)
-    X, y = sk_datasets.make_moons(_split_in_two(n_samples), noise=noise, random_state=seed)
+    from sklearn.datasets import make_moons as sk_make_moons  # imported here: sklearn is slow
+
+    X, y = sk_make_moons(_split_in_two(n_samples), noise=noise, random_state=seed)
     return X.astype(np.float64), y.astype(np.float64)
 
 
@@ -125,7 +125,9 @@ def make_circles(n_samples=200, noise=0.05, factor=0.5, seed=0):
     seed = _check_seed(seed)
     if isinstance(factor, bool) or not isinstance(factor, numbers.Real) or not 0.0 <= factor < 1.0:
         raise ValueError(f"factor must be a number in [0, 1), got {factor!r}")
-    X, y = sk_datasets.make_circles(
+    from sklearn.datasets import make_circles as sk_make_circles
+
+    X, y = sk_make_circles(
         _split_in_two(n_samples), noise=noise, factor=factor, random_state=seed
     )
     return X.astype(np.float64), y.astype(np.float64)
@@ -258,7 +260,10 @@ def load_digits(test_size=0.25, seed=0):
     ):
         raise ValueError(f"test_size must be a number strictly between 0 and 1, got {test_size!r}")
     seed = _check_seed(seed)
-    images, labels = sk_datasets.load_digits(return_X_y=True)
+    from sklearn.datasets import load_digits as sk_load_digits
+    from sklearn.model_selection import train_test_split
+
+    images, labels = sk_load_digits(return_X_y=True)
     X = images.astype(np.float64) / 16.0
     y = labels.astype(np.int64)
     X_train, X_test, y_train, y_test = train_test_split(
