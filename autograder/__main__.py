@@ -3,9 +3,10 @@
 Commands
 --------
 release
-    Regenerate the student library ``nnlib/`` from ``solutions/nnlib``.
+    Regenerate the student library ``nnlib/`` from ``solutions/nnlib`` and the
+    student notebooks ``notebooks/`` from ``solutions/NN_*.ipynb``.
 release --check
-    Exit with status 1, listing the stale files, if ``nnlib/`` is out of date.
+    Exit with status 1, listing the stale files, if either is out of date.
 """
 
 import argparse
@@ -25,12 +26,13 @@ def main(argv=None):
 
     if args.command == "release":
         if args.check:
-            stale = release.stale_files()
+            stale = [f"nnlib/{path}" for path in release.stale_files()]
+            stale += [f"notebooks/{name}" for name in release.stale_notebooks()]
             for path in stale:
-                print(f"stale: nnlib/{path}")
+                print(f"stale: {path}")
             print("student copy is up to date" if not stale else "run `make release`")
             return 1 if stale else 0
-        for path in release.release_library():
+        for path in release.release_library() + release.release_notebooks():
             print(f"wrote {path.relative_to(release.ROOT)}")
     return 0
 

@@ -7,19 +7,30 @@ same markers and the same errors (nested or unterminated regions) as
 ``nbgrader generate_assignment`` uses for notebook cells.
 """
 
+import os
+import shutil
+import sys
+import tempfile
 from pathlib import Path
 
 from nbformat.v4 import new_code_cell
+from nbgrader.apps import NbGraderAPI
 from nbgrader.preprocessors import ClearSolutions
+from traitlets.config import Config
 
 ROOT = Path(__file__).resolve().parent.parent
 REFERENCE_LIBRARY = ROOT / "solutions" / "nnlib"
 STUDENT_LIBRARY = ROOT / "nnlib"
+SOURCE_NOTEBOOKS = ROOT / "solutions"
+STUDENT_NOTEBOOKS = ROOT / "notebooks"
 
 BEGIN = "BEGIN SOLUTION"
 END = "END SOLUTION"
 LABEL_SLOT = "@EXERCISE@"
 CODE_STUB = f'# YOUR CODE HERE\nraise NotImplementedError("{LABEL_SLOT}")'
+# The stub nbgrader puts in place of a solution region inside a notebook cell.
+NOTEBOOK_CODE_STUB = ('# YOUR CODE HERE\n'
+                      'raise NotImplementedError("replace this line with your answer")')
 
 
 class ReleaseError(ValueError):
@@ -166,4 +177,111 @@ def stale_files(source_dir=REFERENCE_LIBRARY, target_dir=STUDENT_LIBRARY):
              if not (target_dir / rel).is_file() or (target_dir / rel).read_text() != text]
     present = {p.relative_to(target_dir).as_posix() for p in target_dir.rglob("*.py")
                if "__pycache__" not in p.parts} if target_dir.exists() else set()
+    return sorted(stale + sorted(present - set(expected)))
+
+
+# ---------------------------------------------------------------- notebooks
+
+
+def put_venv_on_path():
+    """Make the tools installed next to this Python (nbgrader calls ``alembic``) findable.
+
+    ``make`` runs ``.venv/bin/python`` without activating the venv, so its
+    ``bin/`` folder may be missing from ``PATH``.
+    """
+    bin_dir = str(Path(sys.executable).parent)
+    if bin_dir not in os.environ.get("PATH", "").split(os.pathsep):
+        os.environ["PATH"] = bin_dir + os.pathsep + os.environ.get("PATH", "")
+
+
+def nbgrader_config(course_root):
+    """The nbgrader configuration shared by every course this project builds.
+
+    Parameters
+    ----------
+    course_root : path-like
+        The course directory (with ``source/``, ``release/``, ...).
+
+    Returns
+    -------
+    traitlets.config.Config
+    """
+    config = Config()
+    config.CourseDirectory.root = str(course_root)
+    config.CourseDirectory.db_url = f"sqlite:///{Path(course_root) / 'gradebook.db'}"
+    config.ClearSolutions.code_stub = {"python": NOTEBOOK_CODE_STUB}
+    config.Exchange.root = str(Path(course_root) / "exchange")
+    return config
+
+
+def generate_student_notebooks(source_dir=SOURCE_NOTEBOOKS):
+    """Run nbgrader's generate_assignment on the master notebooks.
+
+    The notebooks are copied into a throw-away course as one assignment and
+    released there: solutions cleared, hidden tests removed, test cells
+    locked, outputs cleared, checksums set.
+
+    Parameters
+    ----------
+    source_dir : path-like
+        Where the master ``NN_*.ipynb`` notebooks are.
+
+    Returns
+    -------
+    dict of str to str
+        Notebook file name -> student notebook text.
+
+    Raises
+    ------
+    ReleaseError
+        With nbgrader's log when generate_assignment fails.
+    """
+    notebooks = sorted(Path(source_dir).glob("[0-9][0-9]_*.ipynb"))
+    if not notebooks:
+        return {}
+    with tempfile.TemporaryDirectory() as course:
+        assignment = Path(course) / "source" / "course"
+        assignment.mkdir(parents=True)
+        for notebook in notebooks:
+            shutil.copy(notebook, assignment / notebook.name)
+        put_venv_on_path()
+        api = NbGraderAPI(config=nbgrader_config(course))
+        result = api.generate_assignment("course", force=True, create=True)
+        if not result["success"]:
+            raise ReleaseError(f"nbgrader generate_assignment failed:\n{result.get('log', '')}"
+                               f"{result.get('error', '')}")
+        released = Path(course) / "release" / "course"
+        return {nb.name: (released / nb.name).read_text() for nb in notebooks}
+
+
+def release_notebooks(source_dir=SOURCE_NOTEBOOKS, target_dir=STUDENT_NOTEBOOKS):
+    """Write the student notebooks generated from the master notebooks.
+
+    Returns
+    -------
+    list of Path
+        The notebooks written.
+    """
+    target_dir = Path(target_dir)
+    expected = generate_student_notebooks(source_dir)
+    target_dir.mkdir(exist_ok=True)
+    for stale in target_dir.glob("*.ipynb"):
+        if stale.name not in expected:
+            stale.unlink()
+    written = []
+    for name, text in expected.items():
+        path = target_dir / name
+        if not path.exists() or path.read_text() != text:
+            path.write_text(text)
+        written.append(path)
+    return written
+
+
+def stale_notebooks(source_dir=SOURCE_NOTEBOOKS, target_dir=STUDENT_NOTEBOOKS):
+    """Student notebooks that differ from what release would write (names)."""
+    target_dir = Path(target_dir)
+    expected = generate_student_notebooks(source_dir)
+    present = {p.name for p in target_dir.glob("*.ipynb")} if target_dir.exists() else set()
+    stale = [name for name, text in expected.items()
+             if name not in present or (target_dir / name).read_text() != text]
     return sorted(stale + sorted(present - set(expected)))

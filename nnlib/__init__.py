@@ -64,25 +64,26 @@ def library_kind():
     return "reference" if has_solutions else "student"
 
 
-def check_setup(expected):
-    """Say which nnlib this kernel imported; stop if it is not the ``expected`` one.
+def check_setup():
+    """Say which nnlib this kernel imported, and stop if it is not the one you edit.
 
-    Parameters
-    ----------
-    expected : {"student", "reference"}
-        The student notebooks expect the student copy, whose files you edit;
-        the worked solutions expect the reference library.
+    A folder with its own ``nnlib/`` (``solutions/``, or an assignment folder)
+    must use that copy. Anywhere else the kernel uses the installed copy,
+    which must be the student copy: the one whose files you edit.
 
     Raises
     ------
     RuntimeError
-        When the kernel imported the other copy, with how to fix it.
+        When the kernel imported another copy, with how to fix it.
     """
-    kind, where = library_kind(), Path(__file__).parent
-    if kind != expected:
-        raise RuntimeError(
-            f"expected the {expected} nnlib, but this kernel imported the {kind} copy from "
-            f"{where}. Hint: start JupyterLab with `make lab` in the course folder and open "
-            f"this notebook from {'notebooks/' if expected == 'student' else 'solutions/'}."
-        )
-    print(f"nnlib: the {kind} copy in {where}")
+    kind, where = library_kind(), Path(__file__).resolve().parent
+    local = Path.cwd().resolve() / "nnlib"
+    if local.is_dir() and local != where:
+        problem = f"this folder has its own nnlib/ ({local}), but the kernel imported {where}"
+    elif not local.is_dir() and kind != "student":
+        problem = f"the kernel imported the reference solutions ({where}), not your copy"
+    else:
+        print(f"nnlib: the {kind} copy in {where}")
+        return
+    raise RuntimeError(f"{problem}. Hint: start JupyterLab with `make lab` in the course "
+                       f"folder, open this notebook from there, and restart the kernel.")

@@ -209,6 +209,19 @@ def test_library_kind_tells_reference_from_student(tmp_path):
     release.release_library(REFERENCE, tmp_path / "nnlib", complete=["perceptron"])
     student = load_library(tmp_path / "nnlib", "student_nnlib_kind")
     assert student.library_kind() == "student"
-    with pytest.raises(RuntimeError, match="expected the reference nnlib, but this kernel "
-                                           "imported the student copy"):
-        student.check_setup("reference")
+
+
+
+def test_check_setup_wants_the_local_copy_or_a_student_copy(tmp_path, monkeypatch, capsys):
+    """Does check_setup accept the copy next to the notebook, and refuse the solutions elsewhere?"""
+    import nnlib
+
+    monkeypatch.chdir(REFERENCE.parent)  # solutions/: its own nnlib is the one imported
+    nnlib.check_setup()
+    assert "the reference copy in" in capsys.readouterr().out
+    monkeypatch.chdir(tmp_path)  # no nnlib/ here: the reference is the wrong one
+    with pytest.raises(RuntimeError, match="imported the reference solutions"):
+        nnlib.check_setup()
+    (tmp_path / "nnlib").mkdir()  # a local nnlib/ that was not imported
+    with pytest.raises(RuntimeError, match="has its own nnlib/"):
+        nnlib.check_setup()
