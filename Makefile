@@ -14,7 +14,7 @@ ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root)
 # Open notebooks/ in the file browser once it exists.
 DEFAULT_URL := $(if $(wildcard notebooks),--LabApp.default_url=/lab/tree/notebooks)
 
-.PHONY: help lab test release clean
+.PHONY: help lab test release solutions clean
 
 help:  ## list the targets
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -40,6 +40,9 @@ test: $(STAMP)  ## lint, then run the whole test suite
 
 release: $(STAMP)  ## regenerate the student copies from solutions/
 	$(VENV)/bin/python -m autograder release
+
+solutions: $(STAMP)  ## re-run the master notebooks in solutions/ and save their outputs
+	$(VENV)/bin/python -m autograder execute
 
 clean:  ## remove caches and build leftovers (keeps .venv)
 	find . -path ./$(VENV) -prune -o \( -name __pycache__ -o -name .ipynb_checkpoints \) -type d -prune -exec rm -rf {} +

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from nbclient import NotebookClient
 
 from autograder import release
+from autograder.notebooks import execute
 
 ROOT = Path(__file__).resolve().parent.parent
 SOURCES = sorted((ROOT / "solutions").glob("[0-9][0-9]_*.ipynb"))
@@ -22,16 +22,8 @@ def nbgrader_meta(cell):
     return cell.metadata.get("nbgrader", {})
 
 
-def execute(path, cwd, allow_errors=False):
-    """Run a notebook in a fresh kernel started in ``cwd``; return the executed copy."""
-    notebook = nbformat.read(path, as_version=4)
-    NotebookClient(notebook, timeout=120, kernel_name="python3", allow_errors=allow_errors,
-                   store_widget_state=False, resources={"metadata": {"path": str(cwd)}}).execute()
-    return notebook
-
-
 def outputs(notebook, kind):
-    """All outputs of one kind: "error" or "stderr"."""
+    """Errors as (cell id, name, message), or stderr texts as (cell id, text)."""
     found = []
     for cell in notebook.cells:
         for output in cell.get("outputs", []):

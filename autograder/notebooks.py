@@ -1,0 +1,66 @@
+"""Run notebooks in a fresh kernel, for authors and for the tests."""
+
+import time
+from pathlib import Path
+
+import nbformat
+from nbclient import NotebookClient
+
+
+def execute(path, cwd=None, allow_errors=False, timeout=120):
+    """Run a notebook top to bottom in a new kernel started in ``cwd``.
+
+    Parameters
+    ----------
+    path : path-like
+        The notebook.
+    cwd : path-like, optional
+        The kernel's working directory (which decides the nnlib it
+        imports); the notebook's folder by default.
+    allow_errors : bool, default False
+        Keep going after a cell raises (the error is recorded in its output).
+    timeout : int, default 120
+        Seconds allowed per cell.
+
+    Returns
+    -------
+    nbformat.NotebookNode
+        The executed notebook (not saved).
+    """
+    path = Path(path)
+    notebook = nbformat.read(path, as_version=4)
+    notebook.metadata.pop("widgets", None)
+    NotebookClient(notebook, timeout=timeout, kernel_name="python3", allow_errors=allow_errors,
+                   store_widget_state=False,
+                   resources={"metadata": {"path": str(cwd or path.parent)}}).execute()
+    return notebook
+
+
+def problems(notebook):
+    """Errors and stderr output of an executed notebook, as readable strings."""
+    found = []
+    for cell in notebook.cells:
+        for output in cell.get("outputs", []):
+            if output.output_type == "error":
+                found.append(f"cell {cell.get('id')}: {output.ename}: {output.evalue}")
+            elif output.get("name") == "stderr":
+                found.append(f"cell {cell.get('id')}: stderr: {output.text.strip()}")
+    return found
+
+
+def execute_in_place(paths):
+    """Re-run the master notebooks and save them with their outputs.
+
+    Returns
+    -------
+    list of (Path, float, list of str)
+        Each notebook, the seconds it took and its problems (empty when clean).
+    """
+    report = []
+    for path in paths:
+        start = time.perf_counter()
+        notebook = execute(path)
+        seconds = time.perf_counter() - start
+        nbformat.write(notebook, path)
+        report.append((Path(path), seconds, problems(notebook)))
+    return report
