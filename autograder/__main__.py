@@ -7,6 +7,13 @@ release
     student notebooks ``notebooks/`` from ``solutions/NN_*.ipynb``.
 release --check
     Exit with status 1, listing the stale files, if either is out of date.
+course DIR
+    Build (or refresh) an nbgrader course in DIR: one assignment per notebook,
+    each with the nnlib it needs, released by nbgrader with solutions stripped.
+grade DIR [--workers N] [--assignment A] [--student S] [-o PATH]
+    Autograde every submission under DIR/submitted (only what changed since
+    the last run), then write DIR/grades.csv (nbgrader's export format),
+    DIR/grades_by_cell.csv and print a summary.
 execute [NOTEBOOK ...]
     Re-run the master notebooks in solutions/ (all by default) and save them
     with their outputs, printing the time each took.
@@ -14,8 +21,9 @@ execute [NOTEBOOK ...]
 
 import argparse
 import sys
+from pathlib import Path
 
-from . import notebooks, release
+from . import course, grade, notebooks, release, report
 
 
 def main(argv=None):
@@ -27,6 +35,22 @@ def main(argv=None):
                                 help="only report whether the student copy is stale")
     execute_parser = commands.add_parser("execute", help="re-run and save master notebooks")
     execute_parser.add_argument("notebooks", nargs="*", help="default: solutions/NN_*.ipynb")
+    course_parser = commands.add_parser("course", help="build an nbgrader course directory")
+    course_parser.add_argument("directory", type=Path)
+    grade_parser = commands.add_parser("grade", help="autograde the submissions of a course")
+    grade_parser.add_argument("directory", type=Path)
+    grade_parser.add_argument("--workers", type=int, default=None,
+                              help="submissions graded at a time (default: number of cores)")
+    grade_parser.add_argument("--assignment", help="only this assignment")
+    grade_parser.add_argument("--student", help="only this student")
+    grade_parser.add_argument("--cell-timeout", type=int, default=30,
+                              help="seconds per cell (default 30)")
+    grade_parser.add_argument("--submission-timeout", type=int, default=600,
+                              help="wall-clock seconds per notebook (default 600)")
+    grade_parser.add_argument("--force", action="store_true",
+                              help="regrade submissions already graded")
+    grade_parser.add_argument("-o", "--output", type=Path,
+                              help="where to write grades.csv (default DIR/grades.csv)")
     args = parser.parse_args(argv)
 
     if args.command == "release":
@@ -39,6 +63,20 @@ def main(argv=None):
             return 1 if stale else 0
         for path in release.release_library() + release.release_notebooks():
             print(f"wrote {path.relative_to(release.ROOT)}")
+    elif args.command == "course":
+        for name in course.build_course(args.directory):
+            print(f"assignment {name}: source/ and release/ ready")
+        print(f"course ready in {args.directory}")
+    elif args.command == "grade":
+        settings = grade.Settings(args.cell_timeout, args.submission_timeout)
+        outcomes = grade.grade_course(args.directory, args.workers, args.assignment,
+                                      args.student, settings, force=args.force)
+        grades = report.export_grades(args.directory,
+                                      args.output or args.directory / "grades.csv")
+        cells = report.export_cells(args.directory, args.directory / "grades_by_cell.csv")
+        print(report.format_summary(report.summarize(outcomes), outcomes))
+        print(f"\nwrote {grades} and {cells}")
+        return 0
     elif args.command == "execute":
         paths = args.notebooks or sorted(release.SOURCE_NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
         total, failed = 0.0, False

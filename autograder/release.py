@@ -103,7 +103,8 @@ def drop_markers(source):
 MODULE_ORDER = ("perceptron", "activations", "network", "losses", "backprop", "training")
 
 
-def release_library(source_dir=REFERENCE_LIBRARY, target_dir=STUDENT_LIBRARY, complete=()):
+def release_library(source_dir=REFERENCE_LIBRARY, target_dir=STUDENT_LIBRARY, complete=(),
+                    keep_solutions=()):
     """Write the student library: every ``.py`` file of ``source_dir``, stripped.
 
     Files in ``target_dir`` that have no counterpart in ``source_dir`` are
@@ -115,6 +116,9 @@ def release_library(source_dir=REFERENCE_LIBRARY, target_dir=STUDENT_LIBRARY, co
     complete : iterable of str
         Module names (e.g. ``"activations"``) copied with their solutions,
         for an assignment that builds on earlier notebooks.
+    keep_solutions : iterable of str
+        Modules copied verbatim, solution regions included (the module an
+        instructor's source folder teaches).
 
     Returns
     -------
@@ -122,7 +126,7 @@ def release_library(source_dir=REFERENCE_LIBRARY, target_dir=STUDENT_LIBRARY, co
         The files written.
     """
     source_dir, target_dir = Path(source_dir), Path(target_dir)
-    expected = expected_library(source_dir, complete)
+    expected = expected_library(source_dir, complete, keep_solutions)
     if target_dir.exists():
         for path in target_dir.rglob("*"):
             if path.is_file() and "__pycache__" not in path.parts:
@@ -138,7 +142,7 @@ def release_library(source_dir=REFERENCE_LIBRARY, target_dir=STUDENT_LIBRARY, co
     return written
 
 
-def expected_library(source_dir=REFERENCE_LIBRARY, complete=()):
+def expected_library(source_dir=REFERENCE_LIBRARY, complete=(), keep_solutions=()):
     """What the student library should contain (see ``release_library``).
 
     Returns
@@ -147,19 +151,21 @@ def expected_library(source_dir=REFERENCE_LIBRARY, complete=()):
         Relative POSIX path -> stripped file text, for every ``.py`` file.
     """
     source_dir = Path(source_dir)
-    unknown = set(complete) - set(MODULE_ORDER)
+    unknown = (set(complete) | set(keep_solutions)) - set(MODULE_ORDER)
     if unknown:
         raise ValueError(f"unknown module(s) {sorted(unknown)}; known: {list(MODULE_ORDER)}")
+    complete_files = {f"{module}.py" for module in complete}
+    verbatim_files = {f"{module}.py" for module in keep_solutions}
     library = {}
     for path in sorted(source_dir.rglob("*.py")):
         if "__pycache__" in path.parts:
             continue
-        text = path.read_text()
-        if path.stem in complete:
+        relative, text = path.relative_to(source_dir).as_posix(), path.read_text()
+        if relative in complete_files:
             text = drop_markers(text)
-        else:
-            text = strip_solutions(text, path.name)
-        library[path.relative_to(source_dir).as_posix()] = text
+        elif relative not in verbatim_files:
+            text = strip_solutions(text, relative)
+        library[relative] = text
     return library
 
 

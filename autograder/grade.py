@@ -1,0 +1,340 @@
+"""Autograde every submission of a course: in parallel, resumable, nothing lost.
+
+Each submission (one student, one assignment) is a *job*:
+
+1. intake stages only the files a student submits and reports problems;
+2. nbgrader's ``Autograde`` grades the staged copy, with ``ResilientExecute``
+   and ``ForgiveStderr`` in its pipeline;
+3. the outcome is written to ``autograder_work/results/<assignment>/<student>.json``.
+
+Jobs run in a pool of worker processes that import nbgrader once. A job that
+outlives its wall-clock limit has its worker killed (with its kernels) and is
+recorded as failed. A job whose submission and settings have not changed
+since its recorded outcome is skipped, so a killed run resumes where it
+stopped, and a second run changes nothing.
+"""
+
+import hashlib
+import json
+import multiprocessing
+import os
+import queue
+import signal
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from . import course as course_module
+from .intake import stage_submission
+from .preprocessors import CELL_TIMEOUT, KERNEL_DIED, KERNEL_STUCK, TIME_LIMIT
+
+WORK = "autograder_work"
+FLAGGED_ERRORS = {KERNEL_DIED: "kernel-died", KERNEL_STUCK: "kernel-unresponsive",
+                  CELL_TIMEOUT: "cell-timeout", TIME_LIMIT: "time-limit"}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Grading limits; part of every job's fingerprint."""
+
+    cell_timeout: int = 30
+    submission_timeout: int = 600
+
+
+@dataclass
+class Outcome:
+    """The recorded result of one job."""
+
+    assignment: str
+    student: str
+    status: str  # "graded" or "failed"
+    score: float = 0.0
+    max_score: float = 0.0
+    problems: list = field(default_factory=list)
+    flags: list = field(default_factory=list)
+    seconds: float = 0.0
+    fingerprint: str = ""
+
+
+def discover(course_dir, assignment=None, student=None):
+    """All (assignment, student) pairs under ``submitted/``, sorted."""
+    submitted = Path(course_dir) / "submitted"
+    jobs = []
+    for student_dir in sorted(p for p in submitted.glob("*") if p.is_dir()):
+        for assignment_dir in sorted(p for p in student_dir.glob("*") if p.is_dir()):
+            if assignment in (None, assignment_dir.name) and student in (None, student_dir.name):
+                jobs.append((assignment_dir.name, student_dir.name))
+    return jobs
+
+
+def fingerprint(folder, settings):
+    """A hash of every file of a submission and of the grading settings."""
+    digest = hashlib.sha256(json.dumps(asdict(settings), sort_keys=True).encode())
+    for path in sorted(p for p in Path(folder).rglob("*") if p.is_file()):
+        digest.update(path.relative_to(folder).as_posix().encode() + b"\0")
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def result_path(course_dir, assignment, student):
+    return Path(course_dir) / WORK / "results" / assignment / f"{student}.json"
+
+
+def load_outcome(course_dir, assignment, student):
+    path = result_path(course_dir, assignment, student)
+    try:
+        return Outcome(**json.loads(path.read_text()))
+    except (OSError, ValueError, TypeError):
+        return None
+
+
+def save_outcome(course_dir, outcome):
+    """Write an outcome atomically: a reader sees the old file or the new one."""
+    path = result_path(course_dir, outcome.assignment, outcome.student)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_suffix(".json.partial")
+    partial.write_text(json.dumps(asdict(outcome), indent=1))
+    os.replace(partial, path)
+
+
+# ---------------------------------------------------------------- one job
+
+
+def grading_config(course_dir, settings):
+    """The course's nbgrader config plus the grader's pipeline and limits."""
+    from nbconvert.preprocessors import ClearMetadataPreprocessor
+    from nbgrader.preprocessors import (
+        AssignLatePenalties,
+        CheckCellMetadata,
+        IgnorePattern,
+        LimitOutput,
+        SaveAutoGrades,
+    )
+    from traitlets.config.loader import PyFileConfigLoader
+
+    from .preprocessors import ForgiveStderr, ResilientExecute
+
+    config = PyFileConfigLoader("nbgrader_config.py", path=str(course_dir)).load_config()
+    config.CourseDirectory.submitted_directory = f"{WORK}/intake"
+    config.OverwriteCells.add_missing_cells = True
+    config.Autograde.autograde_preprocessors = [
+        ResilientExecute, ForgiveStderr, IgnorePattern, ClearMetadataPreprocessor, LimitOutput,
+        SaveAutoGrades, AssignLatePenalties, CheckCellMetadata]
+    config.ResilientExecute.timeout = settings.cell_timeout
+    config.ResilientExecute.submission_timeout = settings.submission_timeout
+    config.ResilientExecute.shutdown_kernel = "immediate"
+    return config
+
+
+def grade_job(course_dir, assignment, student, settings):
+    """Grade one submission with nbgrader; never raises, always returns an Outcome."""
+    from nbgrader.api import Gradebook
+    from nbgrader.apps import NbGraderAPI
+
+    start = time.perf_counter()
+    course_dir = Path(course_dir).resolve()
+    submitted = course_dir / "submitted" / student / assignment
+    outcome = Outcome(assignment, student, "graded",
+                      fingerprint=fingerprint(submitted, settings))
+    try:
+        intake = stage_submission(submitted, course_dir / "source" / assignment,
+                                  course_dir / WORK / "intake" / student / assignment)
+        outcome.problems, outcome.flags = intake.problems, intake.flags
+        config = grading_config(course_dir, settings)
+        course_module.release.put_venv_on_path()
+        result = NbGraderAPI(config=config).autograde(assignment, student, force=True,
+                                                      create=True)
+        if not result["success"]:
+            outcome.status = "failed"
+            outcome.problems.append("nbgrader could not grade it: " + _last_error(result))
+        outcome.flags += _execution_flags(course_dir / "autograded" / student / assignment)
+        with Gradebook(config.CourseDirectory.db_url, "nn-course") as gradebook:
+            gradebook.update_or_create_student(student)
+            submission = gradebook.update_or_create_submission(assignment, student)
+            outcome.score, outcome.max_score = submission.score, submission.max_score
+    except Exception as error:  # a job must always leave a record behind
+        outcome.status = "failed"
+        outcome.problems.append(f"grading crashed: {type(error).__name__}: {error}")
+    outcome.seconds = round(time.perf_counter() - start, 2)
+    return outcome
+
+
+def _last_error(result):
+    text = (result.get("error") or result.get("log") or "").strip().splitlines()
+    return text[-1] if text else "no details"
+
+
+def _execution_flags(folder):
+    """Flags for kernel deaths, stuck cells and time limits seen in the graded notebooks."""
+    import nbformat
+
+    flags = set()
+    for path in Path(folder).glob("*.ipynb"):
+        for cell in nbformat.read(path, as_version=4).cells:
+            for output in cell.get("outputs", []):
+                if output.get("output_type") == "error" and output.get("ename") in FLAGGED_ERRORS:
+                    flags.add(FLAGGED_ERRORS[output["ename"]])
+    return sorted(flags)
+
+
+# ---------------------------------------------------------------- the pool
+
+
+def _worker(course_dir, settings, jobs, results):
+    """A worker process: grade jobs from the queue until it sends None."""
+    os.setpgrp()  # its own process group, so a watchdog can kill it with its kernels
+    while True:
+        job = jobs.get()
+        if job is None:
+            return
+        results.put(("start", job, time.monotonic()))
+        outcome = grade_job(course_dir, *job, settings)
+        save_outcome(course_dir, outcome)
+        results.put(("done", job, outcome))
+
+
+class Pool:
+    """N worker processes with a watchdog on each job's wall-clock time."""
+
+    def __init__(self, course_dir, settings, workers):
+        self.course_dir, self.settings = course_dir, settings
+        self.context = multiprocessing.get_context("spawn")
+        self.results = self.context.Queue()
+        self.workers = {}  # process -> its job queue
+        for _ in range(workers):
+            self._spawn()
+
+    def _spawn(self):
+        jobs = self.context.Queue()
+        process = self.context.Process(target=_worker, daemon=True,
+                                       args=(self.course_dir, self.settings, jobs, self.results))
+        process.start()
+        self.workers[process] = jobs
+        return process
+
+    def run(self, todo, on_done):
+        """Grade every job in ``todo``; call ``on_done(outcome)`` as each finishes."""
+        todo = list(todo)
+        busy = {}  # process -> (job, start time or None)
+        hard_limit = self.settings.submission_timeout * 2 + 120
+        while todo or busy:
+            for process, jobs in list(self.workers.items()):
+                if process not in busy and todo:
+                    job = todo.pop(0)
+                    jobs.put(job)
+                    busy[process] = (job, None)
+            try:
+                kind, job, payload = self.results.get(timeout=1)
+            except queue.Empty:
+                kind = None
+            if kind == "start":
+                process = self._owner(busy, job)
+                busy[process] = (job, payload)
+            elif kind == "done":
+                del busy[self._owner(busy, job)]
+                on_done(payload)
+            for process, (job, started) in list(busy.items()):
+                overdue = started is not None and time.monotonic() - started > hard_limit
+                if overdue or not process.is_alive():
+                    self._replace(process)
+                    del busy[process]
+                    reason = (f"grading took longer than {hard_limit} s and was stopped"
+                              if overdue else "the grading worker died")
+                    outcome = Outcome(job[0], job[1], "failed", problems=[reason],
+                                      flags=["grader-killed"])
+                    save_outcome(self.course_dir, outcome)
+                    on_done(outcome)
+
+    @staticmethod
+    def _owner(busy, job):
+        return next(p for p, (j, _) in busy.items() if j == tuple(job))
+
+    def _replace(self, process):
+        try:
+            os.killpg(process.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        process.join(5)
+        del self.workers[process]
+        self._spawn()
+
+    def close(self):
+        for jobs in self.workers.values():
+            jobs.put(None)
+        for process in self.workers:
+            process.join(10)
+            if process.is_alive():
+                os.killpg(process.pid, signal.SIGKILL)
+
+
+# ---------------------------------------------------------------- the run
+
+
+class Progress:
+    """A one-line progress bar on stderr: done / total, failures, time left."""
+
+    def __init__(self, total, stream=sys.stderr):
+        self.total, self.done, self.failed, self.stream = total, 0, 0, stream
+        self.start = time.monotonic()
+
+    def update(self, outcome):
+        self.done += 1
+        self.failed += outcome.status != "graded"
+        elapsed = time.monotonic() - self.start
+        left = elapsed / self.done * (self.total - self.done)
+        width = 30
+        bar = "#" * int(width * self.done / max(self.total, 1))
+        self.stream.write(f"\r[{bar:<{width}}] {self.done}/{self.total} graded, "
+                          f"{self.failed} failed, ~{left:.0f} s left ")
+        self.stream.flush()
+        if self.done == self.total:
+            self.stream.write("\n")
+
+
+def grade_course(course_dir, workers=None, assignment=None, student=None,
+                 settings=Settings(), force=False, progress=True):
+    """Grade every submission under ``course_dir/submitted`` that needs it.
+
+    Parameters
+    ----------
+    course_dir : path-like
+    workers : int, optional
+        Submissions graded at a time; the number of cores by default.
+    assignment, student : str, optional
+        Only these.
+    settings : Settings
+    force : bool
+        Regrade even submissions whose recorded outcome is current.
+    progress : bool
+        Show the progress bar.
+
+    Returns
+    -------
+    list of Outcome
+        One per submission, whether graded now or earlier.
+    """
+    course_dir = Path(course_dir).resolve()
+    jobs = discover(course_dir, assignment, student)
+    outcomes, todo = {}, []
+    for job in jobs:
+        recorded = load_outcome(course_dir, *job)
+        current = fingerprint(course_dir / "submitted" / job[1] / job[0], settings)
+        if recorded and recorded.fingerprint == current and not force:
+            outcomes[job] = recorded
+        else:
+            todo.append(job)
+    if todo:
+        bar = Progress(len(todo)) if progress else None
+
+        def done(outcome):
+            outcomes[(outcome.assignment, outcome.student)] = outcome
+            if bar:
+                bar.update(outcome)
+
+        pool = Pool(course_dir, settings, min(workers or os.cpu_count() or 1, len(todo)))
+        try:
+            pool.run(todo, done)
+        finally:
+            pool.close()
+    return [outcomes[job] for job in jobs]

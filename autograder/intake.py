@@ -1,0 +1,141 @@
+"""Take a submission in: check it, and stage only the files a student submits.
+
+The staged copy is what nbgrader grades. The submission itself is never
+modified, so nothing is lost; every problem is reported by name.
+"""
+
+import json
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import nbformat
+
+from .release import BEGIN
+
+ALLOWED_LIBRARY = "nnlib"
+
+
+@dataclass
+class Intake:
+    """What intake found in one submission.
+
+    Attributes
+    ----------
+    staged : Path
+        The folder nbgrader grades.
+    problems : list of str
+        Human-readable reasons, e.g. ``"01_perceptron.ipynb: invalid JSON ..."``.
+    flags : list of str
+        Short machine-readable tags, e.g. ``"invalid-json"``.
+    """
+
+    staged: Path
+    problems: list = field(default_factory=list)
+    flags: list = field(default_factory=list)
+
+    def report(self, flag, problem):
+        if flag not in self.flags:
+            self.flags.append(flag)
+        self.problems.append(problem)
+
+
+def grade_ids(notebook):
+    return [c.metadata["nbgrader"]["grade_id"] for c in notebook.cells
+            if c.metadata.get("nbgrader", {}).get("grade_id")]
+
+
+def stage_submission(submitted, source, staged):
+    """Copy what may be graded from ``submitted`` to ``staged``, checking it on the way.
+
+    Only the notebooks and ``nnlib/*.py`` are taken. Other files the
+    assignment provides are replaced by nbgrader with the instructor's copies;
+    anything else is ignored and reported.
+
+    Parameters
+    ----------
+    submitted : Path
+        ``submitted/<student>/<assignment>``.
+    source : Path
+        ``source/<assignment>``: tells which notebooks and grade cells to expect.
+    staged : Path
+        Replaced by the staged copy.
+
+    Returns
+    -------
+    Intake
+    """
+    if staged.exists():
+        shutil.rmtree(staged)
+    staged.mkdir(parents=True)
+    intake = Intake(staged)
+    expected = sorted(p.name for p in source.glob("*.ipynb"))
+    for name in expected:
+        _stage_notebook(submitted / name, source / name, staged / name, intake)
+    _stage_library(submitted / ALLOWED_LIBRARY, staged / ALLOWED_LIBRARY, intake)
+    if (submitted / "timestamp.txt").is_file():
+        shutil.copy(submitted / "timestamp.txt", staged / "timestamp.txt")
+    provided = {p.relative_to(source).as_posix() for p in source.rglob("*") if p.is_file()}
+    ignored = sorted(
+        relative for relative in (p.relative_to(submitted) for p in submitted.rglob("*")
+                                  if p.is_file())
+        if relative.as_posix() not in provided | {"timestamp.txt"}
+        and not _is_library_file(relative)
+        and not {".ipynb_checkpoints", "__pycache__"} & set(relative.parts))
+    ignored = [relative.as_posix() for relative in ignored]
+    if ignored:
+        intake.report("ignored-files", f"files that are not part of a submission were ignored: "
+                                       f"{', '.join(ignored)}")
+    return intake
+
+
+def _is_library_file(relative):
+    return (len(relative.parts) == 2 and relative.parts[0] == ALLOWED_LIBRARY
+            and relative.suffix == ".py")
+
+
+def _stage_notebook(path, source_path, target, intake):
+    name = path.name
+    if not path.is_file():
+        intake.report("missing-notebook", f"{name} is missing from the submission")
+        return
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+        notebook = nbformat.from_dict(raw)
+        if not isinstance(raw, dict) or "cells" not in raw:
+            raise ValueError("no cells")
+    except (ValueError, UnicodeDecodeError) as error:
+        intake.report("invalid-notebook", f"{name} is not a readable notebook ({error}); "
+                                          f"it scores 0")
+        return
+    seen, duplicates = set(), 0
+    for cell in notebook.cells:
+        if cell.get("id") in seen or not cell.get("id"):
+            cell["id"] = f"restored-{len(seen)}-{duplicates}"
+            duplicates += 1
+        seen.add(cell["id"])
+    if duplicates:
+        intake.report("duplicate-cell-ids", f"{name}: {duplicates} cell id(s) were duplicated or "
+                                            f"missing and were renumbered")
+    source_ids = set(grade_ids(nbformat.read(source_path, as_version=4)))
+    missing = sorted(source_ids - set(grade_ids(notebook)))
+    if missing:
+        intake.report("restored-cells", f"{name}: graded cell(s) {', '.join(missing)} were deleted "
+                                        f"or lost their metadata; the originals were put back")
+    nbformat.write(notebook, target)
+
+
+def _stage_library(folder, target, intake):
+    if not folder.is_dir():
+        return
+    target.mkdir()
+    for path in sorted(folder.glob("*.py")):
+        text = path.read_text(encoding="utf-8", errors="replace")
+        try:
+            compile(text, f"nnlib/{path.name}", "exec")
+        except SyntaxError as error:
+            intake.report("nnlib-syntax-error", f"nnlib/{path.name} line {error.lineno}: "
+                                                f"{error.msg}; it cannot be imported")
+        if BEGIN in text:
+            intake.report("solution-markers", f"nnlib/{path.name} contains solution markers")
+        shutil.copy(path, target / path.name)

@@ -1,0 +1,155 @@
+"""nbgrader preprocessors that make autograding fair to correct code.
+
+They slot into nbgrader's own ``Autograde.autograde_preprocessors`` list in
+place of, and right after, its ``Execute``:
+
+- ``ResilientExecute`` runs each cell like ``Execute``, but a cell that kills
+  the kernel or will not stop when interrupted only fails itself: the kernel
+  is restarted, the cells that ran fine are replayed, and grading goes on.
+  It also enforces a wall-clock limit per notebook.
+- ``ForgiveStderr`` keeps warnings printed on stderr by a test cell from
+  costing its points (nbgrader scores any stderr output as a failure).
+"""
+
+import copy
+from queue import Empty
+from time import monotonic
+
+from jupyter_core.utils import run_sync
+from nbclient.exceptions import DeadKernelError
+from nbclient.util import ensure_async
+from nbformat.v4 import new_output
+from nbgrader import utils
+from nbgrader.preprocessors import Execute, NbGraderPreprocessor
+from traitlets import Integer
+
+# Error names this module writes into outputs; the grader's report looks for them.
+KERNEL_DIED = "KernelDied"
+KERNEL_STUCK = "KernelUnresponsive"
+TIME_LIMIT = "SubmissionTimeLimit"
+CELL_TIMEOUT = "CellTimeoutError"  # nbgrader's own name for a cell that timed out
+
+
+def error_output(name, message):
+    """An error output like the ones a kernel produces."""
+    return new_output("error", ename=name, evalue=message, traceback=[f"{name}: {message}"])
+
+
+class ResilientExecute(Execute):
+    """nbgrader's ``Execute`` that survives dead and stuck kernels, cell by cell."""
+
+    submission_timeout = Integer(
+        600, help="Wall-clock seconds for a whole notebook; cells not reached score 0."
+    ).tag(config=True)
+
+    max_restarts = Integer(
+        3, help="Kernel restarts allowed per notebook before the remaining cells are skipped."
+    ).tag(config=True)
+
+    responsive_timeout = Integer(
+        5, help="Seconds an interrupted kernel has to answer before it is restarted."
+    ).tag(config=True)
+
+    def preprocess(self, nb, resources=None, km=None):
+        """Execute every code cell, recovering from kernel deaths and stuck cells."""
+        from nbclient import NotebookClient
+
+        NotebookClient.__init__(self, nb, km)
+        self.reset_execution_trackers()
+        self._check_assign_resources(resources)
+        cell_timeout, deadline = self.timeout, monotonic() + self.submission_timeout
+        ran_fine, start, restarts = [], 0, 0
+        while start < len(self.nb.cells):
+            if restarts > self.max_restarts:
+                self._skip(start, KERNEL_DIED, "not run: the kernel had to be restarted "
+                           f"{restarts - 1} times in this notebook")
+                break
+            with self.setup_kernel():
+                info = self.wait_for_reply(self.kc.kernel_info())
+                self.nb.metadata["language_info"] = info["content"]["language_info"]
+                self._replay(ran_fine)
+                start = self._run_from(start, ran_fine, cell_timeout, deadline, resources)
+            restarts += 1
+        self.timeout = cell_timeout
+        self.set_widgets_metadata()
+        return self.nb, self.resources
+
+    def _run_from(self, start, ran_fine, cell_timeout, deadline, resources):
+        """Run cells from ``start``; return where to resume after a restart (or the end)."""
+        for index in range(start, len(self.nb.cells)):
+            cell = self.nb.cells[index]
+            if cell.cell_type != "code":
+                continue
+            remaining = deadline - monotonic()
+            if remaining < 1:
+                self._skip(index, TIME_LIMIT, "not run: the notebook's time limit of "
+                           f"{self.submission_timeout} s was reached")
+                return len(self.nb.cells)
+            self.timeout = int(min(cell_timeout or remaining, remaining))
+            try:
+                self.preprocess_cell(cell, resources, index)
+            except DeadKernelError:
+                cell.outputs.append(error_output(
+                    KERNEL_DIED, "the kernel died while running this cell (os._exit, a crash "
+                    "or running out of memory); it was restarted for the cells below"))
+                return index + 1
+            if self._timed_out(cell) and not self._responsive():
+                cell.outputs.append(error_output(
+                    KERNEL_STUCK, f"this cell ran past {self.timeout} s and did not stop when "
+                    "interrupted; the kernel was restarted for the cells below"))
+                return index + 1
+            if not any(out.output_type == "error" for out in cell.outputs):
+                ran_fine.append(index)
+        return len(self.nb.cells)
+
+    def _replay(self, indices):
+        """Re-run cells that succeeded before a restart, discarding their outputs."""
+        for index in indices:
+            try:
+                self.execute_cell(copy.deepcopy(self.nb.cells[index]), index, store_history=False)
+            except DeadKernelError:  # pragma: no cover - the cell behaved differently this time
+                return
+
+    def _skip(self, start, name, message):
+        for cell in self.nb.cells[start:]:
+            if cell.cell_type == "code":
+                cell.outputs = [error_output(name, message)]
+
+    @staticmethod
+    def _timed_out(cell):
+        return any(out.output_type == "error" and out.ename == CELL_TIMEOUT
+                   for out in cell.outputs)
+
+    def _responsive(self):
+        """Does the kernel answer a request within ``responsive_timeout`` seconds?"""
+        msg_id = self.kc.kernel_info()
+        deadline = monotonic() + self.responsive_timeout
+
+        async def answered():
+            while monotonic() < deadline:
+                try:
+                    msg = await ensure_async(self.kc.shell_channel.get_msg(timeout=0.25))
+                except Empty:
+                    continue
+                if msg["parent_header"].get("msg_id") == msg_id:
+                    return True
+            return False
+
+        return run_sync(answered)()
+
+
+class ForgiveStderr(NbGraderPreprocessor):
+    """Relabel stderr output of grade cells as stdout, so warnings cost nothing.
+
+    nbgrader gives 0 points to a test cell with any stderr output, such as a
+    numpy RuntimeWarning from an otherwise correct answer. The text is kept
+    (the student still sees it in the feedback); only errors lose points.
+    """
+
+    def preprocess_cell(self, cell, resources, index):
+        if cell.cell_type == "code" and utils.is_grade(cell):
+            for output in cell.outputs:
+                if output.output_type == "stream" and output.name == "stderr":
+                    output.name = "stdout"
+                    output.text = "[printed on stderr]\n" + output.text
+        return cell, resources
