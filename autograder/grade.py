@@ -10,8 +10,8 @@ Each submission (one student, one assignment) is a *job*:
 Jobs run in a pool of worker processes that import nbgrader once. A job that
 outlives its wall-clock limit has its worker killed (with its kernels) and is
 recorded as failed. A job whose submission and settings have not changed
-since its recorded outcome is skipped, so a killed run resumes where it
-stopped, and a second run changes nothing.
+since it was graded is skipped, so a killed run resumes where it stopped,
+and a second run changes nothing (failed jobs are tried again).
 """
 
 import hashlib
@@ -320,7 +320,8 @@ def grade_course(course_dir, workers=None, assignment=None, student=None,
     for job in jobs:
         recorded = load_outcome(course_dir, *job)
         current = fingerprint(course_dir / "submitted" / job[1] / job[0], settings)
-        if recorded and recorded.fingerprint == current and not force:
+        if (recorded and recorded.status == "graded" and recorded.fingerprint == current
+                and not force):
             outcomes[job] = recorded
         else:
             todo.append(job)

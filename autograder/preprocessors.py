@@ -16,7 +16,7 @@ from queue import Empty
 from time import monotonic
 
 from jupyter_core.utils import run_sync
-from nbclient.exceptions import DeadKernelError
+from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbclient.util import ensure_async
 from nbformat.v4 import new_output
 from nbgrader import utils
@@ -93,6 +93,9 @@ class ResilientExecute(Execute):
                     KERNEL_DIED, "the kernel died while running this cell (os._exit, a crash "
                     "or running out of memory); it was restarted for the cells below"))
                 return index + 1
+            except CellTimeoutError:  # no output at all before the timeout
+                cell.outputs.append(error_output(
+                    CELL_TIMEOUT, f"this cell did not finish within {self.timeout} s"))
             if self._timed_out(cell) and not self._responsive():
                 cell.outputs.append(error_output(
                     KERNEL_STUCK, f"this cell ran past {self.timeout} s and did not stop when "

@@ -78,3 +78,12 @@ def test_explorer_renders_as_a_widget_with_a_static_image(gate):
     bundle = boundary_explorer(gate=gate)._repr_mimebundle_()
     assert "application/vnd.jupyter.widget-view+json" in bundle
     assert len(bundle["image/png"]) > 1000
+
+
+def test_explorers_skip_all_work_during_autograding(monkeypatch):
+    """Does an explorer compute and draw nothing while nbgrader autogrades?"""
+    monkeypatch.setenv("NBGRADER_EXECUTION", "autograde")
+    explorer = boundary_explorer()
+    assert explorer.figure is None and explorer.view_data is None
+    assert "not drawn during autograding" in explorer.status.value
+    assert "image/png" not in explorer._repr_mimebundle_()
