@@ -14,6 +14,9 @@ grade DIR [--workers N] [--assignment A] [--student S] [-o PATH]
     Autograde every submission under DIR/submitted (only what changed since
     the last run), then write DIR/grades.csv (nbgrader's export format),
     DIR/grades_by_cell.csv and print a summary.
+feedback DIR [--assignment A] [--student S]
+    Write nbgrader feedback HTML for graded submissions, in which each test
+    cell shows only its name, pass or fail, and a hint.
 execute [NOTEBOOK ...]
     Re-run the master notebooks in solutions/ (all by default) and save them
     with their outputs, printing the time each took.
@@ -23,7 +26,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from . import course, grade, notebooks, release, report
+from . import course, feedback, grade, notebooks, release, report
 
 
 def main(argv=None):
@@ -51,6 +54,10 @@ def main(argv=None):
                               help="regrade submissions already graded")
     grade_parser.add_argument("-o", "--output", type=Path,
                               help="where to write grades.csv (default DIR/grades.csv)")
+    feedback_parser = commands.add_parser("feedback", help="feedback HTML without test code")
+    feedback_parser.add_argument("directory", type=Path)
+    feedback_parser.add_argument("--assignment", help="only this assignment")
+    feedback_parser.add_argument("--student", help="only this student")
     args = parser.parse_args(argv)
 
     if args.command == "release":
@@ -77,6 +84,15 @@ def main(argv=None):
         print(report.format_summary(report.summarize(outcomes), outcomes))
         print(f"\nwrote {grades} and {cells}")
         return 0
+    elif args.command == "feedback":
+        failed = False
+        for name, success, log in feedback.generate_feedback(args.directory, args.assignment,
+                                                             args.student):
+            print(f"{name}: {'feedback written' if success else 'failed'}")
+            if not success:
+                failed = True
+                print(log)
+        return 1 if failed else 0
     elif args.command == "execute":
         paths = args.notebooks or sorted(release.SOURCE_NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
         total, failed = 0.0, False

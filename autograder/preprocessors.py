@@ -156,3 +156,41 @@ class ForgiveStderr(NbGraderPreprocessor):
                     output.name = "stdout"
                     output.text = "[printed on stderr]\n" + output.text
         return cell, resources
+
+
+class HideTestCode(NbGraderPreprocessor):
+    """Feedback without the code of the tests (nbgrader issues #917 and #1363).
+
+    Each test cell is replaced by its name, pass or fail, and the hint of its
+    failure message; tracebacks and printed values, which can show the hidden
+    tests, are dropped.
+    """
+
+    def preprocess_cell(self, cell, resources, index):
+        if cell.cell_type != "code" or not utils.is_grade(cell) or utils.is_solution(cell):
+            return cell, resources
+        errors = [out for out in cell.outputs if out.output_type == "error"]
+        name = cell.metadata["nbgrader"]["grade_id"]
+        points = cell.metadata["nbgrader"].get("points", 0)
+        verdict = "failed" if errors else "passed"
+        cell.source = f"# {name} ({points:g} points): {verdict}"
+        text = verdict
+        if errors:
+            text += f"\nHint: {self._hint(errors[-1])}"
+        cell.outputs = [new_output("stream", name="stdout", text=text + "\n")]
+        return cell, resources
+
+    @staticmethod
+    def _hint(error):
+        if error.ename in FEEDBACK_SAFE_ERRORS:
+            return error.evalue or "the cell did not finish in time; look for an endless loop"
+        lines = [line for line in str(error.evalue).splitlines() if line.startswith("Hint:")]
+        if lines:
+            return lines[-1][len("Hint:"):].strip()
+        if error.ename == "NotImplementedError":
+            return f"not implemented yet ({error.evalue})"
+        return f"the test raised {error.ename}; run the visible tests in your notebook"
+
+
+# Our own error messages say nothing about the tests, so feedback may show them.
+FEEDBACK_SAFE_ERRORS = {KERNEL_DIED, KERNEL_STUCK, TIME_LIMIT, CELL_TIMEOUT}

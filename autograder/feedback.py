@@ -1,0 +1,31 @@
+"""Feedback for students with nbgrader's generate_feedback, hidden tests removed."""
+
+from pathlib import Path
+
+from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
+from nbgrader.preprocessors import GetGrades
+
+from .course import assignments, load_api
+from .preprocessors import HideTestCode
+
+
+def generate_feedback(course_dir, assignment=None, student=None):
+    """Write ``feedback/<student>/<assignment>/*.html`` for graded submissions.
+
+    Returns
+    -------
+    list of (str, bool, str)
+        Per assignment: its name, whether nbgrader succeeded, and its log.
+    """
+    api = load_api(course_dir)
+    api.config.GenerateFeedback.preprocessors = [GetGrades, HideTestCode,
+                                                 CSSHTMLHeaderPreprocessor]
+    api = type(api)(config=api.config)
+    autograded = Path(api.coursedir.root) / api.coursedir.autograded_directory
+    results = []
+    for name, _, _ in assignments():
+        if assignment not in (None, name) or not any(autograded.glob(f"*/{name}")):
+            continue
+        result = api.generate_feedback(name, student, force=True)
+        results.append((name, result["success"], result.get("log", "")))
+    return results
