@@ -117,7 +117,7 @@ def grading_config(course_dir, settings):
 
     config = PyFileConfigLoader("nbgrader_config.py", path=str(course_dir)).load_config()
     config.CourseDirectory.submitted_directory = f"{WORK}/intake"
-    config.OverwriteCells.add_missing_cells = True
+    # intake already put back deleted graded cells (see intake.restore_graded_cells)
     config.Autograde.autograde_preprocessors = [
         ResilientExecute, ForgiveStderr, IgnorePattern, ClearMetadataPreprocessor, LimitOutput,
         SaveAutoGrades, AssignLatePenalties, CheckCellMetadata]
@@ -143,11 +143,12 @@ def grade_job(course_dir, assignment, student, settings):
         outcome.problems, outcome.flags = intake.problems, intake.flags
         config = grading_config(course_dir, settings)
         course_module.release.put_venv_on_path()
-        result = NbGraderAPI(config=config).autograde(assignment, student, force=True,
-                                                      create=True)
-        if not result["success"]:
-            outcome.status = "failed"
-            outcome.problems.append("nbgrader could not grade it: " + _last_error(result))
+        if any(intake.staged.glob("*.ipynb")):
+            result = NbGraderAPI(config=config).autograde(assignment, student, force=True,
+                                                          create=True)
+            if not result["success"]:
+                outcome.status = "failed"
+                outcome.problems.append("nbgrader could not grade it: " + _last_error(result))
         outcome.flags += _execution_flags(course_dir / "autograded" / student / assignment)
         with Gradebook(config.CourseDirectory.db_url, "nn-course") as gradebook:
             gradebook.update_or_create_student(student)

@@ -117,12 +117,42 @@ def _stage_notebook(path, source_path, target, intake):
     if duplicates:
         intake.report("duplicate-cell-ids", f"{name}: {duplicates} cell id(s) were duplicated or "
                                             f"missing and were renumbered")
-    source_ids = set(grade_ids(nbformat.read(source_path, as_version=4)))
-    missing = sorted(source_ids - set(grade_ids(notebook)))
+    missing = restore_graded_cells(notebook, nbformat.read(source_path, as_version=4))
     if missing:
         intake.report("restored-cells", f"{name}: graded cell(s) {', '.join(missing)} were deleted "
                                         f"or lost their metadata; the originals were put back")
     nbformat.write(notebook, target)
+
+
+def restore_graded_cells(notebook, source):
+    """Put back graded cells missing from ``notebook``, after their source predecessor.
+
+    nbgrader's own ``OverwriteCells.add_missing_cells`` assumes the cell
+    before a missing one is a grade or solution cell, and fails on our
+    locked set-up cell; this does the same job for any predecessor.
+
+    Returns
+    -------
+    list of str
+        The grade_ids put back.
+    """
+    def grade_id(cell):
+        return cell.metadata.get("nbgrader", {}).get("grade_id")
+
+    restored = []
+    for position, cell in enumerate(source.cells):
+        meta = cell.metadata.get("nbgrader", {})
+        if not meta.get("grade") or grade_id(cell) in grade_ids(notebook):
+            continue
+        present = [grade_id(c) for c in notebook.cells]
+        before = [grade_id(c) for c in source.cells[:position]
+                  if grade_id(c) is not None and grade_id(c) in present]
+        index = present.index(before[-1]) + 1 if before else 0
+        copy = nbformat.from_dict(json.loads(json.dumps(cell)))
+        copy["id"] = f"restored-{grade_id(cell)}"
+        notebook.cells.insert(index, copy)
+        restored.append(grade_id(cell))
+    return restored
 
 
 def _stage_library(folder, target, intake):

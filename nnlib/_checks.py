@@ -58,7 +58,7 @@ def check_same_shape(first, second, first_name, second_name):
 def unknown_name_error(kind, name, known):
     """Build the ``ValueError`` for a name missing from a registry."""
     names = ", ".join(repr(k) for k in sorted(known))
-    return ValueError(f"unknown {kind} {name!r}; known {kind}s are: {names}")
+    return ValueError(f"unknown {kind} {name!r}; the known ones are: {names}")
 
 
 def check_count(value, name):

@@ -1,0 +1,257 @@
+"""End-to-end tests of the instructor tooling: build a course, grade a synthetic class.
+
+The class is made from the release of assignment 01-perceptron. Its auto-graded
+cells are worth 8 points: test-step 1, test-perceptron-predict 2,
+test-gates-by-hand 2, test-perceptron-train 3 (the written question, 2 more
+points, is graded by hand and scores nothing automatically).
+"""
+
+import csv
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from autograder import course, grade, release, report
+
+ROOT = Path(__file__).resolve().parent.parent
+ASSIGNMENT = "01-perceptron"
+NOTEBOOK = "01_perceptron.ipynb"
+SETTINGS = grade.Settings(cell_timeout=4, submission_timeout=120)
+
+pytestmark = pytest.mark.slow
+
+
+def reference_module():
+    return release.drop_markers((release.REFERENCE_LIBRARY / "perceptron.py").read_text())
+
+
+def replace_body(text, label, new_body):
+    """Swap the reference body of one exercise for ``new_body`` (already indented)."""
+    source = (release.REFERENCE_LIBRARY / "perceptron.py").read_text()
+    start = source.index(f"### BEGIN SOLUTION {label}")
+    body = source[source.index("\n", start) + 1:source.index("    ### END SOLUTION", start)]
+    assert body in text
+    return text.replace(body, new_body)
+
+
+def answers():
+    """The source notebook's solution cells, by grade_id."""
+    notebook = nbformat.read(ROOT / "solutions" / NOTEBOOK, as_version=4)
+    return {c.metadata["nbgrader"]["grade_id"]: c.source for c in notebook.cells
+            if c.metadata.get("nbgrader", {}).get("solution") and c.cell_type == "code"}
+
+
+def make_submission(course_dir, student, module="reference", notebook_edit=None, answer=None):
+    """A submission from the release: the given perceptron.py (None: the stubs), answers filled."""
+    folder = course_dir / "submitted" / student / ASSIGNMENT
+    shutil.copytree(course_dir / "release" / ASSIGNMENT, folder)
+    if module == "reference":
+        module = reference_module()
+    if module is not None:
+        (folder / "nnlib" / "perceptron.py").write_text(module)
+    notebook = nbformat.read(folder / NOTEBOOK, as_version=4)
+    filled = answers()
+    for cell in notebook.cells:
+        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
+        if grade_id in filled and answer != "blank":
+            cell.source = answer if answer and grade_id == "answer-gates" else filled[grade_id]
+    if notebook_edit:
+        notebook = notebook_edit(notebook)
+    if notebook is not None:  # written as plain JSON: nbformat.write would mend duplicate ids
+        (folder / NOTEBOOK).write_text(json.dumps(notebook, indent=1))
+    return folder
+
+
+def drop_cell(grade_id):
+    def edit(notebook):
+        notebook.cells = [c for c in notebook.cells
+                          if c.metadata.get("nbgrader", {}).get("grade_id") != grade_id]
+        return notebook
+    return edit
+
+
+def strip_metadata(grade_id):
+    def edit(notebook):
+        for cell in notebook.cells:
+            if cell.metadata.get("nbgrader", {}).get("grade_id") == grade_id:
+                del cell.metadata["nbgrader"]
+        return notebook
+    return edit
+
+
+def duplicate_ids(notebook):
+    for cell in notebook.cells[:4]:
+        cell["id"] = "same-id"
+    return notebook
+
+
+BODY_TRAIN = "Exercise 1.3: implement perceptron_train"
+WRONG_OR = ("w_and, b_and = np.array([1.0, 1.0]), -1.5\n"
+            "w_or, b_or = np.array([1.0, 1.0]), -1.5  # wrong: this is AND again\n")
+
+# student -> (how to build it, expected auto score, flags that must be reported)
+CLASS = {
+    "complete": (dict(), 8, []),
+    "blank": (dict(module=None, answer="blank"), 0, []),
+    "wrong-step": (dict(module=reference_module().replace(
+        "return np.where(z > 0, 1.0, 0.0)", "return np.where(z > 0, 1.0, 0.0).astype(np.float32)"
+    )), 7, []),
+    "wrong-predict": (dict(module=reference_module().replace(
+        "    return step(X @ w + b)\n",
+        "    if X.shape[0] > 45:\n        return np.zeros(X.shape[0])\n    return step(X @ w + b)\n"
+    )), 6, []),
+    "wrong-gates": (dict(answer=WRONG_OR), 6, []),
+    "wrong-train": (dict(module=reference_module().replace(
+        "        if n_wrong == 0:\n            break\n", "")), 5, []),
+    "partial": (dict(module=replace_body(reference_module(), BODY_TRAIN,
+                                         "    raise NotImplementedError\n")), 5, []),
+    "warnings": (dict(module=reference_module().replace(
+        "    return np.where(z > 0, 1.0, 0.0)",
+        "    import warnings\n    warnings.warn('harmless')\n    np.log(np.zeros(1))\n"
+        "    return np.where(z > 0, 1.0, 0.0)")), 8, []),
+    "kernel-dies": (dict(module=replace_body(reference_module(), BODY_TRAIN,
+                                             "    import os\n    os._exit(1)\n")),
+                    5, ["kernel-died"]),
+    "endless-loop": (dict(module=replace_body(reference_module(), BODY_TRAIN,
+                                              "    while True:\n        pass\n")),
+                     5, ["cell-timeout"]),
+    "ignores-sigint": (dict(module=replace_body(
+        reference_module(), BODY_TRAIN,
+        "    import signal\n    signal.signal(signal.SIGINT, signal.SIG_IGN)\n"
+        "    while True:\n        pass\n")), 5, ["kernel-unresponsive"]),
+    "invalid-json": (dict(notebook_edit=lambda nb: None), 0, ["invalid-notebook"]),
+    "missing-notebook": (dict(notebook_edit=lambda nb: None), 0, ["missing-notebook"]),
+    "deleted-test-cell": (dict(notebook_edit=drop_cell("test-step")), 8, ["restored-cells"]),
+    "stripped-metadata": (dict(notebook_edit=strip_metadata("test-perceptron-train")), 8,
+                          ["restored-cells"]),
+    "duplicate-ids": (dict(notebook_edit=duplicate_ids), 8, ["duplicate-cell-ids"]),
+    "syntax-error": (dict(module=reference_module().replace("def step(z):", "def step(z)")), 0,
+                     ["nnlib-syntax-error"]),
+}
+
+
+@pytest.fixture(scope="module")
+def graded_course(tmp_path_factory):
+    """A course with the whole class submitted, graded by a run killed halfway and resumed."""
+    course_dir = tmp_path_factory.mktemp("course")
+    assert course.build_course(course_dir)[0] == ASSIGNMENT
+    for student, (how, _, _) in CLASS.items():
+        make_submission(course_dir, student, **how)
+    folder = course_dir / "submitted"
+    (folder / "invalid-json" / ASSIGNMENT / NOTEBOOK).write_text('{"cells": [')
+    (folder / "missing-notebook" / ASSIGNMENT / NOTEBOOK).unlink(missing_ok=True)
+    results = course_dir / grade.WORK / "results" / ASSIGNMENT
+    command = [sys.executable, "-m", "autograder", "grade", str(course_dir), "--workers", "2",
+               "--cell-timeout", str(SETTINGS.cell_timeout),
+               "--submission-timeout", str(SETTINGS.submission_timeout)]
+    # first run: killed (with its workers and kernels) once three submissions are graded
+    first = subprocess.Popen(command, cwd=ROOT, start_new_session=True,
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 600
+    while len(list(results.glob("*.json"))) < 3 and time.monotonic() < deadline:
+        time.sleep(0.2)
+    os.killpg(first.pid, signal.SIGKILL)
+    first.wait()
+    survived = {p.stem: p.stat().st_mtime_ns for p in results.glob("*.json")}
+    assert 3 <= len(survived) < len(CLASS), "the first run should be stopped partway"
+    time.sleep(0.05)
+    second = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=900)
+    assert second.returncode == 0, second.stdout + second.stderr
+    return course_dir, survived, second.stdout
+
+
+def outcomes(course_dir):
+    return {s: grade.load_outcome(course_dir, ASSIGNMENT, s) for s in CLASS}
+
+
+@pytest.mark.parametrize("student", list(CLASS))
+def test_each_submission_gets_its_exact_score(graded_course, student):
+    """Does every synthetic submission earn exactly what it should, with its problems reported?"""
+    course_dir, _, summary = graded_course
+    _, expected_score, expected_flags = CLASS[student]
+    outcome = grade.load_outcome(course_dir, ASSIGNMENT, student)
+    assert outcome.status == "graded", outcome.problems
+    assert (outcome.score, outcome.max_score) == (expected_score, 10)
+    for flag in expected_flags:
+        assert flag in outcome.flags, outcome
+    if expected_flags:
+        assert f"- {student} / {ASSIGNMENT}" in summary
+
+
+def test_exports_agree_with_the_outcomes(graded_course):
+    """Do grades.csv (nbgrader's format) and the per-cell CSV hold one row per grade?"""
+    course_dir, _, _ = graded_course
+    with open(course_dir / "grades.csv") as handle:
+        rows = [r for r in csv.DictReader(handle) if r["assignment"] == ASSIGNMENT]
+    assert sorted(r["student_id"] for r in rows) == sorted(CLASS)
+    for row in rows:
+        assert float(row["score"]) == CLASS[row["student_id"]][1]
+    with open(course_dir / "grades_by_cell.csv") as handle:
+        cells = list(csv.DictReader(handle))
+    keys = [(r["student"], r["cell"]) for r in cells]
+    assert len(keys) == len(set(keys)) == 5 * len(CLASS)  # 4 tests + the written answer
+
+
+def test_interrupted_run_resumed_without_losing_or_redoing_a_grade(graded_course):
+    """Were the submissions graded before the kill kept as they were, and the rest added?"""
+    course_dir, survived, _ = graded_course
+    results = course_dir / grade.WORK / "results" / ASSIGNMENT
+    for student, mtime in survived.items():
+        assert (results / f"{student}.json").stat().st_mtime_ns == mtime
+    assert sorted(p.stem for p in results.glob("*.json")) == sorted(CLASS)
+    api = course.load_api(course_dir)
+    from nbgrader.api import Gradebook
+
+    with Gradebook(api.coursedir.db_url, api.coursedir.course_id) as gradebook:
+        submissions = gradebook.assignment_submissions(ASSIGNMENT)
+        assert sorted(s.student_id for s in submissions) == sorted(CLASS)
+
+
+def test_a_second_run_changes_nothing(graded_course):
+    """Does rerunning grade (resuming, then forced for a few) give identical results?"""
+    course_dir, _, _ = graded_course
+    before = {s: o.score for s, o in outcomes(course_dir).items()}
+    again = grade.grade_course(course_dir, settings=SETTINGS, progress=False)
+    assert {o.student: o.score for o in again} == before
+    some = ["complete", "wrong-predict", "kernel-dies"]
+    for student in some:
+        forced = grade.grade_course(course_dir, student=student, settings=SETTINGS,
+                                    force=True, progress=False)
+        assert [o.score for o in forced] == [before[student]]
+    table = report.summarize(again)
+    assert table[0]["submissions"] == len(CLASS)
+
+
+def test_feedback_never_shows_hidden_tests(graded_course):
+    """Does feedback keep test names, verdicts and hints but no test code?"""
+    from autograder import feedback
+
+    course_dir, _, _ = graded_course
+    results = feedback.generate_feedback(course_dir, ASSIGNMENT)
+    assert all(success for _, success, _ in results)
+    source = nbformat.read(ROOT / "solutions" / NOTEBOOK, as_version=4)
+    hidden = set()
+    for cell in source.cells:
+        inside = False
+        for line in cell.source.splitlines():
+            if "BEGIN HIDDEN TESTS" in line:
+                inside = True
+            elif "END HIDDEN TESTS" in line:
+                inside = False
+            elif inside and len(line.strip()) > 12:
+                hidden.add(line.strip())
+    html = (course_dir / "feedback" / "wrong-predict" / ASSIGNMENT / "01_perceptron.html")
+    text = html.read_text()
+    assert "test-perceptron-predict (2 points): failed" in text
+    assert "compute X @ w + b for the whole batch" in text  # the failing hidden test's hint
+    assert not [line for line in hidden if line.replace('"', "&quot;") in text
+                or line in text]
+    assert json.dumps("BEGIN HIDDEN")[1:-1] not in text
