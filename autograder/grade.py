@@ -27,6 +27,7 @@ from pathlib import Path
 
 from . import course as course_module
 from .intake import stage_submission
+from .notebooks import single_threaded_blas
 from .preprocessors import CELL_TIMEOUT, KERNEL_DIED, KERNEL_STUCK, TIME_LIMIT
 
 WORK = "autograder_work"
@@ -185,6 +186,7 @@ def _execution_flags(folder):
 def _worker(course_dir, settings, jobs, results):
     """A worker process: grade jobs from the queue until it sends None."""
     os.setpgrp()  # its own process group, so a watchdog can kill it with its kernels
+    single_threaded_blas()  # N kernels at once on N cores
     while True:
         job = jobs.get()
         if job is None:

@@ -1,10 +1,24 @@
 """Run notebooks in a fresh kernel, for authors and for the tests."""
 
+import os
 import time
 from pathlib import Path
 
 import nbformat
 from nbclient import NotebookClient
+
+BLAS_THREAD_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
+
+
+def single_threaded_blas():
+    """Give the kernels started from now on one BLAS thread each (unless already set).
+
+    Notebooks are run several at a time on few cores; a multi-threaded BLAS
+    in each kernel then fights for the same cores and runs several times
+    slower than one thread per kernel.
+    """
+    for name in BLAS_THREAD_VARIABLES:
+        os.environ.setdefault(name, "1")
 
 
 def execute(path, cwd=None, allow_errors=False, timeout=120):
@@ -27,6 +41,7 @@ def execute(path, cwd=None, allow_errors=False, timeout=120):
     nbformat.NotebookNode
         The executed notebook (not saved).
     """
+    single_threaded_blas()
     path = Path(path)
     notebook = nbformat.read(path, as_version=4)
     notebook.metadata.pop("widgets", None)

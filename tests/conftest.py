@@ -26,3 +26,12 @@ def student_nnlib(tmp_path_factory):
     sys.modules["stubbed_nnlib"] = package
     spec.loader.exec_module(package)
     return package
+
+
+@pytest.fixture(autouse=True)
+def _close_figures():
+    """Close the figures a test opened (explorers keep theirs open for the notebook)."""
+    yield
+    import matplotlib.pyplot as plt
+
+    plt.close("all")

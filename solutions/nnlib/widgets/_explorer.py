@@ -77,7 +77,9 @@ class Explorer:
             self.figure, self.axes = None, []
             self.status.value = "(figures are not drawn during autograding)"
             return
-        with plt.ioff():  # shown as part of self.widget, not on its own
+        # shown as part of self.widget, not on its own; a notebook may hold many
+        # explorers, so no warning about the number of open figures
+        with plt.ioff(), plt.rc_context({"figure.max_open_warning": 0}):
             self.figure = plt.figure(figsize=figsize)
         projections = projections or [None] * (ncols * nrows)
         self.axes = [self.figure.add_subplot(nrows, ncols, i + 1, projection=p)

@@ -1,0 +1,170 @@
+"""Headless tests of the notebook 06 explorers: set a control, check what is shown."""
+
+import importlib.util
+import sys
+from importlib import import_module
+
+import numpy as np
+import pytest
+from numpy.testing import assert_allclose
+
+from nnlib.widgets import training as widgets_training
+from nnlib.widgets.training import (
+    SURFACE_X,
+    SURFACE_Y,
+    descent_explorer,
+    descent_view,
+    playground_explorer,
+    playground_view,
+)
+
+# ---------------------------------------------------------------- the loss surface
+
+
+def test_one_step_moves_against_the_gradient():
+    """Is the first step of the path (w, b) - lr * dL/d(w, b) for the unit's MSE?"""
+    view = descent_view(learning_rate=0.1, steps=1, w0=-1.0, b0=2.0)
+    x, y = SURFACE_X[:, 0], SURFACE_Y[:, 0]
+    error = -1.0 * x + 2.0 - y
+    gradient = np.array([2.0 * np.mean(error * x), 2.0 * np.mean(error)])
+    assert_allclose(view["path"][1], np.array([-1.0, 2.0]) - 0.1 * gradient)
+    assert_allclose(view["losses"][0], np.mean(error**2))
+
+
+def test_the_steps_slider_lengthens_the_drawn_path():
+    """Does the steps slider add points to the drawn path and to the loss curve?"""
+    explorer = descent_explorer(learning_rate=0.05, steps=5)
+    assert len(explorer.axes[0].lines[0].get_xdata()) == 6  # the start and 5 steps
+    explorer.controls["steps"].value = 40
+    assert len(explorer.axes[0].lines[0].get_xdata()) == 41
+    assert len(explorer.axes[1].lines[0].get_ydata()) == 41
+    assert "after 40 steps" in explorer.axes[0].get_title()
+
+
+def test_small_good_and_large_learning_rates():
+    """Does a tiny rate crawl, a good one arrive and a large one diverge, as the titles say?"""
+    explorer = descent_explorer(learning_rate=0.001, steps=50)
+    slow = explorer.view_data["losses"]
+    assert slow[-1] > 10 * explorer.view_data["surface"].min()
+    explorer.controls["learning_rate"].value = 0.14
+    good = explorer.view_data
+    assert good["losses"][-1] < 1.5 * good["surface"].min()
+    assert_allclose(good["path"][-1], good["minimum"], atol=0.3)
+    explorer.controls["learning_rate"].value = 0.5
+    view = explorer.view_data
+    assert view["diverged"] and len(view["path"]) < 51  # stopped early, no overflow warning
+    assert np.all(np.isfinite(view["losses"]))
+    assert "diverged after" in explorer.axes[0].get_title()
+    # the drawing stays on the contour plot's window even though the path left it
+    assert explorer.axes[0].get_xlim() == widgets_training.W_LIMITS
+
+
+def test_a_rate_just_above_the_limit_oscillates_with_a_rising_loss():
+    """Is a slowly diverging path reported as rising rather than as finished?"""
+    explorer = descent_explorer(learning_rate=0.16, steps=50)
+    losses = explorer.view_data["losses"]
+    assert not explorer.view_data["diverged"] and losses[-1] > losses[0]
+    assert "rising" in explorer.axes[0].get_title()
+
+
+# ---------------------------------------------------------------- the playground
+
+
+def test_playground_learns_xor_and_draws_the_loss_curve():
+    """Does the playground draw one loss value per epoch and a boundary that fits XOR?"""
+    explorer = playground_explorer(dataset="xor", hidden_units=4, learning_rate=1.0,
+                                   epochs=60)
+    assert explorer.view_data["accuracy"] >= 0.95
+    assert len(explorer.axes[1].lines[0].get_ydata()) == 60
+    assert "xor: " in explorer.axes[0].get_title() and "60 of 60 epochs" in (
+        explorer.axes[0].get_title())
+    explorer.controls["epochs"].value = 20
+    assert len(explorer.axes[1].lines[0].get_ydata()) == 20
+
+
+def test_one_hidden_unit_cannot_draw_a_circle():
+    """Does the circles data need more than one hidden unit, as the title shows?"""
+    explorer = playground_explorer(dataset="circles", hidden_units=1, epochs=60)
+    assert explorer.view_data["accuracy"] < 0.8
+    explorer.controls["hidden_units"].value = 8
+    assert explorer.view_data["accuracy"] > 0.9
+    assert explorer.axes[0].get_title().startswith("circles: 9")
+
+
+def test_progress_receives_the_network_while_it_trains():
+    """Does the view pass growing snapshots to `progress`, ending where it ends?"""
+    snapshots = []
+    final = playground_view("moons", hidden_units=4, epochs=40, progress=snapshots.append,
+                            frames=4)
+    assert [len(s["history"]) for s in snapshots] == [10, 20, 30]
+    assert len(final["history"]) == 40
+    assert_allclose(snapshots[-1]["history"], final["history"][:30])
+    assert snapshots[0]["probability"].shape == final["probability"].shape
+
+
+def test_the_button_replays_training_frame_by_frame():
+    """Does the button redraw the figure several times and finish on the trained network?"""
+    explorer = playground_explorer(dataset="moons", hidden_units=4, epochs=40)
+    trained = explorer.view_data
+    explorer.train_button.click()
+    assert explorer.frames_drawn == 20  # 19 snapshots on the way, then the final picture
+    assert_allclose(explorer.view_data["history"], trained["history"])
+    assert "40 of 40 epochs" in explorer.axes[0].get_title()
+    assert explorer.train_button in explorer.widget.children[0].children
+
+
+def test_divergence_is_shown_not_raised(monkeypatch):
+    """Does a FloatingPointError from training end in a title instead of a traceback?"""
+
+    def diverging(*args, progress, **kwargs):
+        from nnlib.network import init_params
+
+        weights, biases = init_params(args[2], seed=0)
+        progress(0, 0.7, weights, biases)
+        progress(1, 0.6, weights, biases)
+        raise FloatingPointError("training diverged (overflow); the learning rate is too large")
+
+    monkeypatch.setattr(widgets_training.training, "train_network", diverging)
+    explorer = playground_explorer(dataset="moons", epochs=50)
+    assert explorer.view_data["history"] == [0.7, 0.6]
+    assert "diverged in epoch 3" in explorer.axes[0].get_title()
+
+
+# ---------------------------------------------------------------- before the exercises are done
+
+
+def test_an_unimplemented_function_gets_a_friendly_message(student_nnlib):
+    """Do both explorers over the stubbed library say what to implement?"""
+    module = import_module(f"{student_nnlib.__name__}.widgets.training")
+    for explorer in (module.descent_explorer(), module.playground_explorer()):
+        assert explorer.view_data is None
+        assert "first (Exercise 3." in explorer.status.value
+        assert explorer.widget is not None
+
+
+@pytest.fixture(scope="module")
+def nnlib_up_to_notebook_5(tmp_path_factory):
+    """The student library with the exercises of notebooks 1-5 done, training still stubbed."""
+    from autograder import release
+
+    folder = tmp_path_factory.mktemp("upto5") / "nnlib"
+    release.release_library(release.REFERENCE_LIBRARY, folder,
+                            complete=release.MODULE_ORDER[:5])
+    spec = importlib.util.spec_from_file_location(
+        "nnlib_upto5", folder / "__init__.py", submodule_search_locations=[str(folder)])
+    package = importlib.util.module_from_spec(spec)
+    sys.modules["nnlib_upto5"] = package
+    spec.loader.exec_module(package)
+    return package
+
+
+def test_at_notebook_6_the_explorers_ask_for_its_exercises(nnlib_up_to_notebook_5):
+    """With notebooks 1-5 done, does each explorer name the notebook 6 function it needs?"""
+    module = import_module("nnlib_upto5.widgets.training")
+    assert ("implement gradient_descent_update in nnlib/training.py first (Exercise 6.1)"
+            in module.descent_explorer().status.value)
+    explorer = module.playground_explorer()
+    assert ("implement train_network in nnlib/training.py first (Exercise 6.2)"
+            in explorer.status.value)
+    explorer.train_button.click()  # the replay says the same, instead of raising
+    assert "Exercise 6.2" in explorer.status.value
