@@ -6,7 +6,8 @@ place of, and right after, its ``Execute``:
 - ``ResilientExecute`` runs each cell like ``Execute``, but a cell that kills
   the kernel or will not stop when interrupted only fails itself: the kernel
   is restarted, the cells that ran fine are replayed, and grading goes on.
-  It also enforces a wall-clock limit per notebook.
+  It also enforces a wall-clock limit per notebook, and skips the course's
+  demonstration cells (tagged ``demo``), which no test depends on.
 - ``ForgiveStderr`` keeps warnings printed on stderr by a test cell from
   costing its points (nbgrader scores any stderr output as a failure).
 """
@@ -21,7 +22,7 @@ from nbclient.util import ensure_async
 from nbformat.v4 import new_output
 from nbgrader import utils
 from nbgrader.preprocessors import Execute, NbGraderPreprocessor
-from traitlets import Integer
+from traitlets import Integer, List, Unicode
 
 # Error names this module writes into outputs; the grader's report looks for them.
 KERNEL_DIED = "KernelDied"
@@ -48,6 +49,12 @@ class ResilientExecute(Execute):
 
     responsive_timeout = Integer(
         5, help="Seconds an interrupted kernel has to answer before it is restarted."
+    ).tag(config=True)
+
+    skip_tags = List(
+        Unicode(), ["demo"],
+        help="Cells with one of these tags and no nbgrader metadata are not run: the "
+        "course's demonstrations and explorers, which no test depends on.",
     ).tag(config=True)
 
     def preprocess(self, nb, resources=None, km=None):
@@ -78,7 +85,7 @@ class ResilientExecute(Execute):
         """Run cells from ``start``; return where to resume after a restart (or the end)."""
         for index in range(start, len(self.nb.cells)):
             cell = self.nb.cells[index]
-            if cell.cell_type != "code":
+            if cell.cell_type != "code" or self._skipped(cell):
                 continue
             remaining = deadline - monotonic()
             if remaining < 1:
@@ -104,6 +111,10 @@ class ResilientExecute(Execute):
             if not any(out.output_type == "error" for out in cell.outputs):
                 ran_fine.append(index)
         return len(self.nb.cells)
+
+    def _skipped(self, cell):
+        tags = set(cell.metadata.get("tags", []))
+        return bool(tags & set(self.skip_tags)) and not cell.metadata.get("nbgrader")
 
     def _replay(self, indices):
         """Re-run cells that succeeded before a restart, discarding their outputs."""

@@ -255,3 +255,15 @@ def test_feedback_never_shows_hidden_tests(graded_course):
     assert not [line for line in hidden if line.replace('"', "&quot;") in text
                 or line in text]
     assert json.dumps("BEGIN HIDDEN")[1:-1] not in text
+
+
+def test_demo_cells_are_not_run_when_grading(graded_course):
+    """Are the course's demo cells skipped while every test cell runs?"""
+    course_dir, _, _ = graded_course
+    notebook = nbformat.read(course_dir / "autograded" / "complete" / ASSIGNMENT / NOTEBOOK,
+                             as_version=4)
+    demos = [c for c in notebook.cells if "demo" in c.metadata.get("tags", [])]
+    tests = [c for c in notebook.cells if c.metadata.get("nbgrader", {}).get("grade")
+             and c.cell_type == "code"]
+    assert demos and all(c.execution_count is None and not c.outputs for c in demos)
+    assert tests and all(c.execution_count for c in tests)

@@ -1,6 +1,7 @@
 """Tests of the course notebooks: the master copies in solutions/ and the student copies."""
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -87,6 +88,28 @@ def test_nbgrader_metadata_is_valid(path):
         assert written, "every notebook has at least one manually graded written question"
     first = notebook.cells[0] if notebook.cells[0].cell_type == "code" else notebook.cells[1]
     assert "%autoreload 2" in first.source and "nnlib.check_setup()" in first.source
+
+
+@pytest.mark.parametrize("path", SOURCES, ids=lambda p: p.stem)
+def test_every_plain_code_cell_is_a_tagged_demo(path):
+    """Is every code cell without nbgrader metadata tagged "demo" (skipped when grading)?"""
+    notebook = nbformat.read(path, as_version=4)
+    untagged = [cell.get("id") for cell in notebook.cells
+                if cell.cell_type == "code" and not nbgrader_meta(cell)
+                and "demo" not in cell.metadata.get("tags", [])]
+    assert untagged == []
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("path", SOURCES, ids=lambda p: p.stem)
+def test_tests_do_not_depend_on_demo_cells(path, tmp_path):
+    """Without its demo cells, as the grader runs it, does the worked notebook still pass?"""
+    notebook = nbformat.read(path, as_version=4)
+    notebook.cells = [c for c in notebook.cells if "demo" not in c.metadata.get("tags", [])]
+    shutil.copytree(path.parent / "nnlib", tmp_path / "nnlib")
+    nbformat.write(notebook, tmp_path / path.name)
+    executed = execute(tmp_path / path.name, tmp_path)
+    assert outputs(executed, "error") == [] and outputs(executed, "stderr") == []
 
 
 @pytest.mark.slow
