@@ -6,8 +6,9 @@ place of, and right after, its ``Execute``:
 - ``ResilientExecute`` runs each cell like ``Execute``, but a cell that kills
   the kernel or will not stop when interrupted only fails itself: the kernel
   is restarted, the cells that ran fine are replayed, and grading goes on.
-  It also enforces a wall-clock limit per notebook, and skips the course's
-  demonstration cells (tagged ``demo``), which no test depends on.
+  It also enforces a wall-clock limit per notebook, and skips what only
+  draws: the course's demonstration cells (tagged ``demo``), which no test
+  depends on, and ``%matplotlib`` lines.
 - ``ForgiveStderr`` keeps warnings printed on stderr by a test cell from
   costing its points (nbgrader scores any stderr output as a failure).
 """
@@ -49,6 +50,12 @@ class ResilientExecute(Execute):
 
     responsive_timeout = Integer(
         5, help="Seconds an interrupted kernel has to answer before it is restarted."
+    ).tag(config=True)
+
+    skip_magics = List(
+        Unicode(), ["%matplotlib"],
+        help="Lines starting with these are left out when a cell runs: no one sees figures "
+        "while grading, and the interactive backend costs a second per notebook.",
     ).tag(config=True)
 
     skip_tags = List(
@@ -93,16 +100,18 @@ class ResilientExecute(Execute):
                            f"{self.submission_timeout} s was reached")
                 return len(self.nb.cells)
             self.timeout = int(min(cell_timeout or remaining, remaining))
+            runnable = self._for_grading(cell)
             try:
-                self.preprocess_cell(cell, resources, index)
+                self.preprocess_cell(runnable, resources, index)
             except DeadKernelError:
-                cell.outputs.append(error_output(
+                cell.outputs = runnable.outputs + [error_output(
                     KERNEL_DIED, "the kernel died while running this cell (os._exit, a crash "
-                    "or running out of memory); it was restarted for the cells below"))
+                    "or running out of memory); it was restarted for the cells below")]
                 return index + 1
             except CellTimeoutError:  # no output at all before the timeout
-                cell.outputs.append(error_output(
+                runnable.outputs.append(error_output(
                     CELL_TIMEOUT, f"this cell did not finish within {self.timeout} s"))
+            cell.outputs, cell.execution_count = runnable.outputs, runnable.execution_count
             if self._timed_out(cell) and not self._responsive():
                 cell.outputs.append(error_output(
                     KERNEL_STUCK, f"this cell ran past {self.timeout} s and did not stop when "
@@ -112,6 +121,16 @@ class ResilientExecute(Execute):
                 ran_fine.append(index)
         return len(self.nb.cells)
 
+    def _for_grading(self, cell):
+        """The cell itself, or a copy without the lines of ``skip_magics``."""
+        lines = cell.source.splitlines()
+        kept = [line for line in lines if not line.lstrip().startswith(tuple(self.skip_magics))]
+        if len(kept) == len(lines):
+            return cell
+        runnable = copy.deepcopy(cell)
+        runnable.source = "\n".join(kept)
+        return runnable
+
     def _skipped(self, cell):
         tags = set(cell.metadata.get("tags", []))
         return bool(tags & set(self.skip_tags)) and not cell.metadata.get("nbgrader")
@@ -120,7 +139,8 @@ class ResilientExecute(Execute):
         """Re-run cells that succeeded before a restart, discarding their outputs."""
         for index in indices:
             try:
-                self.execute_cell(copy.deepcopy(self.nb.cells[index]), index, store_history=False)
+                self.execute_cell(copy.deepcopy(self._for_grading(self.nb.cells[index])), index,
+                                  store_history=False)
             except DeadKernelError:  # pragma: no cover - the cell behaved differently this time
                 return
 
