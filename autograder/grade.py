@@ -186,6 +186,7 @@ def _execution_flags(folder):
 def _worker(course_dir, settings, jobs, results):
     """A worker process: grade jobs from the queue until it sends None."""
     os.setpgrp()  # its own process group, so a watchdog can kill it with its kernels
+    _die_with_parent()
     single_threaded_blas()  # N kernels at once on N cores
     while True:
         job = jobs.get()
@@ -195,6 +196,17 @@ def _worker(course_dir, settings, jobs, results):
         outcome = grade_job(course_dir, *job, settings)
         save_outcome(course_dir, outcome)
         results.put(("done", job, outcome))
+
+
+def _die_with_parent():
+    """Ask Linux to kill this worker if the grading run is killed (no orphan keeps grading)."""
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):  # not Linux: Ctrl-C still stops the pool cleanly
+        pass
 
 
 class Pool:

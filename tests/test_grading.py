@@ -152,14 +152,22 @@ def graded_course(tmp_path_factory):
     command = [sys.executable, "-m", "autograder", "grade", str(course_dir), "--workers", "2",
                "--cell-timeout", str(SETTINGS.cell_timeout),
                "--submission-timeout", str(SETTINGS.submission_timeout)]
-    # first run: killed (with its workers and kernels) once three submissions are graded
+    # first run: its main process is killed once three submissions are graded; its workers
+    # must die with it
     first = subprocess.Popen(command, cwd=ROOT, start_new_session=True,
                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 600
     while len(list(results.glob("*.json"))) < 3 and time.monotonic() < deadline:
         time.sleep(0.2)
-    os.killpg(first.pid, signal.SIGKILL)
+    children = subprocess.run(["pgrep", "-P", str(first.pid)], capture_output=True, text=True)
+    workers = [int(pid) for pid in children.stdout.split()]
+    assert len(workers) >= 2
+    os.kill(first.pid, signal.SIGKILL)
     first.wait()
+    time.sleep(1)
+    alive = [pid for pid in workers if Path(f"/proc/{pid}").exists()
+             and "zombie" not in Path(f"/proc/{pid}/status").read_text().lower()]
+    assert alive == [], "grading workers outlived the killed run"
     survived = {p.stem: p.stat().st_mtime_ns for p in results.glob("*.json")}
     assert 3 <= len(survived) < len(CLASS), "the first run should be stopped partway"
     time.sleep(0.05)
