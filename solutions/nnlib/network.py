@@ -29,8 +29,8 @@ def init_params(layer_sizes, method="xavier", seed=0):
     deviation that keeps the size of the signal about the same from layer to
     layer:
 
-    - ``"xavier"`` (Glorot): ``std = sqrt(2 / (n_in + n_out))``, for sigmoid
-      and tanh;
+    - ``"xavier"`` (Glorot): ``std = sqrt(2 / (n_in + n_out))``, for tanh
+      (sigmoid, whose slope is at most 1/4, still loses signal with depth);
     - ``"he"``: ``std = sqrt(2 / n_in)``, for ReLU and leaky ReLU, which zero
       about half of their inputs.
 
