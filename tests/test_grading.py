@@ -24,7 +24,7 @@ from autograder import course, grade, release, report
 ROOT = Path(__file__).resolve().parent.parent
 ASSIGNMENT = "01-perceptron"
 NOTEBOOK = "01_perceptron.ipynb"
-SETTINGS = grade.Settings(cell_timeout=4, submission_timeout=120)
+SETTINGS = grade.Settings(cell_timeout=10, submission_timeout=120)
 
 pytestmark = pytest.mark.slow
 
