@@ -151,7 +151,8 @@ def grade_job(course_dir, assignment, student, settings):
                 outcome.status = "failed"
                 outcome.problems.append("nbgrader could not grade it: " + _last_error(result))
         outcome.flags += _execution_flags(course_dir / "autograded" / student / assignment)
-        with Gradebook(config.CourseDirectory.db_url, "nn-course") as gradebook:
+        with Gradebook(config.CourseDirectory.db_url,
+                       config.CourseDirectory.course_id) as gradebook:
             gradebook.update_or_create_student(student)
             submission = gradebook.update_or_create_submission(assignment, student)
             outcome.score, outcome.max_score = submission.score, submission.max_score

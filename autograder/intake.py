@@ -101,9 +101,9 @@ def _stage_notebook(path, source_path, target, intake):
         return
     try:
         raw = json.loads(path.read_text(encoding="utf-8"))
+        if not isinstance(raw, dict) or not isinstance(raw.get("cells"), list):
+            raise ValueError("it has no list of cells")
         notebook = nbformat.from_dict(raw)
-        if not isinstance(raw, dict) or "cells" not in raw:
-            raise ValueError("no cells")
     except (ValueError, UnicodeDecodeError) as error:
         intake.report("invalid-notebook", f"{name} is not a readable notebook ({error}); "
                                           f"it scores 0")
@@ -129,29 +129,29 @@ def restore_graded_cells(notebook, source):
 
     nbgrader's own ``OverwriteCells.add_missing_cells`` assumes the cell
     before a missing one is a grade or solution cell, and fails on our
-    locked set-up cell; this does the same job for any predecessor.
+    locked set-up cell; this does the same job for any predecessor, found by
+    grade_id or by cell id.
 
     Returns
     -------
     list of str
         The grade_ids put back.
     """
-    def grade_id(cell):
-        return cell.metadata.get("nbgrader", {}).get("grade_id")
+    def key(cell):
+        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
+        return grade_id or f"id:{cell.get('id')}"
 
     restored = []
     for position, cell in enumerate(source.cells):
-        meta = cell.metadata.get("nbgrader", {})
-        if not meta.get("grade") or grade_id(cell) in grade_ids(notebook):
+        if not cell.metadata.get("nbgrader", {}).get("grade") or key(cell) in grade_ids(notebook):
             continue
-        present = [grade_id(c) for c in notebook.cells]
-        before = [grade_id(c) for c in source.cells[:position]
-                  if grade_id(c) is not None and grade_id(c) in present]
+        present = [key(c) for c in notebook.cells]
+        before = [key(c) for c in source.cells[:position] if key(c) in present]
         index = present.index(before[-1]) + 1 if before else 0
         copy = nbformat.from_dict(json.loads(json.dumps(cell)))
-        copy["id"] = f"restored-{grade_id(cell)}"
+        copy["id"] = f"restored-{key(cell)}"
         notebook.cells.insert(index, copy)
-        restored.append(grade_id(cell))
+        restored.append(key(cell))
     return restored
 
 

@@ -1,0 +1,55 @@
+"""Tests for autograder.preprocessors that need no kernel."""
+
+from nbformat.v4 import new_code_cell, new_notebook, new_output
+
+from autograder.preprocessors import ForgiveStderr, HideTestCode
+
+
+def graded_cell(outputs, grade_id="test-x", points=2):
+    cell = new_code_cell("secret_hidden_check()\nassert value == 42")
+    cell.metadata["nbgrader"] = {"grade": True, "solution": False, "locked": True,
+                                 "grade_id": grade_id, "points": points, "schema_version": 3}
+    cell.outputs = outputs
+    return cell
+
+
+def test_stderr_of_a_test_cell_becomes_stdout():
+    """Is a warning on stderr kept as text but no longer scored as a failure?"""
+    notebook = new_notebook(cells=[graded_cell([new_output("stream", name="stderr",
+                                                         text="RuntimeWarning: overflow\n")])])
+    ForgiveStderr().preprocess(notebook, {})
+    output = notebook.cells[0].outputs[0]
+    assert output.name == "stdout" and "RuntimeWarning: overflow" in output.text
+
+
+def test_stderr_of_other_cells_is_left_alone():
+    """Does ForgiveStderr touch only grade cells?"""
+    cell = new_code_cell("print(1)")
+    cell.outputs = [new_output("stream", name="stderr", text="x\n")]
+    notebook = new_notebook(cells=[cell])
+    ForgiveStderr().preprocess(notebook, {})
+    assert notebook.cells[0].outputs[0].name == "stderr"
+
+
+def test_feedback_shows_name_verdict_and_hint_only():
+    """Does a failed test cell keep only its name, 'failed' and the hint?"""
+    error = new_output("error", ename="AssertionError",
+                       evalue="f([1e9]): expected 1.0, got nan.\nHint: use the stable form",
+                       traceback=["secret_hidden_check()", "assert value == 42"])
+    notebook = new_notebook(cells=[graded_cell([error])])
+    HideTestCode().preprocess(notebook, {})
+    cell = notebook.cells[0]
+    assert cell.source == "# test-x (2 points): failed"
+    assert cell.outputs[0].text == "failed\nHint: use the stable form\n"
+    assert "secret" not in str(cell) and "1e9" not in str(cell)
+
+
+def test_feedback_for_a_passed_cell_and_a_dead_kernel():
+    """Does a passing cell say 'passed', and a kernel death say what happened?"""
+    passed = graded_cell([new_output("stream", name="stdout", text="internal value 42\n")])
+    died = graded_cell([new_output("error", ename="KernelDied", evalue="the kernel died",
+                                 traceback=[])], grade_id="test-y")
+    notebook = new_notebook(cells=[passed, died])
+    HideTestCode().preprocess(notebook, {})
+    assert notebook.cells[0].outputs[0].text == "passed\n"
+    assert notebook.cells[1].outputs[0].text == "failed\nHint: the kernel died\n"
