@@ -1,7 +1,7 @@
 """Explorers for notebook 06: gradient descent on a loss surface, and a training playground."""
 
 import numpy as np
-from ipywidgets import Button, DOMWidget, Dropdown, FloatLogSlider
+from ipywidgets import Button, Dropdown, FloatLogSlider
 
 from .. import backprop, datasets, network, training
 from ._explorer import Explorer, grid, slider
@@ -281,28 +281,20 @@ class PlaygroundExplorer(Explorer):
         self.frames_drawn = 0
         super().__init__(*args, **kwargs)
 
-    def show(self, view):
-        """Draw ``view`` now, even while the kernel is busy training."""
-        self.view_data = view
-        for ax in self.axes:
-            ax.clear()
-        self.draw(self.axes, view)
+    def frame(self, view):
+        """Draw one frame of the replay at once, while the kernel is busy training."""
         self.frames_drawn += 1
-        canvas = self.figure.canvas
-        if isinstance(canvas, DOMWidget):  # ipympl: draw() sends the picture at once
-            canvas.draw()
-        else:
-            self._refresh()
+        self.show(view, now=True)
 
     def replay(self, button=None):
         """Train again, showing the network every few epochs."""
         self.frames_drawn = 0
         try:
-            final = self.view(**self.values(), progress=self.show)
+            final = self.view(**self.values(), progress=self.frame)
         except NotImplementedError:
             self.update()  # shows what to implement
         else:
-            self.show(final)
+            self.frame(final)
 
     @property
     def widget(self):

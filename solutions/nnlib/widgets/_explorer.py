@@ -109,14 +109,31 @@ class Explorer:
                 ax.set_axis_off()
             self.axes[0].text(0.5, 0.5, friendly_message(error), ha="center", va="center",
                               wrap=True, transform=self.axes[0].transAxes)
+            self._refresh()
         else:
-            self.view_data = data
             self.status.value = ""
-            for ax in self.axes:
-                ax.clear()
-                ax.set_axis_on()
-            self.draw(self.axes, data)
-        self._refresh()
+            self.show(data)
+
+    def show(self, data, now=False):
+        """Draw a view dict on the figure.
+
+        Parameters
+        ----------
+        data : dict
+            What the view function returned.
+        now : bool
+            Send the picture at once, even while the kernel is busy (for
+            animations drawn during a long computation).
+        """
+        self.view_data = data
+        for ax in self.axes:
+            ax.clear()
+            ax.set_axis_on()
+        self.draw(self.axes, data)
+        if now and isinstance(self.figure.canvas, widgets.DOMWidget):
+            self.figure.canvas.draw()  # draw_idle waits until the kernel is idle
+        else:
+            self._refresh()
 
     def _refresh(self):
         canvas = self.figure.canvas
