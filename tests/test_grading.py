@@ -275,3 +275,31 @@ def test_demo_cells_are_not_run_when_grading(graded_course):
              and c.cell_type == "code"]
     assert demos and all(c.execution_count is None and not c.outputs for c in demos)
     assert tests and all(c.execution_count for c in tests)
+
+
+def test_complete_submissions_of_every_assignment_earn_every_automatic_point(graded_course):
+    """Does a complete submission of each later assignment earn all its auto-graded points?"""
+    course_dir, _, _ = graded_course
+    expected = {}
+    for name, notebook, module in course.assignments()[1:]:
+        folder = course_dir / "submitted" / "complete-all" / name
+        shutil.copytree(course_dir / "release" / name, folder)
+        source = nbformat.read(notebook, as_version=4)
+        filled = {c.metadata["nbgrader"]["grade_id"]: c.source for c in source.cells
+                  if c.metadata.get("nbgrader", {}).get("solution") and c.cell_type == "code"}
+        student = nbformat.read(folder / notebook.name, as_version=4)
+        for cell in student.cells:
+            grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
+            if grade_id in filled:
+                cell.source = filled[grade_id]
+        nbformat.write(student, folder / notebook.name)
+        if module:
+            (folder / "nnlib" / f"{module}.py").write_text(release.drop_markers(
+                (release.REFERENCE_LIBRARY / f"{module}.py").read_text()))
+        expected[name] = sum(c.metadata["nbgrader"]["points"] for c in source.cells
+                             if c.metadata.get("nbgrader", {}).get("grade")
+                             and not c.metadata["nbgrader"].get("solution"))
+    graded = grade.grade_course(course_dir, student="complete-all", settings=SETTINGS,
+                                progress=False)
+    assert {o.assignment: o.score for o in graded} == expected
+    assert all(o.status == "graded" and not o.flags for o in graded)
