@@ -66,13 +66,24 @@ def write_config(course_dir):
     (course_dir / "nbgrader_config.py").write_text(text)
 
 
-def load_api(course_dir):
-    """nbgrader's API for the course in ``course_dir``, with its config file loaded."""
+def load_config(course_dir):
+    """The course's ``nbgrader_config.py``, as a traitlets Config to add to."""
     from traitlets.config.loader import PyFileConfigLoader
 
+    return PyFileConfigLoader("nbgrader_config.py", path=str(course_dir)).load_config()
+
+
+def load_api(course_dir, config=None):
+    """nbgrader's API for the course in ``course_dir``.
+
+    Parameters
+    ----------
+    course_dir : path-like
+    config : traitlets.config.Config, optional
+        Used instead of the course's config file (see ``load_config``).
+    """
     release.put_venv_on_path()
-    config = PyFileConfigLoader("nbgrader_config.py", path=str(course_dir)).load_config()
-    return NbGraderAPI(config=config)
+    return NbGraderAPI(config=config if config is not None else load_config(course_dir))
 
 
 def build_course(course_dir):

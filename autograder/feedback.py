@@ -5,7 +5,7 @@ from pathlib import Path
 from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
 from nbgrader.preprocessors import GetGrades
 
-from .course import assignments, load_api
+from .course import assignments, load_api, load_config
 from .preprocessors import HideTestCode
 
 
@@ -17,10 +17,9 @@ def generate_feedback(course_dir, assignment=None, student=None):
     list of (str, bool, str)
         Per assignment: its name, whether nbgrader succeeded, and its log.
     """
-    api = load_api(course_dir)
-    api.config.GenerateFeedback.preprocessors = [GetGrades, HideTestCode,
-                                                 CSSHTMLHeaderPreprocessor]
-    api = type(api)(config=api.config)
+    config = load_config(course_dir)
+    config.GenerateFeedback.preprocessors = [GetGrades, HideTestCode, CSSHTMLHeaderPreprocessor]
+    api = load_api(course_dir, config)
     autograded = Path(api.coursedir.root) / api.coursedir.autograded_directory
     results = []
     for name, _, _ in assignments():

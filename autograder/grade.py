@@ -112,11 +112,10 @@ def grading_config(course_dir, settings):
         LimitOutput,
         SaveAutoGrades,
     )
-    from traitlets.config.loader import PyFileConfigLoader
 
     from .preprocessors import ForgiveStderr, ResilientExecute
 
-    config = PyFileConfigLoader("nbgrader_config.py", path=str(course_dir)).load_config()
+    config = course_module.load_config(course_dir)
     config.CourseDirectory.submitted_directory = f"{WORK}/intake"
     # intake already put back deleted graded cells (see intake.restore_graded_cells)
     config.Autograde.autograde_preprocessors = [
@@ -131,7 +130,6 @@ def grading_config(course_dir, settings):
 def grade_job(course_dir, assignment, student, settings):
     """Grade one submission with nbgrader; never raises, always returns an Outcome."""
     from nbgrader.api import Gradebook
-    from nbgrader.apps import NbGraderAPI
 
     start = time.perf_counter()
     course_dir = Path(course_dir).resolve()
@@ -143,10 +141,9 @@ def grade_job(course_dir, assignment, student, settings):
                                   course_dir / WORK / "intake" / student / assignment)
         outcome.problems, outcome.flags = intake.problems, intake.flags
         config = grading_config(course_dir, settings)
-        course_module.release.put_venv_on_path()
         if any(intake.staged.glob("*.ipynb")):
-            result = NbGraderAPI(config=config).autograde(assignment, student, force=True,
-                                                          create=True)
+            api = course_module.load_api(course_dir, config)
+            result = api.autograde(assignment, student, force=True, create=True)
             if not result["success"]:
                 outcome.status = "failed"
                 outcome.problems.append("nbgrader could not grade it: " + _last_error(result))

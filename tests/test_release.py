@@ -1,13 +1,13 @@
 """Tests for the student release: autograder.release and the generated nnlib/."""
 
 import ast
-import importlib.util
 import subprocess
 import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
+from libraries import released_library
 
 from autograder import release
 
@@ -59,16 +59,6 @@ def exercises():
     return found
 
 
-def load_library(folder, name):
-    """Import the library in ``folder`` as the package ``name``."""
-    spec = importlib.util.spec_from_file_location(
-        name, folder / "__init__.py", submodule_search_locations=[str(folder)])
-    package = importlib.util.module_from_spec(spec)
-    sys.modules[name] = package
-    spec.loader.exec_module(package)
-    return package
-
-
 def solution_lines(text):
     """The non-blank lines strictly inside solution regions."""
     inside, lines = False, []
@@ -111,8 +101,8 @@ def test_every_exercise_is_numbered_once_and_called_here():
 def test_every_stub_raises_naming_its_exercise(module, function, label, tmp_path):
     """Does each stub raise NotImplementedError with its label, once earlier notebooks are done?"""
     earlier = release.MODULE_ORDER[:release.MODULE_ORDER.index(module)]
-    release.release_library(REFERENCE, tmp_path / "nnlib", complete=earlier)
-    student = load_library(tmp_path / "nnlib", f"student_nnlib_{module}_{function}")
+    student = released_library(tmp_path / "nnlib", f"student_nnlib_{module}_{function}",
+                               complete=earlier)
     func = getattr(getattr(student, module), function)
     with pytest.raises(NotImplementedError) as raised:
         func(*CALLS[function])
@@ -206,8 +196,7 @@ def test_library_kind_tells_reference_from_student(tmp_path):
     import nnlib
 
     assert nnlib.library_kind() == "reference"
-    release.release_library(REFERENCE, tmp_path / "nnlib", complete=["perceptron"])
-    student = load_library(tmp_path / "nnlib", "student_nnlib_kind")
+    student = released_library(tmp_path / "nnlib", "student_nnlib_kind", complete=["perceptron"])
     assert student.library_kind() == "student"
 
 

@@ -1,11 +1,10 @@
 """Headless tests of the notebook 06 explorers: set a control, check what is shown."""
 
-import importlib.util
-import sys
 from importlib import import_module
 
 import numpy as np
 import pytest
+from libraries import released_library
 from numpy.testing import assert_allclose
 
 from nnlib.widgets import training as widgets_training
@@ -147,15 +146,8 @@ def nnlib_up_to_notebook_5(tmp_path_factory):
     """The student library with the exercises of notebooks 1-5 done, training still stubbed."""
     from autograder import release
 
-    folder = tmp_path_factory.mktemp("upto5") / "nnlib"
-    release.release_library(release.REFERENCE_LIBRARY, folder,
+    return released_library(tmp_path_factory.mktemp("upto5") / "nnlib", "nnlib_upto5",
                             complete=release.MODULE_ORDER[:5])
-    spec = importlib.util.spec_from_file_location(
-        "nnlib_upto5", folder / "__init__.py", submodule_search_locations=[str(folder)])
-    package = importlib.util.module_from_spec(spec)
-    sys.modules["nnlib_upto5"] = package
-    spec.loader.exec_module(package)
-    return package
 
 
 def test_at_notebook_6_the_explorers_ask_for_its_exercises(nnlib_up_to_notebook_5):
