@@ -14,7 +14,7 @@ ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root)
 # Open notebooks/ in the file browser once it exists.
 DEFAULT_URL := $(if $(wildcard notebooks),--LabApp.default_url=/lab/tree/notebooks)
 
-.PHONY: help lab test release solutions clean
+.PHONY: help lab test release solutions clean sandbox
 
 help:  ## list the targets
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -34,7 +34,20 @@ $(STAMP): pyproject.toml
 lab: $(STAMP)  ## open JupyterLab on the course
 	$(VENV)/bin/jupyter lab --ServerApp.root_dir="$(CURDIR)" $(DEFAULT_URL) $(ALLOW_ROOT) $(LAB_ARGS)
 
-test: $(STAMP)  ## lint, then run the whole test suite
+# Grading runs student code inside bubblewrap (see README, "The sandbox"). On Debian
+# and Ubuntu, as root, install it when missing; elsewhere say how.
+sandbox:  ## install bubblewrap, the grading sandbox, if it is missing
+	@command -v bwrap >/dev/null && command -v setpriv >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "Installing bubblewrap (the grading sandbox) with apt-get"; \
+	    apt-get install -y -qq bubblewrap util-linux >/dev/null || \
+	      { apt-get update -qq && apt-get install -y -qq bubblewrap util-linux >/dev/null; }; \
+	  else \
+	    echo "warning: bubblewrap is missing; grading will run without the sandbox." >&2; \
+	    echo "         Install it as root: apt-get install bubblewrap" >&2; \
+	  fi; }
+
+test: $(STAMP) sandbox  ## lint, then run the whole test suite
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)
 

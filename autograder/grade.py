@@ -32,7 +32,8 @@ from .preprocessors import CELL_TIMEOUT, KERNEL_DIED, KERNEL_STUCK, TIME_LIMIT
 
 WORK = "autograder_work"
 FLAGGED_ERRORS = {KERNEL_DIED: "kernel-died", KERNEL_STUCK: "kernel-unresponsive",
-                  CELL_TIMEOUT: "cell-timeout", TIME_LIMIT: "time-limit"}
+                  CELL_TIMEOUT: "cell-timeout", TIME_LIMIT: "time-limit",
+                  "MemoryError": "out-of-memory", "RecursionError": "recursion-limit"}
 
 
 @dataclass(frozen=True)
@@ -41,6 +42,16 @@ class Settings:
 
     cell_timeout: int = 30
     submission_timeout: int = 600
+    memory_mb: int = 3072
+    processes: int = 96
+    file_size_mb: int = 64
+
+    def limits(self):
+        """The sandbox's limits for these settings."""
+        from .sandbox import Limits
+
+        return Limits(cpu_seconds=self.submission_timeout + 60, memory_mb=self.memory_mb,
+                      processes=self.processes, file_size_mb=self.file_size_mb)
 
 
 @dataclass
@@ -56,6 +67,9 @@ class Outcome:
     flags: list = field(default_factory=list)
     seconds: float = 0.0
     fingerprint: str = ""
+    sandbox: str = ""  # "bubblewrap", or "rlimits" when only resource limits applied
+    verdicts: dict = field(default_factory=dict)  # grade_id -> {"nbgrader", "trusted", "message"}
+    events: list = field(default_factory=list)  # what the sandbox reported
 
 
 def discover(course_dir, assignment=None, student=None):
@@ -114,6 +128,7 @@ def grading_config(course_dir, settings):
     )
 
     from .preprocessors import ForgiveStderr, ResilientExecute
+    from .sandbox import SandboxedKernelManager
 
     config = course_module.load_config(course_dir)
     config.CourseDirectory.submitted_directory = f"{WORK}/intake"
@@ -124,40 +139,109 @@ def grading_config(course_dir, settings):
     config.ResilientExecute.timeout = settings.cell_timeout
     config.ResilientExecute.submission_timeout = settings.submission_timeout
     config.ResilientExecute.shutdown_kernel = "immediate"
+    config.ResilientExecute.kernel_manager_class = SandboxedKernelManager
+    limits = settings.limits()
+    config.SandboxedKernelManager.cpu_seconds = limits.cpu_seconds
+    config.SandboxedKernelManager.memory_mb = limits.memory_mb
+    config.SandboxedKernelManager.processes = limits.processes
+    config.SandboxedKernelManager.file_size_mb = limits.file_size_mb
     return config
+
+
+def events_path(course_dir, assignment, student):
+    return Path(course_dir) / WORK / "events" / assignment / f"{student}.log"
 
 
 def grade_job(course_dir, assignment, student, settings):
     """Grade one submission with nbgrader; never raises, always returns an Outcome."""
     from nbgrader.api import Gradebook
 
+    from . import sandbox
+    from .trusted import trusted_verdicts
+
     start = time.perf_counter()
     course_dir = Path(course_dir).resolve()
     submitted = course_dir / "submitted" / student / assignment
     outcome = Outcome(assignment, student, "graded",
-                      fingerprint=fingerprint(submitted, settings))
+                      fingerprint=fingerprint(submitted, settings), sandbox=sandbox.detect())
+    events = events_path(course_dir, assignment, student)
     try:
+        events.parent.mkdir(parents=True, exist_ok=True)
+        events.write_bytes(b"")
+        own = {name: module for name, _, module in course_module.assignments()}.get(assignment)
         intake = stage_submission(submitted, course_dir / "source" / assignment,
-                                  course_dir / WORK / "intake" / student / assignment)
+                                  course_dir / WORK / "intake" / student / assignment,
+                                  release=course_dir / "release" / assignment, own_module=own)
         outcome.problems, outcome.flags = intake.problems, intake.flags
         config = grading_config(course_dir, settings)
+        config.SandboxedKernelManager.events_file = str(events)
+        config.ResilientExecute.events_file = str(events)
+        graded = False
         if any(intake.staged.glob("*.ipynb")):
             api = course_module.load_api(course_dir, config)
             result = api.autograde(assignment, student, force=True, create=True)
-            if not result["success"]:
+            graded = result["success"]
+            if not graded:
                 outcome.status = "failed"
                 outcome.problems.append("nbgrader could not grade it: " + _last_error(result))
         outcome.flags += _execution_flags(course_dir / "autograded" / student / assignment)
+        trusted = {}
+        if graded:
+            trusted = trusted_verdicts(course_dir / "source" / assignment, intake.staged, own,
+                                       events, settings.limits(), timeout=settings.cell_timeout)
         with Gradebook(config.CourseDirectory.db_url,
                        config.CourseDirectory.course_id) as gradebook:
             gradebook.update_or_create_student(student)
+            if graded:
+                _combine_verdicts(gradebook, assignment, student, trusted, outcome)
             submission = gradebook.update_or_create_submission(assignment, student)
             outcome.score, outcome.max_score = submission.score, submission.max_score
+        outcome.events = sandbox.read_events(events)
+        if any(event.startswith("output of cell") for event in outcome.events):
+            outcome.flags.append("output-cut")
+        if any(not event.startswith("output of cell") for event in outcome.events):
+            outcome.flags.append("sandbox-events")
+        if outcome.events:
+            outcome.problems += [f"the sandbox reported: {event}" for event in outcome.events]
     except Exception as error:  # a job must always leave a record behind
         outcome.status = "failed"
         outcome.problems.append(f"grading crashed: {type(error).__name__}: {error}")
     outcome.seconds = round(time.perf_counter() - start, 2)
     return outcome
+
+
+def _combine_verdicts(gradebook, assignment, student, trusted, outcome):
+    """A test cell keeps its points only if the trusted check passed too; record both."""
+    from nbgrader.api import MissingEntry
+
+    for grade_id, verdict in trusted.items():
+        try:
+            grade = gradebook.find_grade(grade_id, verdict.notebook, assignment, student)
+        except MissingEntry:  # the notebook was not graded
+            continue
+        cell = grade.cell
+        if grade.auto_score is None or not cell.max_score:
+            continue
+        if verdict.suspicious and "suspicious-values" not in outcome.flags:
+            outcome.flags.append("suspicious-values")
+            outcome.problems.append(f"suspicious values: {cell.name}: {verdict.message}")
+        in_notebook = grade.auto_score >= cell.max_score
+        outcome.verdicts[cell.name] = {"nbgrader": in_notebook, "trusted": verdict.passed,
+                                       "message": verdict.message}
+        if in_notebook and not verdict.passed:
+            grade.auto_score = 0.0
+            outcome.problems.append(
+                f"suspected tampering: {cell.name} passed its tests in the notebook, but the "
+                f"trusted check failed: {verdict.message}")
+        elif verdict.passed and not in_notebook:
+            outcome.problems.append(
+                f"suspected tampering: {cell.name} failed its tests in the notebook, but the "
+                "trusted check passed (0 points; look at the notebook)")
+        else:
+            continue
+        if "suspected-tampering" not in outcome.flags:
+            outcome.flags.append("suspected-tampering")
+    gradebook.db.commit()
 
 
 def _last_error(result):

@@ -45,7 +45,7 @@ def grade_ids(notebook):
             if c.metadata.get("nbgrader", {}).get("grade_id")]
 
 
-def stage_submission(submitted, source, staged):
+def stage_submission(submitted, source, staged, release=None, own_module=None):
     """Copy what may be graded from ``submitted`` to ``staged``, checking it on the way.
 
     Only the notebooks and ``nnlib/*.py`` are taken. Other files the
@@ -60,6 +60,12 @@ def stage_submission(submitted, source, staged):
         ``source/<assignment>``: tells which notebooks and grade cells to expect.
     staged : Path
         Replaced by the staged copy.
+    release : Path, optional
+        ``release/<assignment>``: what the student was given. Changes to its
+        locked cells and to nnlib modules other than ``own_module`` are reported
+        (nbgrader grades with the originals).
+    own_module : str, optional
+        The nnlib module the student writes in this assignment.
 
     Returns
     -------
@@ -72,7 +78,12 @@ def stage_submission(submitted, source, staged):
     expected = sorted(p.name for p in source.glob("*.ipynb"))
     for name in expected:
         _stage_notebook(submitted / name, source / name, staged / name, intake)
+        if release is not None and (staged / name).is_file():
+            _report_locked_changes(staged / name, Path(release) / name, intake)
     _stage_library(submitted / ALLOWED_LIBRARY, staged / ALLOWED_LIBRARY, intake)
+    if release is not None:
+        _report_replaced_modules(staged / ALLOWED_LIBRARY, Path(release) / ALLOWED_LIBRARY,
+                                 own_module, intake)
     if (submitted / "timestamp.txt").is_file():
         shutil.copy(submitted / "timestamp.txt", staged / "timestamp.txt")
     provided = {p.relative_to(source).as_posix() for p in source.rglob("*") if p.is_file()}
@@ -153,6 +164,40 @@ def restore_graded_cells(notebook, source):
         notebook.cells.insert(index, copy)
         restored.append(key(cell))
     return restored
+
+
+LOCKED_KEYS = ("grade", "solution", "locked", "points", "task")
+
+
+def _report_locked_changes(staged, given, intake):
+    """Report locked cells (tests, set-up) whose code or grading metadata was changed."""
+    if not given.is_file():
+        return
+    original = {c.metadata["nbgrader"]["grade_id"]: c for c in nbformat.read(given, 4).cells
+                if c.metadata.get("nbgrader", {}).get("locked")}
+    changed = []
+    for cell in nbformat.read(staged, as_version=4).cells:
+        meta = cell.metadata.get("nbgrader", {})
+        before = original.get(meta.get("grade_id"))
+        if before is None:
+            continue
+        old = before.metadata["nbgrader"]
+        if cell.source != before.source or any(meta.get(k) != old.get(k) for k in LOCKED_KEYS):
+            changed.append(meta["grade_id"])
+    if changed:
+        intake.report("modified-locked-cells", f"{staged.name}: locked cell(s) "
+                                               f"{', '.join(changed)} were changed; they are "
+                                               "graded as released")
+
+
+def _report_replaced_modules(staged, given, own_module, intake):
+    """Report nnlib modules, other than the student's own, that differ from the release."""
+    changed = [path.name for path in sorted(staged.glob("*.py"))
+               if path.stem != own_module and (given / path.name).is_file()
+               and path.read_bytes() != (given / path.name).read_bytes()]
+    if changed:
+        intake.report("replaced-files", f"nnlib/{', nnlib/'.join(changed)} differ from the "
+                                        "release; the course's copies are used instead")
 
 
 def _stage_library(folder, target, intake):

@@ -14,6 +14,7 @@ place of, and right after, its ``Execute``:
 """
 
 import copy
+import json
 from queue import Empty
 from time import monotonic
 
@@ -24,6 +25,8 @@ from nbformat.v4 import new_output
 from nbgrader import utils
 from nbgrader.preprocessors import Execute, NbGraderPreprocessor
 from traitlets import Integer, List, Unicode
+
+from .sandbox import EVENT_PREFIX
 
 # Error names this module writes into outputs; the grader's report looks for them.
 KERNEL_DIED = "KernelDied"
@@ -64,11 +67,38 @@ class ResilientExecute(Execute):
         "course's demonstrations and explorers, which no test depends on.",
     ).tag(config=True)
 
+    max_output_chars = Integer(
+        1_000_000, help="Output kept per cell; the rest is dropped as it arrives, so a cell "
+        "that prints without end cannot exhaust the grader's memory.",
+    ).tag(config=True)
+
+    events_file = Unicode("", help="Append what the grader had to stop to this file.").tag(
+        config=True)
+
+    def output(self, outs, msg, display_id, cell_index):
+        """Keep at most ``max_output_chars`` of each cell's output."""
+        size = len(json.dumps(msg.get("content", {}), default=str))
+        used = self._output_used.get(cell_index, 0)
+        self._output_used[cell_index] = used + size
+        if used + size <= self.max_output_chars:
+            return super().output(outs, msg, display_id, cell_index)
+        if used <= self.max_output_chars:  # the first output over the limit
+            outs.append(new_output("stream", name="stdout", text=(
+                f"\n[output cut: more than {self.max_output_chars} characters]\n")))
+            self._report(f"output of cell {cell_index} cut at {self.max_output_chars} characters")
+        return None
+
+    def _report(self, text):
+        if self.events_file:
+            with open(self.events_file, "a") as events:
+                events.write(f"{EVENT_PREFIX}{text}\n")
+
     def preprocess(self, nb, resources=None, km=None):
         """Execute every code cell, recovering from kernel deaths and stuck cells."""
         from nbclient import NotebookClient
 
         NotebookClient.__init__(self, nb, km)
+        self._output_used = {}
         self.reset_execution_trackers()
         self._check_assign_resources(resources)
         cell_timeout, deadline = self.timeout, monotonic() + self.submission_timeout

@@ -1,0 +1,359 @@
+"""A sandbox for everything that runs student code.
+
+On Linux with bubblewrap (Debian's ``bubblewrap`` package), a sandboxed
+process gets:
+
+- no network: a network namespace of its own, with nothing but loopback;
+- a file system that holds the operating system and Python read-only, the
+  private copy of one submission as the only writable place, and nothing else
+  of the machine: not the course (solutions, hidden tests, gradebook), not
+  other students' work, not this repository;
+- a process namespace of its own (it sees and can signal only itself, and all
+  of it dies with it), and a user id of its own with no privileges;
+- limits on CPU time, memory, processes and threads, open files and file size.
+  The wall-clock limits are the grader's (per cell and per notebook).
+
+Without bubblewrap (or without root, which giving each sandbox its own user
+id needs) only the resource limits apply, and ``Sandbox`` says so loudly.
+
+Inside the sandbox an audit hook (PEP 578) reports what the sandbox is there
+to stop: opening files outside the allowed places, network connections and
+new processes. It writes one line per kind of event, starting with
+``EVENT_PREFIX``, to a file descriptor the grader reads. The student's code
+can silence the reports, never the sandbox itself.
+"""
+
+import functools
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import warnings
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from jupyter_client.manager import AsyncKernelManager
+from traitlets import Integer, Unicode
+
+EVENT_PREFIX = "[sandbox] "
+UID_BASE = 70000  # each grading process gets its own user id from here on
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Resource limits of one sandboxed process tree."""
+
+    cpu_seconds: int = 900
+    memory_mb: int = 3072
+    processes: int = 96
+    open_files: int = 256
+    file_size_mb: int = 64
+
+
+# Run first in every sandboxed Python: the audit hook. ``SANDBOX_ALLOWED`` lists
+# where the process may open files; ``SANDBOX_EVENTS`` is the descriptor to report on.
+GUARD = r'''
+import os as _os, sys as _sys
+def _sandbox_guard():
+    roots = [r.rstrip("/") + "/" for r in _os.environ.pop("SANDBOX_ALLOWED", "").split(":") if r]
+    fd = int(_os.environ.pop("SANDBOX_EVENTS", "2"))
+    out = _os.dup(fd)
+    seen = set()
+    def report(text):
+        if text not in seen and len(seen) < 40:
+            seen.add(text)
+            try:
+                _os.write(out, ("[sandbox] " + text + "\n").encode("utf-8", "replace"))
+            except OSError:
+                pass
+    def hook(event, args):
+        if event == "open":
+            path = args[0]
+            if isinstance(path, bytes):
+                path = _os.fsdecode(path)
+            if isinstance(path, str) and path:
+                full = _os.path.normpath(_os.path.join(_os.getcwd(), path)) + "/"
+                if not any(full.startswith(root) for root in roots):
+                    report("open " + full[:-1])
+        elif event in ("socket.connect", "socket.sendto", "socket.bind"):
+            report(f"{event} {args[1]!r}"[:300])
+        elif event == "subprocess.Popen" and args[0] == "uname":
+            pass  # platform.processor(), called as IPython starts
+        elif event in ("subprocess.Popen", "os.system", "os.exec", "os.posix_spawn"):
+            report(f"{event} {args[0]!r} {args[1]!r}"[:300])
+        elif event in ("os.fork", "os.forkpty", "os.kill", "os.killpg"):
+            report(event)
+    _sys.addaudithook(hook)
+_sandbox_guard()
+del _sandbox_guard
+'''
+
+# Sets the resource limits, then becomes the command (first argument: the limits as JSON).
+LIMITER = r'''
+import json, os, resource, sys
+limits = json.loads(sys.argv[1])
+mb = 2 ** 20
+for name, value in [("RLIMIT_CPU", limits["cpu_seconds"]), ("RLIMIT_AS", limits["memory_mb"] * mb),
+                    ("RLIMIT_NPROC", limits["processes"]), ("RLIMIT_NOFILE", limits["open_files"]),
+                    ("RLIMIT_FSIZE", limits["file_size_mb"] * mb), ("RLIMIT_CORE", 0)]:
+    if value is not None and hasattr(resource, name):
+        resource.setrlimit(getattr(resource, name), (value, value))
+os.execvp(sys.argv[2], sys.argv[2:])
+'''
+
+
+# Not --unshare-all: a user namespace would leave no other user id to switch to.
+NAMESPACES = ["--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts",
+              "--unshare-cgroup-try", "--die-with-parent"]
+
+
+def drop_privileges(uid):
+    """setpriv's arguments to become ``uid``, with no capabilities and no way back."""
+    return [f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "--bounding-set=-all",
+            "--inh-caps=-all", "--no-new-privs", "--"]
+
+
+@functools.cache
+def detect():
+    """``"bubblewrap"`` when namespaces and a private user id are available, else ``"rlimits"``."""
+    bwrap, setpriv = shutil.which("bwrap"), shutil.which("setpriv")
+    if not (bwrap and setpriv and hasattr(os, "geteuid") and os.geteuid() == 0):
+        return "rlimits"
+    probe = [bwrap, "--ro-bind", "/", "/", *NAMESPACES, "--dev", "/dev", "--proc", "/proc",
+             setpriv, *drop_privileges(UID_BASE), "true"]
+    try:
+        ok = subprocess.run(probe, capture_output=True, timeout=30).returncode == 0
+    except (OSError, subprocess.TimeoutExpired):
+        ok = False
+    return "bubblewrap" if ok else "rlimits"
+
+
+WARNING = """
+=====================================================================
+WARNING: student code is NOT sandboxed on this machine.
+bubblewrap (bwrap) and setpriv, run as root, are needed to keep student
+code away from the network, the course's files and other students' work.
+Only resource limits (CPU, memory, file size) apply. Install Debian's
+`bubblewrap` package and grade as root, or grade in a throw-away VM.
+=====================================================================
+"""
+
+
+@functools.cache
+def warn_if_unsandboxed():
+    """Say loudly, once per process, that grading runs without the sandbox."""
+    if detect() != "bubblewrap":
+        sys.stderr.write(WARNING)
+        warnings.warn("grading without a sandbox: only resource limits apply", stacklevel=2)
+        return True
+    return False
+
+
+def sandbox_uid():
+    """This process's sandbox user id: distinct for the grading processes that run at once."""
+    return UID_BASE + os.getpid() % 20000
+
+
+def read_only_roots():
+    """What sandboxed code may read besides its own folders: the OS and this Python."""
+    roots = {"/usr", "/etc", "/bin", "/lib", "/lib64", "/sbin", "/opt/conda"}
+    for prefix in (sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix,
+                   os.path.dirname(os.path.realpath(sys.executable))):
+        roots.add(os.path.realpath(prefix))
+    return sorted(root for root in roots if os.path.exists(root))
+
+
+class Sandbox:
+    """Builds the command line that runs a command inside the sandbox.
+
+    Parameters
+    ----------
+    limits : Limits
+    mode : {"bubblewrap", "rlimits"}, optional
+        Detected by default.
+    """
+
+    def __init__(self, limits=Limits(), mode=None):
+        self.limits, self.mode = limits, mode or detect()
+        self.uid = sandbox_uid()
+
+    def command(self, argv, workdir, writable=(), env=None, events_fd=2):
+        """``(argv, env)`` to run ``argv`` in ``workdir`` inside the sandbox.
+
+        ``workdir`` and the folders in ``writable`` are the only places it may
+        write; they are made its property. ``env`` is filtered to what the
+        sandboxed process needs.
+        """
+        workdir = os.path.realpath(workdir)
+        writable = [os.path.realpath(w) for w in writable]
+        home = os.path.join(workdir, ".home")
+        os.makedirs(home, exist_ok=True)
+        env = sandbox_env(env or os.environ, home)
+        env["SANDBOX_ALLOWED"] = ":".join(
+            read_only_roots() + [workdir, *writable, "/proc", "/dev", "/sys"])
+        env["SANDBOX_EVENTS"] = str(events_fd)
+        limits = asdict(self.limits)
+        if self.mode != "bubblewrap":  # a process limit would count all of the user's processes
+            limits["processes"] = None
+        limiter = [sys.executable, "-I", "-c", LIMITER, json.dumps(limits)]
+        if self.mode != "bubblewrap":
+            return limiter + list(argv), env
+        env["JPY_PARENT_PID"] = "1"  # its parent is the sandbox's init; it dies with the grader
+        for folder in [workdir, *writable]:
+            give(folder, self.uid)
+        bwrap = ["bwrap", *NAMESPACES, "--dev", "/dev", "--proc", "/proc"]
+        for folder in ancestors([*read_only_roots(), workdir, *writable]):
+            bwrap += ["--perms", "0755", "--dir", folder]  # traversable, whatever the umask
+        for root in read_only_roots():
+            bwrap += ["--ro-bind", root, root]
+        for folder in [workdir, *writable]:
+            bwrap += ["--bind", folder, folder]
+        bwrap += ["--chdir", workdir]
+        setpriv = ["setpriv", *drop_privileges(self.uid)]
+        return limiter + bwrap + ["--"] + setpriv + list(argv), env
+
+    def kill_leftovers(self):
+        """Kill every process still running under this sandbox's user id."""
+        if self.mode == "bubblewrap":
+            kill_user(self.uid)
+
+
+def ancestors(paths):
+    """The folders above ``paths``, parents first (``/a``, ``/a/b`` for ``/a/b/c``)."""
+    found = set()
+    for path in paths:
+        parts = Path(path).parts
+        found.update(str(Path(*parts[:i])) for i in range(2, len(parts)))
+    return sorted(found, key=lambda p: (p.count("/"), p))
+
+
+def sandbox_env(env, home):
+    """The environment of sandboxed code: no secrets, a private home, one BLAS thread."""
+    keep = ("PATH", "LANG", "LC_ALL", "NBGRADER_EXECUTION", "OMP_NUM_THREADS",
+            "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "VECLIB_MAXIMUM_THREADS",
+            "NUMEXPR_NUM_THREADS", "JPY_SESSION_NAME", "JPY_PARENT_PID")
+    clean = {key: env[key] for key in keep if key in env}
+    clean.setdefault("PATH", "/usr/bin:/bin")
+    clean.update(HOME=home, TMPDIR=home, MPLCONFIGDIR=os.path.join(home, "matplotlib"),
+                 IPYTHONDIR=os.path.join(home, "ipython"), MPLBACKEND="Agg",
+                 JUPYTER_RUNTIME_DIR=os.path.join(home, "runtime"), PYTHONDONTWRITEBYTECODE="1",
+                 PYTHONNOUSERSITE="1")
+    return clean
+
+
+def give(folder, uid):
+    """Make ``folder`` and everything in it belong to ``uid``."""
+    for root, dirs, files in os.walk(folder):
+        for name in [root, *(os.path.join(root, d) for d in dirs),
+                     *(os.path.join(root, f) for f in files)]:
+            try:
+                os.chown(name, uid, uid, follow_symlinks=False)
+            except OSError:
+                pass
+
+
+def kill_user(uid, rounds=20):
+    """SIGKILL every process of ``uid`` (a fork bomb may need a few rounds)."""
+    for _ in range(rounds):
+        found = False
+        for status in Path("/proc").glob("[0-9]*/status"):
+            try:
+                text = status.read_text()
+            except OSError:
+                continue
+            line = next((ln for ln in text.splitlines() if ln.startswith("Uid:")), "")
+            if line.split()[1:2] == [str(uid)]:
+                found = True
+                try:
+                    os.kill(int(status.parent.name), signal.SIGKILL)
+                except OSError:
+                    pass
+        if not found:
+            return
+        time.sleep(0.05)
+
+
+def read_events(path):
+    """The sandbox reports written to the file at ``path``, without duplicates."""
+    try:
+        with open(path, "rb") as stream:
+            text = stream.read(2 ** 20).decode("utf-8", "replace")
+    except OSError:
+        return []
+    lines = [ln[len(EVENT_PREFIX):].strip() for ln in text.splitlines()
+             if ln.startswith(EVENT_PREFIX)]
+    return list(dict.fromkeys(lines))
+
+
+def python_command(code, *args):
+    """A sandboxed Python that runs the audit hook, then ``code``."""
+    return [sys.executable, "-c", GUARD + "\n" + code, *args]
+
+
+def private_dir():
+    """A short-named private folder (Unix socket paths must stay under 108 bytes)."""
+    return tempfile.mkdtemp(prefix="agk-", dir="/tmp" if os.path.isdir("/tmp") else None)
+
+
+KERNEL_CODE = """
+import sys
+if sys.path and sys.path[0] == "":
+    del sys.path[0]  # as ipykernel_launcher does; IPython puts the working folder back
+from ipykernel import kernelapp
+kernelapp.launch_new_instance()
+"""
+
+
+class SandboxedKernelManager(AsyncKernelManager):
+    """A kernel manager whose kernels run in the sandbox.
+
+    The kernel talks to the grader over Unix sockets in a private folder (it
+    has no network), starts with the audit hook, and writes its reports to
+    ``events_file``. Everything it leaves behind is killed at shutdown.
+    """
+
+    events_file = Unicode("", help="Append the sandbox's reports to this file.").tag(config=True)
+    cpu_seconds = Integer(Limits.cpu_seconds).tag(config=True)
+    memory_mb = Integer(Limits.memory_mb).tag(config=True)
+    processes = Integer(Limits.processes).tag(config=True)
+    file_size_mb = Integer(Limits.file_size_mb).tag(config=True)
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self._private = private_dir()
+        self.transport = "ipc"
+        self.ip = os.path.join(self._private, "k")
+        self.connection_file = os.path.join(self._private, "kernel.json")
+        self.sandbox = Sandbox(Limits(self.cpu_seconds, self.memory_mb, self.processes,
+                                      Limits.open_files, self.file_size_mb))
+
+    def format_kernel_cmd(self, extra_arguments=None):
+        cmd = super().format_kernel_cmd(extra_arguments)
+        if cmd[1:3] == ["-m", "ipykernel_launcher"]:
+            cmd = python_command(KERNEL_CODE, *cmd[3:])
+        return cmd
+
+    async def _async_launch_kernel(self, kernel_cmd, **kw):
+        workdir = kw.get("cwd") or os.getcwd()
+        command, kw["env"] = self.sandbox.command(kernel_cmd, workdir, writable=[self._private],
+                                                  env=kw.get("env"))
+        if self.sandbox.mode == "bubblewrap":
+            kw["independent"] = True  # no parent poller: bwrap --die-with-parent does that job
+        if self.events_file:
+            Path(self.events_file).parent.mkdir(parents=True, exist_ok=True)
+            kw["stderr"] = open(self.events_file, "ab")  # noqa: SIM115 - the kernel owns it
+        try:
+            await super()._async_launch_kernel(command, **kw)
+        finally:
+            if "stderr" in kw:
+                kw["stderr"].close()
+
+    async def _async_cleanup_resources(self, restart=False):
+        self.sandbox.kill_leftovers()
+        await super()._async_cleanup_resources(restart=restart)
+        if not restart:
+            shutil.rmtree(self._private, ignore_errors=True)
