@@ -50,6 +50,12 @@ def main(argv=None):
                               help="seconds per cell (default 30)")
     grade_parser.add_argument("--submission-timeout", type=int, default=600,
                               help="wall-clock seconds per notebook (default 600)")
+    grade_parser.add_argument("--memory-mb", type=int, default=3072,
+                              help="address space per sandboxed process (default 3072)")
+    grade_parser.add_argument("--processes", type=int, default=96,
+                              help="processes and threads per sandbox (default 96)")
+    grade_parser.add_argument("--file-size-mb", type=int, default=64,
+                              help="largest file a sandbox may write (default 64)")
     grade_parser.add_argument("--force", action="store_true",
                               help="regrade submissions already graded")
     grade_parser.add_argument("-o", "--output", type=Path,
@@ -75,7 +81,11 @@ def main(argv=None):
             print(f"assignment {name}: source/ and release/ ready")
         print(f"course ready in {args.directory}")
     elif args.command == "grade":
-        settings = grade.Settings(args.cell_timeout, args.submission_timeout)
+        from . import sandbox
+
+        sandbox.warn_if_unsandboxed()
+        settings = grade.Settings(args.cell_timeout, args.submission_timeout, args.memory_mb,
+                                  args.processes, args.file_size_mb)
         outcomes = grade.grade_course(args.directory, args.workers, args.assignment,
                                       args.student, settings, force=args.force)
         grades = report.export_grades(args.directory,

