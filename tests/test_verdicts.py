@@ -1,12 +1,14 @@
 """Do the trusted checks agree with the notebooks' test cells?
 
 The checks run here against an in-process stand-in for the sandbox proxy: the reference library
-must pass every check, the stubbed student library fail every one, and a few mutants (one
-function broken on purpose) fail exactly the checks whose cells they would fail.
+must pass every check, the stubbed student library fail every one, and libraries with one bug
+(or one other right way of writing an exercise) must get the same verdict from a check as from
+the notebook cell it mirrors, which runs here too.
 """
 
 import contextlib
 import copy
+import io
 import os
 import shutil
 import sys
@@ -229,15 +231,44 @@ def run(grade_id, student, ref, seed=0):
     CHECKS[grade_id](student, ref, np.random.default_rng(seed))
 
 
-def grade_ids():
-    """The grade_ids of the auto-graded code cells of every master notebook."""
-    ids = []
+def grade_cells():
+    """grade_id -> (notebook name, source) of every auto-graded code cell."""
+    cells = {}
     for path in sorted(release.SOURCE_NOTEBOOKS.glob("0*.ipynb")):
         for cell in nbformat.read(path, as_version=4).cells:
             meta = cell.metadata.get("nbgrader", {})
             if cell.cell_type == "code" and meta.get("grade"):
-                ids.append(meta["grade_id"])
-    return ids
+                cells[meta["grade_id"]] = (path.name, cell.source)
+    return cells
+
+
+def cell_passes(grade_id, student):
+    """Does the notebook's own test cell (hidden tests included) pass for this student?
+
+    The cell runs, as in nbgrader, after the notebook's setup and answer cells, with
+    ``import nnlib`` finding the student's library.
+    """
+    notebook, source = grade_cells()[grade_id]
+    namespace = {"__name__": "__main__"}
+    with _as_nnlib(student.library), _working_directory(student.notebooks), \
+            warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
+        warnings.simplefilter("ignore")
+        for cell in _student_cells(student.notebooks / notebook):
+            with contextlib.suppress(Exception):
+                exec(compile(cell, notebook, "exec"), namespace)
+        try:
+            exec(compile(source, grade_id, "exec"), namespace)
+        except Exception:
+            return False
+    return True
+
+
+def check_passes(grade_id, student, ref, seed=0):
+    try:
+        run(grade_id, student, ref, seed)
+    except (Mismatch, StudentError):
+        return False
+    return True
 
 
 # ---------------------------------------------------------------- coverage
@@ -245,7 +276,10 @@ def grade_ids():
 
 def test_every_graded_cell_has_exactly_one_check():
     """Is there a check for each auto-graded cell, and none for a cell that does not exist?"""
-    ids = grade_ids()
+    ids = [meta["grade_id"]
+           for path in sorted(release.SOURCE_NOTEBOOKS.glob("0*.ipynb"))
+           for cell in nbformat.read(path, as_version=4).cells
+           if cell.cell_type == "code" and (meta := cell.metadata.get("nbgrader", {})).get("grade")]
     assert len(ids) == len(set(ids)) == 39
     assert set(CHECKS) == set(ids)
 
@@ -277,10 +311,9 @@ def test_stubbed_library_fails(grade_id, stubbed_student, ref):
 
 
 @pytest.mark.parametrize("grade_id", sorted(ANSWER_CHECKS))
-def test_answers_still_none_fail(grade_id, ref):
+def test_answers_still_none_fail(grade_id, reference_student, ref):
     """With a complete library but the released notebooks' answers (None), do answers fail?"""
-    library = import_library(release.REFERENCE_LIBRARY, "verdicts_complete_nnlib")
-    student = InProcessStudent(library, release.STUDENT_NOTEBOOKS)
+    student = InProcessStudent(reference_student.library, release.STUDENT_NOTEBOOKS)
     with pytest.raises(Mismatch, match="answer cell"):
         run(grade_id, student, ref)
 
@@ -344,6 +377,8 @@ STEP_AT_ZERO = ("perceptron", "    return np.where(z > 0, 1.0, 0.0)",
                 "    return np.where(z >= 0, 1.0, 0.0)")
 NAIVE_SOFTMAX = ("activations", "    shifted = np.exp(z - z.max(axis=1, keepdims=True))",
                  "    shifted = np.exp(z)")
+SIGMOID_DERIVATIVE_AT_S = ("activations", "    s = sigmoid(z)\n    return s * (1.0 - s)",
+                           "    return z * (1.0 - z)")
 MSE_MEAN = ("losses", "    return float(np.sum((prediction - target) ** 2) / n)",
             "    return float(np.mean((prediction - target) ** 2))")
 BCE_OTHER_EPSILON = ("losses", "EPSILON = np.finfo(np.float64).eps", "EPSILON = 1e-15")
@@ -377,7 +412,13 @@ MUTANTS = {
     "relu-derivative-ones": (ONES_RELU_DERIVATIVE, {"test-relu-derivative"}, {"test-relu"}),
     "step-fires-at-zero": (STEP_AT_ZERO, {"test-step", "test-perceptron-predict"}, set()),
     "naive-softmax": (NAIVE_SOFTMAX, {"test-softmax-stable"}, {"test-softmax"}),
-    "mse-mean": (MSE_MEAN, {"test-mse"}, {"test-mse-derivative"}),
+    # the gradient check's cell differentiates the student's own loss: a wrong loss fails it
+    "mse-mean": (MSE_MEAN, {"test-mse", "test-backprop-gradient-check"},
+                 {"test-mse-derivative"}),
+    # the training cells compare with a loop of the student's own backpropagation
+    "sigmoid-derivative-at-s": (SIGMOID_DERIVATIVE_AT_S,
+                                {"test-sigmoid-derivative", "test-backprop-gradient-check"},
+                                {"test-train-network-per-sample", "test-train-network-batches"}),
     "bce-other-epsilon": (BCE_OTHER_EPSILON, {"test-bce-stable", "test-bce-derivative"},
                           {"test-bce"}),
     "dW-wrong-sign": (DW_WRONG_SIGN, {"test-backprop-gradient-check",
@@ -409,15 +450,49 @@ MUTANTS = {
 
 
 @pytest.mark.parametrize("name", MUTANTS)
-def test_mutant_fails_the_right_checks(name, tmp_path, reference_student, ref):
-    """Does a library with one bug fail the checks of the cells that bug fails, not others?"""
+def test_mutant_fails_the_checks_of_the_cells_it_fails(name, tmp_path, reference_student, ref):
+    """Does a library with one bug fail the checks whose cells it fails, and pass the others?"""
     edit, fails, passes = MUTANTS[name]
     student = InProcessStudent(mutant(tmp_path, *edit), reference_student.notebooks)
-    for grade_id in sorted(fails):
-        with pytest.raises((Mismatch, StudentError)):
-            run(grade_id, student, ref)
-    for grade_id in sorted(passes):
-        run(grade_id, student, ref)
+    verdicts = {grade_id: (cell_passes(grade_id, student), check_passes(grade_id, student, ref))
+                for grade_id in fails | passes}
+    assert verdicts == {**{g: (False, False) for g in fails}, **{g: (True, True) for g in passes}}
+
+
+# name: (edit, the checks of the cells it touches, which it must pass like the cells)
+HONEST_VARIANTS = {
+    "sigmoid-logaddexp": (("activations", NAIVE_SIGMOID[1],
+                           "    return np.exp(-np.logaddexp(0.0, -z))"),
+                          {"test-sigmoid", "test-sigmoid-stable", "test-sigmoid-derivative"}),
+    "tanh-from-sigmoid": (("activations", "    return np.tanh(z)\n",
+                           "    return 2.0 * sigmoid(2.0 * z) - 1.0\n"), {"test-tanh"}),
+    "relu-mask": (("activations", "    return np.maximum(z, 0.0)", "    return z * (z > 0)"),
+                  {"test-relu", "test-forward-pass"}),
+    "bce-log": (("losses", "np.log1p(-p)) / n)", "np.log(1.0 - p)) / n)"),
+                {"test-bce", "test-bce-stable"}),
+    "dW-other-product": (("backprop", DW_WRONG_SIGN[1],
+                          "        dW[i] = (cache.A[layer - 1].T @ delta).T"),
+                         {"test-backprop-gradient-check", "test-backprop-batch",
+                          "test-train-network-per-sample", "test-train-network-batches"}),
+    "perceptron-if": (("perceptron", "            error = y_i - float(step(x_i @ w + b))",
+                       "            error = y_i - (1.0 if np.dot(w, x_i) + b > 0 else 0.0)"),
+                      {"test-perceptron-train"}),
+    "init-other-draws": (INIT_OTHER_DRAWS, {"test-init-params-scale", "test-init-params-shapes",
+                                            "test-backprop-gradient-check",
+                                            "test-train-network-per-sample",
+                                            "test-train-network-batches"}),
+}
+
+
+@pytest.mark.parametrize("name", HONEST_VARIANTS)
+def test_honest_variant_passes_like_the_cells(name, tmp_path, reference_student, ref):
+    """Does another right way to write an exercise pass its cells and their checks alike?"""
+    edit, grade_ids = HONEST_VARIANTS[name]
+    student = InProcessStudent(mutant(tmp_path, *edit), reference_student.notebooks)
+    for grade_id in sorted(grade_ids):
+        assert cell_passes(grade_id, student), grade_id
+        for seed in SEEDS:
+            run(grade_id, student, ref, seed)
 
 
 def test_forward_pass_that_modifies_its_input_fails(reference_student, ref):
@@ -455,6 +530,9 @@ def test_close_reports_shapes_and_error_not_values():
     with pytest.raises(Mismatch, match="1 of 2 entries off, by up to 0.5") as error:
         close(np.array([0.123456, 1.0]), [0.123456, 1.5], "f on x")
     assert "0.123456" not in str(error.value)
+    with pytest.raises(Mismatch) as error:
+        close(np.array(3.0), 2.0, "an answer", show_error=False)
+    assert "1 of 1 entries off" in str(error.value) and "by up to" not in str(error.value)
     for missing in (None, MISSING, "text", [np.zeros(2), np.zeros(3)]):
         with pytest.raises(Mismatch):
             close(missing, [0.0, 0.0], "f on x")
