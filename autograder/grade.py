@@ -28,7 +28,14 @@ from pathlib import Path
 from . import course as course_module
 from .intake import stage_submission
 from .notebooks import single_threaded_blas
-from .preprocessors import CELL_TIMEOUT, KERNEL_DIED, KERNEL_STUCK, TIME_LIMIT
+from .preprocessors import (
+    CELL_TIMEOUT,
+    KERNEL_DIED,
+    KERNEL_STUCK,
+    TIME_LIMIT,
+    TRUSTED_FAILED,
+    error_output,
+)
 
 WORK = "autograder_work"
 FLAGGED_ERRORS = {KERNEL_DIED: "kernel-died", KERNEL_STUCK: "kernel-unresponsive",
@@ -194,6 +201,8 @@ def grade_job(course_dir, assignment, student, settings):
             gradebook.update_or_create_student(student)
             if graded:
                 _combine_verdicts(gradebook, assignment, student, trusted, outcome)
+                _mark_overruled(course_dir / "autograded" / student / assignment, trusted,
+                                outcome)
             submission = gradebook.update_or_create_submission(assignment, student)
             outcome.score, outcome.max_score = submission.score, submission.max_score
         outcome.events = sandbox.read_events(events)
@@ -242,6 +251,27 @@ def _combine_verdicts(gradebook, assignment, student, trusted, outcome):
         if "suspected-tampering" not in outcome.flags:
             outcome.flags.append("suspected-tampering")
     gradebook.db.commit()
+
+
+def _mark_overruled(folder, trusted, outcome):
+    """Show, in the graded notebook, each test the trusted check overruled and why.
+
+    Formgrader and the feedback then say "failed" with the check's message
+    (which names what was checked, never hidden values) instead of "passed".
+    """
+    import nbformat
+
+    overruled = {name for name, v in outcome.verdicts.items() if v["nbgrader"] and not v["trusted"]}
+    for name in {trusted[grade_id].notebook for grade_id in overruled}:
+        path = Path(folder) / f"{name}.ipynb"
+        notebook = nbformat.read(path, as_version=4)
+        for cell in notebook.cells:
+            grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
+            if grade_id in overruled:
+                cell.outputs.append(error_output(
+                    TRUSTED_FAILED, f"{trusted[grade_id].message}\nHint: the grader checked "
+                    "your functions again outside the notebook, and they failed there"))
+        nbformat.write(notebook, path)
 
 
 def _last_error(result):

@@ -33,6 +33,7 @@ KERNEL_DIED = "KernelDied"
 KERNEL_STUCK = "KernelUnresponsive"
 TIME_LIMIT = "SubmissionTimeLimit"
 CELL_TIMEOUT = "CellTimeoutError"  # nbgrader's own name for a cell that timed out
+TRUSTED_FAILED = "TrustedCheckFailed"  # the grader's own check failed where the notebook's passed
 
 
 def error_output(name, message):
@@ -227,7 +228,19 @@ class HideTestCode(NbGraderPreprocessor):
     tests, are dropped.
     """
 
+    min_line = 20  # shorter lines of test code are too common to count as a leak
+
+    def preprocess(self, nb, resources):
+        """Remember the lines of every test, then hide them everywhere."""
+        self._test_lines = {
+            line.strip() for cell in nb.cells if cell.cell_type == "code"
+            and utils.is_grade(cell) and not utils.is_solution(cell)
+            for line in cell.source.splitlines() if len(line.strip()) >= self.min_line}
+        return super().preprocess(nb, resources)
+
     def preprocess_cell(self, cell, resources, index):
+        if cell.cell_type == "code" and not (utils.is_grade(cell) and not utils.is_solution(cell)):
+            return self._without_test_code(cell), resources
         if cell.cell_type != "code" or not utils.is_grade(cell) or utils.is_solution(cell):
             return cell, resources
         errors = [out for out in cell.outputs if out.output_type == "error"]
@@ -240,6 +253,20 @@ class HideTestCode(NbGraderPreprocessor):
             text += f"\nHint: {self._hint(errors[-1])}"
         cell.outputs = [new_output("stream", name="stdout", text=text + "\n")]
         return cell, resources
+
+    def _without_test_code(self, cell):
+        """Drop outputs of the student's own cells that show a line of a test."""
+        kept = []
+        for output in cell.get("outputs", []):
+            text = json.dumps(output.get("text", "")) + json.dumps(output.get("data", {}))
+            text += json.dumps(output.get("traceback", []))
+            if any(json.dumps(line)[1:-1] in text for line in getattr(self, "_test_lines", ())):
+                kept.append(new_output("stream", name="stdout", text=(
+                    "[output removed: it showed code of the tests]\n")))
+            else:
+                kept.append(output)
+        cell.outputs = kept
+        return cell
 
     @staticmethod
     def _hint(error):
@@ -254,4 +281,4 @@ class HideTestCode(NbGraderPreprocessor):
 
 
 # Our own error messages say nothing about the tests, so feedback may show them.
-FEEDBACK_SAFE_ERRORS = {KERNEL_DIED, KERNEL_STUCK, TIME_LIMIT, CELL_TIMEOUT}
+FEEDBACK_SAFE_ERRORS = {KERNEL_DIED, KERNEL_STUCK, TIME_LIMIT, CELL_TIMEOUT, TRUSTED_FAILED}

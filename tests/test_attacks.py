@@ -369,3 +369,20 @@ def test_hidden_tests_never_reach_an_output(attacked_course):
     printed = "".join(out.get("text", "") for out in answer.outputs)
     assert "blocked" in printed
     assert "BEGIN HIDDEN TESTS" not in printed and "mistakes on AND" not in printed
+
+
+def test_feedback_shows_overruled_tests_as_failed(attacked_course):
+    """Does the feedback of a tamperer show its overruled tests failed, and no test code?"""
+    from autograder import feedback
+
+    course_dir, outcomes, _ = attacked_course
+    feedback.generate_feedback(course_dir, ASSIGNMENT, "patch-numpy-at-import")
+    html = (course_dir / "feedback" / "patch-numpy-at-import" / ASSIGNMENT /
+            NOTEBOOK.replace(".ipynb", ".html")).read_text()
+    overruled = [g for g, v in outcomes["patch-numpy-at-import"].verdicts.items()
+                 if v["nbgrader"] and not v["trusted"]]
+    assert overruled
+    for grade_id in overruled:
+        assert f"# {grade_id} (" in html and "failed" in html
+    assert "checked your functions again" in html
+    assert "BEGIN HIDDEN TESTS" not in html and "default_rng(11)" not in html

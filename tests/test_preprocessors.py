@@ -53,3 +53,30 @@ def test_feedback_for_a_passed_cell_and_a_dead_kernel():
     HideTestCode().preprocess(notebook, {})
     assert notebook.cells[0].outputs[0].text == "passed\n"
     assert notebook.cells[1].outputs[0].text == "failed\nHint: the kernel died\n"
+
+
+def test_feedback_drops_outputs_that_show_test_code():
+    """Is a student's own cell that printed a line of a later test stripped of that output?"""
+    test = graded_cell([])
+    test.source = "hidden_expected = secret_reference_answer(42)\nassert value == hidden_expected"
+    leak = new_code_cell("print(stolen)")
+    leak.outputs = [new_output("stream", name="stdout",
+                               text="hidden_expected = secret_reference_answer(42)\n")]
+    honest = new_code_cell("print(1 + 1)")
+    honest.outputs = [new_output("stream", name="stdout", text="2\n")]
+    notebook = new_notebook(cells=[leak, honest, test])
+    HideTestCode().preprocess(notebook, {})
+    assert "secret_reference_answer" not in str(notebook.cells[0].outputs)
+    assert "showed code of the tests" in notebook.cells[0].outputs[0].text
+    assert notebook.cells[1].outputs[0].text == "2\n"
+
+
+def test_feedback_explains_an_overruled_test():
+    """Does a test the trusted check overruled read 'failed' with the check's message?"""
+    overruled = graded_cell([new_output(
+        "error", ename="TrustedCheckFailed", evalue="sigmoid on random inputs of shape (3, 4): "
+        "wrong values\nHint: the grader checked your functions again", traceback=[])])
+    notebook = new_notebook(cells=[overruled])
+    HideTestCode().preprocess(notebook, {})
+    text = notebook.cells[0].outputs[0].text
+    assert text.startswith("failed\nHint: sigmoid on random inputs of shape (3, 4)")
