@@ -222,11 +222,11 @@ def deeper(n):
 deeper(0)
 '''
 
-# Only in the trusted worker: a kernel whose own sockets get garbage hangs until the watchdog.
+# Writes a forged reply to every descriptor: the kernel's and the trusted worker's.
 FORGE_REPLIES = PLAUSIBLE + '''
-import json, os, sys
+import json, os
 _forged = json.dumps({"ok": True, "value": None, "id": "0"}).encode() + b"\\n"
-for _fd in range(1, 40) if "ipykernel" not in sys.modules else ():
+for _fd in range(1, 40):
     try:
         os.write(_fd, _forged)
     except OSError:
