@@ -187,6 +187,12 @@ def grade_job(course_dir, assignment, student, settings):
         if any(intake.staged.glob("*.ipynb")):
             api = course_module.load_api(course_dir, config)
             result = api.autograde(assignment, student, force=True, create=True)
+            if not result["success"]:  # a passing failure of nbgrader's: try again, say so
+                first = _last_error(result)
+                result = api.autograde(assignment, student, force=True, create=True)
+                second = "graded it" if result["success"] else "failed too"
+                outcome.problems.append(f"nbgrader failed on the first try ({first}); "
+                                        f"the second try {second}")
             graded = result["success"]
             if not graded:
                 outcome.status = "failed"
@@ -274,9 +280,24 @@ def _mark_overruled(folder, trusted, outcome):
         nbformat.write(notebook, path)
 
 
+def _add_students(course_dir, students):
+    """Put every student in the gradebook first: two workers grading two assignments of a new
+    student would otherwise both try to add them, and one of them would fail."""
+    from nbgrader.api import Gradebook
+
+    config = course_module.load_config(course_dir)
+    with Gradebook(config.CourseDirectory.db_url, config.CourseDirectory.course_id) as gradebook:
+        for student in sorted(students):
+            gradebook.update_or_create_student(student)
+
+
 def _last_error(result):
-    text = (result.get("error") or result.get("log") or "").strip().splitlines()
-    return text[-1] if text else "no details"
+    """The gist of nbgrader's failure: its error lines and the exceptions it names."""
+    text = "\n".join(filter(None, [result.get("log"), result.get("error")])).splitlines()
+    gist = [line.strip() for line in text if "ERROR" in line or
+            (line[:1].isalpha() and ("Error:" in line or "Exception:" in line))]
+    gist = list(dict.fromkeys(gist))[-6:]
+    return " | ".join(gist) if gist else (text[-1] if text else "no details")
 
 
 def _execution_flags(folder):
@@ -460,6 +481,7 @@ def grade_course(course_dir, workers=None, assignment=None, student=None,
             if bar:
                 bar.update(outcome)
 
+        _add_students(course_dir, {student for _, student in todo})
         pool = Pool(course_dir, settings, min(workers or os.cpu_count() or 1, len(todo)))
         try:
             pool.run(todo, done)

@@ -33,6 +33,7 @@ import sys
 import tempfile
 import time
 import warnings
+import weakref
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -331,6 +332,7 @@ class SandboxedKernelManager(AsyncKernelManager):
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
         self._private = private_dir()
+        weakref.finalize(self, shutil.rmtree, self._private, True)  # however the kernel ends
         self.transport = "ipc"
         self.ip = os.path.join(self._private, "k")
         self.connection_file = os.path.join(self._private, "kernel.json")
