@@ -14,6 +14,7 @@ since it was graded is skipped, so a killed run resumes where it stopped,
 and a second run changes nothing (failed jobs are tried again).
 """
 
+import faulthandler
 import hashlib
 import json
 import multiprocessing
@@ -52,6 +53,10 @@ class Settings:
     memory_mb: int = 3072
     processes: int = 96
     file_size_mb: int = 64
+
+    def job_limit(self):
+        """Wall-clock seconds after which the watchdog kills a grading job."""
+        return self.submission_timeout * 2 + 120
 
     def limits(self):
         """The sandbox's limits for these settings."""
@@ -326,7 +331,15 @@ def _worker(course_dir, settings, jobs, results):
         if job is None:
             return
         results.put(("start", job, time.monotonic()))
-        outcome = grade_job(course_dir, *job, settings)
+        # if the watchdog has to kill this job, the stack shows where it was stuck
+        stack = Path(course_dir) / WORK / "stuck" / job[0] / f"{job[1]}.txt"
+        stack.parent.mkdir(parents=True, exist_ok=True)
+        with open(stack, "w") as dump:
+            faulthandler.dump_traceback_later(max(settings.job_limit() - 30, 1), file=dump)
+            outcome = grade_job(course_dir, *job, settings)
+            faulthandler.cancel_dump_traceback_later()
+        if stack.stat().st_size == 0:
+            stack.unlink()
         save_outcome(course_dir, outcome)
         results.put(("done", job, outcome))
 
@@ -365,7 +378,7 @@ class Pool:
         """Grade every job in ``todo``; call ``on_done(outcome)`` as each finishes."""
         todo = list(todo)
         busy = {}  # process -> (job, start time or None)
-        hard_limit = self.settings.submission_timeout * 2 + 120
+        hard_limit = self.settings.job_limit()
         while todo or busy:
             for process, jobs in list(self.workers.items()):
                 if process not in busy and todo:

@@ -10,7 +10,8 @@ from nbgrader.plugins import CsvExportPlugin
 from .course import load_api
 
 PER_CELL_FIELDS = ["assignment", "student", "notebook", "cell", "score", "max_score",
-                   "auto_score", "manual_score", "needs_manual_grade"]
+                   "auto_score", "manual_score", "needs_manual_grade", "nbgrader_passed",
+                   "trusted_passed"]
 
 
 def export_grades(course_dir, path):
@@ -22,26 +23,41 @@ def export_grades(course_dir, path):
 
 
 def export_cells(course_dir, path):
-    """Write one row per graded cell of every submission."""
+    """Write one row per graded cell of every submission, with both verdicts on its tests.
+
+    ``nbgrader_passed`` is what the tests said inside the student's kernel,
+    ``trusted_passed`` what the trusted check said (empty for written answers).
+    """
+    from .grade import load_outcome
+
     api = load_api(course_dir)
     rows = []
     with Gradebook(api.coursedir.db_url, api.coursedir.course_id) as gradebook:
         for assignment in gradebook.assignments:
             for submission in gradebook.assignment_submissions(assignment.name):
+                outcome = load_outcome(course_dir, assignment.name, submission.student_id)
+                verdicts = outcome.verdicts if outcome else {}
                 for notebook in submission.notebooks:
                     for grade in notebook.grades:
+                        verdict = verdicts.get(grade.name, {})
                         rows.append({
                             "assignment": assignment.name, "student": submission.student_id,
                             "notebook": notebook.name, "cell": grade.name,
                             "score": grade.score, "max_score": grade.max_score,
                             "auto_score": grade.auto_score, "manual_score": grade.manual_score,
-                            "needs_manual_grade": grade.needs_manual_grade})
+                            "needs_manual_grade": grade.needs_manual_grade,
+                            "nbgrader_passed": _yes_no(verdict.get("nbgrader")),
+                            "trusted_passed": _yes_no(verdict.get("trusted"))})
     rows.sort(key=lambda r: (r["assignment"], r["student"], r["notebook"], r["cell"]))
     with open(path, "w", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=PER_CELL_FIELDS)
         writer.writeheader()
         writer.writerows(rows)
     return Path(path)
+
+
+def _yes_no(value):
+    return "" if value is None else ("yes" if value else "no")
 
 
 def summarize(outcomes):

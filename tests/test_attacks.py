@@ -386,3 +386,22 @@ def test_feedback_shows_overruled_tests_as_failed(attacked_course):
         assert f"# {grade_id} (" in html and "failed" in html
     assert "checked your functions again" in html
     assert "BEGIN HIDDEN TESTS" not in html and "default_rng(11)" not in html
+
+
+def test_the_per_cell_export_records_both_verdicts(attacked_course, tmp_path):
+    """Does grades_by_cell.csv show a tampered cell passed in the notebook, failed trusted, 0?"""
+    import csv
+
+    from autograder import report
+
+    course_dir, _, _ = attacked_course
+    path = report.export_cells(course_dir, tmp_path / "cells.csv")
+    with open(path) as handle:
+        rows = {(r["student"], r["cell"]): r for r in csv.DictReader(handle)}
+    tampered = rows[("patch-numpy-at-import", "test-step")]
+    assert (tampered["nbgrader_passed"], tampered["trusted_passed"]) == ("yes", "no")
+    assert float(tampered["score"]) == 0
+    honest = rows[("honest-complete", "test-step")]
+    assert (honest["nbgrader_passed"], honest["trusted_passed"], float(honest["score"])) == (
+        "yes", "yes", 1.0)
+    assert rows[("honest-complete", "why-no-xor")]["trusted_passed"] == ""
