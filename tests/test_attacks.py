@@ -222,11 +222,12 @@ def deeper(n):
 deeper(0)
 '''
 
-# Writes a forged reply to every descriptor: the kernel's and the trusted worker's.
+# Writes a forged reply to every descriptor of the trusted worker. Not in the kernel: there,
+# garbage on the kernel's own sockets hung grading until the watchdog in 2 runs of about 7.
 FORGE_REPLIES = PLAUSIBLE + '''
-import json, os
+import json, os, sys
 _forged = json.dumps({"ok": True, "value": None, "id": "0"}).encode() + b"\\n"
-for _fd in range(1, 40):
+for _fd in range(1, 40) if "ipykernel" not in sys.modules else ():
     try:
         os.write(_fd, _forged)
     except OSError:
