@@ -33,6 +33,7 @@ from .preprocessors import (
     CELL_TIMEOUT,
     KERNEL_DIED,
     KERNEL_STUCK,
+    OUTPUT_CUT,
     TIME_LIMIT,
     TRUSTED_FAILED,
     error_output,
@@ -217,9 +218,10 @@ def grade_job(course_dir, assignment, student, settings):
             submission = gradebook.update_or_create_submission(assignment, student)
             outcome.score, outcome.max_score = submission.score, submission.max_score
         outcome.events = sandbox.read_events(events)
-        if any(event.startswith("output of cell") for event in outcome.events):
+        cut = [event.startswith(OUTPUT_CUT) for event in outcome.events]
+        if any(cut):
             outcome.flags.append("output-cut")
-        if any(not event.startswith("output of cell") for event in outcome.events):
+        if not all(cut):
             outcome.flags.append("sandbox-events")
         if outcome.events:
             outcome.problems += [f"the sandbox reported: {event}" for event in outcome.events]

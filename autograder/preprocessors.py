@@ -32,6 +32,7 @@ from .sandbox import EVENT_PREFIX
 KERNEL_DIED = "KernelDied"
 KERNEL_STUCK = "KernelUnresponsive"
 TIME_LIMIT = "SubmissionTimeLimit"
+OUTPUT_CUT = "output of cell"  # how the events file says a cell's output was cut
 CELL_TIMEOUT = "CellTimeoutError"  # nbgrader's own name for a cell that timed out
 TRUSTED_FAILED = "TrustedCheckFailed"  # the grader's own check failed where the notebook's passed
 
@@ -86,7 +87,7 @@ class ResilientExecute(Execute):
         if used <= self.max_output_chars:  # the first output over the limit
             outs.append(new_output("stream", name="stdout", text=(
                 f"\n[output cut: more than {self.max_output_chars} characters]\n")))
-            self._report(f"output of cell {cell_index} cut at {self.max_output_chars} characters")
+            self._report(f"{OUTPUT_CUT} {cell_index} cut at {self.max_output_chars} characters")
         return None
 
     def _report(self, text):
@@ -163,8 +164,7 @@ class ResilientExecute(Execute):
         return runnable
 
     def _skipped(self, cell):
-        tags = set(cell.metadata.get("tags", []))
-        return bool(tags & set(self.skip_tags)) and not cell.metadata.get("nbgrader")
+        return is_demo(cell, self.skip_tags)
 
     def _replay(self, indices):
         """Re-run cells that succeeded before a restart, discarding their outputs."""
@@ -201,6 +201,12 @@ class ResilientExecute(Execute):
             return False
 
         return run_sync(answered)()
+
+
+def is_demo(cell, tags=("demo",)):
+    """A demonstration cell: tagged so, and without nbgrader metadata. No test needs it."""
+    tagged = set(cell.metadata.get("tags", [])) & set(tags)
+    return bool(tagged) and not cell.metadata.get("nbgrader")
 
 
 class ForgiveStderr(NbGraderPreprocessor):

@@ -7,6 +7,7 @@ same markers and the same errors (nested or unterminated regions) as
 ``nbgrader generate_assignment`` uses for notebook cells.
 """
 
+import importlib.util
 import os
 import shutil
 import sys
@@ -291,3 +292,13 @@ def stale_notebooks(source_dir=SOURCE_NOTEBOOKS, target_dir=STUDENT_NOTEBOOKS):
     stale = [name for name, text in expected.items()
              if name not in present or (target_dir / name).read_text() != text]
     return sorted(stale + sorted(present - set(expected)))
+
+
+def import_library(folder, name):
+    """Import the nnlib in ``folder`` as the package ``name`` (so copies never collide)."""
+    spec = importlib.util.spec_from_file_location(
+        name, Path(folder) / "__init__.py", submodule_search_locations=[str(folder)])
+    package = importlib.util.module_from_spec(spec)
+    sys.modules[name] = package
+    spec.loader.exec_module(package)
+    return package

@@ -71,19 +71,16 @@ def _sandbox_guard():
                 _os.write(out, ("[sandbox] " + text + "\n").encode("utf-8", "replace"))
             except OSError:
                 pass
+    def outside(event, path):
+        if isinstance(path, bytes):
+            path = _os.fsdecode(path)
+        if isinstance(path, str) and path:
+            full = _os.path.normpath(_os.path.join(_os.getcwd(), path))
+            if not any((full + "/").startswith(root) for root in roots):
+                report(event + " " + full)
     def hook(event, args):
-        if event == "open":
-            path = args[0]
-            if isinstance(path, bytes):
-                path = _os.fsdecode(path)
-            if isinstance(path, str) and path:
-                full = _os.path.normpath(_os.path.join(_os.getcwd(), path)) + "/"
-                if not any(full.startswith(root) for root in roots):
-                    report("open " + full[:-1])
-        elif event == "sqlite3.connect" and isinstance(args[0], str):
-            full = _os.path.normpath(_os.path.join(_os.getcwd(), args[0])) + "/"
-            if not any(full.startswith(root) for root in roots):
-                report("sqlite3.connect " + full[:-1])
+        if event in ("open", "sqlite3.connect"):
+            outside(event, args[0])
         elif event in ("socket.connect", "socket.sendto", "socket.bind"):
             report(f"{event} {args[1]!r}"[:300])
         elif event == "subprocess.Popen" and args[0] == "uname":
@@ -198,8 +195,8 @@ class Sandbox:
         home = os.path.join(workdir, ".home")
         os.makedirs(home, exist_ok=True)
         env = sandbox_env(env or os.environ, home)
-        env["SANDBOX_ALLOWED"] = ":".join(
-            read_only_roots() + [workdir, *writable, "/proc", "/dev", "/sys"])
+        roots = read_only_roots()
+        env["SANDBOX_ALLOWED"] = ":".join(roots + [workdir, *writable, "/proc", "/dev", "/sys"])
         env["SANDBOX_EVENTS"] = str(events_fd)
         limits = asdict(self.limits)
         if self.mode != "bubblewrap":  # a process limit would count all of the user's processes
@@ -211,9 +208,9 @@ class Sandbox:
         for folder in [workdir, *writable]:
             give(folder, self.uid)
         bwrap = ["bwrap", *NAMESPACES, "--dev", "/dev", "--proc", "/proc"]
-        for folder in ancestors([*read_only_roots(), workdir, *writable]):
+        for folder in ancestors([*roots, workdir, *writable]):
             bwrap += ["--perms", "0755", "--dir", folder]  # traversable, whatever the umask
-        for root in read_only_roots():
+        for root in roots:
             bwrap += ["--ro-bind", root, root]
         for folder in [workdir, *writable]:
             bwrap += ["--bind", folder, folder]

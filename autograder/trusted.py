@@ -11,7 +11,6 @@ its points only when both say it passed.
 
 import base64
 import importlib
-import importlib.util
 import io
 import json
 import os
@@ -21,7 +20,6 @@ import select
 import shutil
 import signal
 import subprocess
-import sys
 import time
 import warnings
 from dataclasses import dataclass
@@ -369,11 +367,7 @@ def reference_library():
     global _REFERENCE
     if _REFERENCE is None:
         folder = release.REFERENCE_LIBRARY
-        spec = importlib.util.spec_from_file_location(
-            "nnlib_reference", folder / "__init__.py", submodule_search_locations=[str(folder)])
-        package = importlib.util.module_from_spec(spec)
-        sys.modules["nnlib_reference"] = package
-        spec.loader.exec_module(package)
+        package = release.import_library(folder, "nnlib_reference")
         for module in pkgutil.iter_modules([str(folder)]):
             importlib.import_module(f"nnlib_reference.{module.name}")
         _REFERENCE = package
@@ -391,14 +385,14 @@ def student_library(source_library, staged_library, own_module, target):
             shutil.copyfile(submitted, own)
 
 
-def notebook_cells(notebook, graded_ids, skip_tags=("demo",)):
+def notebook_cells(notebook, graded_ids):
     """The code a notebook runs before its tests: its code cells but the graded ones."""
+    from .preprocessors import is_demo
+
     cells = []
     for cell in notebook.cells:
         meta = cell.metadata.get("nbgrader", {})
-        if cell.cell_type != "code" or meta.get("grade_id") in graded_ids:
-            continue
-        if set(cell.metadata.get("tags", [])) & set(skip_tags) and not meta:
+        if cell.cell_type != "code" or meta.get("grade_id") in graded_ids or is_demo(cell):
             continue
         lines = [ln for ln in cell.source.splitlines() if not ln.lstrip().startswith(("%", "!"))]
         cells.append("\n".join(lines))
