@@ -10,10 +10,11 @@ release --check
 course DIR
     Build (or refresh) an nbgrader course in DIR: one assignment per notebook,
     each with the nnlib it needs, released by nbgrader with solutions stripped.
-grade DIR [--workers N] [--assignment A] [--student S] [-o PATH]
+grade DIR [--workers N] [--assignment A] [--student S] [-o PATH] [--cell-timeout S ...]
     Autograde every submission under DIR/submitted (only what changed since
     the last run), then write DIR/grades.csv (nbgrader's export format),
-    DIR/grades_by_cell.csv and print a summary.
+    DIR/grades_by_cell.csv and print a summary. The grading limits have an
+    option each (see `grade --help`).
 feedback DIR [--assignment A] [--student S]
     Write nbgrader feedback HTML for graded submissions, in which each test
     cell shows only its name, pass or fail, and a hint.
@@ -26,7 +27,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from . import course, feedback, grade, notebooks, release, report
+from . import course, feedback, grade, notebooks, release, report, settings
 
 
 def main(argv=None):
@@ -46,16 +47,7 @@ def main(argv=None):
                               help="submissions graded at a time (default: number of cores)")
     grade_parser.add_argument("--assignment", help="only this assignment")
     grade_parser.add_argument("--student", help="only this student")
-    grade_parser.add_argument("--cell-timeout", type=int, default=30,
-                              help="seconds per cell (default 30)")
-    grade_parser.add_argument("--submission-timeout", type=int, default=600,
-                              help="wall-clock seconds per notebook (default 600)")
-    grade_parser.add_argument("--memory-mb", type=int, default=3072,
-                              help="address space per sandboxed process (default 3072)")
-    grade_parser.add_argument("--processes", type=int, default=96,
-                              help="processes and threads per sandbox (default 96)")
-    grade_parser.add_argument("--file-size-mb", type=int, default=64,
-                              help="largest file a sandbox may write (default 64)")
+    settings.add_options(grade_parser)
     grade_parser.add_argument("--force", action="store_true",
                               help="regrade submissions already graded")
     grade_parser.add_argument("-o", "--output", type=Path,
@@ -65,6 +57,15 @@ def main(argv=None):
     feedback_parser.add_argument("--assignment", help="only this assignment")
     feedback_parser.add_argument("--student", help="only this student")
     args = parser.parse_args(argv)
+    try:
+        return run(args)
+    except course.CourseError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+
+
+def run(args):
+    """Carry out the parsed command."""
 
     if args.command == "release":
         if args.check:
@@ -84,10 +85,9 @@ def main(argv=None):
         from . import sandbox
 
         sandbox.warn_if_unsandboxed()
-        settings = grade.Settings(args.cell_timeout, args.submission_timeout, args.memory_mb,
-                                  args.processes, args.file_size_mb)
         outcomes = grade.grade_course(args.directory, args.workers, args.assignment,
-                                      args.student, settings, force=args.force)
+                                      args.student, settings.from_options(args),
+                                      force=args.force)
         grades = report.export_grades(args.directory,
                                       args.output or args.directory / "grades.csv")
         cells = report.export_cells(args.directory, args.directory / "grades_by_cell.csv")

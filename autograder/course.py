@@ -1,4 +1,4 @@
-"""Build an nbgrader course directory from this repository.
+"""Build an nbgrader course directory from this repository, and read one back.
 
 One assignment per notebook (``01-perceptron`` ... ``07-capstone``). Each
 assignment's ``source/`` folder holds its notebook and the nnlib it needs:
@@ -7,33 +7,52 @@ regions, later modules stubbed. So no solution beyond the assignment's own
 ever sits where student code runs. nbgrader's ``generate_assignment`` then makes
 the release, and the ``.py`` files of the release are stripped here, because
 nbgrader copies them verbatim (nbgrader issue #1237).
+
+The course directory is self-contained: ``grading/`` holds the complete reference
+library and ``grading/course.json`` says which module each assignment grades and
+what its graded cells are worth. The tests themselves are the source notebooks.
+Grading and feedback read only the course directory (``Course``), never this
+repository, so a course built once grades the same on any machine.
 """
 
+import json
+import shutil
 from pathlib import Path
 
 from nbgrader.apps import NbGraderAPI
 
-from . import release
+from . import definitions, release
+from .settings import Settings
 
+GRADING = "grading"
+MANIFEST = "course.json"
 CONFIG_TEMPLATE = '''\
 # nbgrader configuration written by `python -m autograder course`.
+# Every path is relative to this file, so the course folder can be moved or copied.
+import os
+
 c = get_config()  # noqa: F821
+root = os.path.dirname(os.path.abspath(__file__))
 
 c.CourseDirectory.course_id = "nn-course"
-c.CourseDirectory.root = {root!r}
+c.CourseDirectory.root = root
 # a busy timeout lets parallel graders share the SQLite gradebook
-c.CourseDirectory.db_url = {db_url!r}
+c.CourseDirectory.db_url = "sqlite:///" + os.path.join(root, "gradebook.db") + "?timeout=120"
 c.ClearSolutions.code_stub = {code_stub!r}
-c.Exchange.root = {exchange!r}
+c.Exchange.root = os.path.join(root, "exchange")
 # The student's own module of each assignment is graded; every other file of
 # nnlib is replaced by the instructor's copy before grading (nbgrader #940).
 c.Autograde.exclude_overwriting = {exclude!r}
-c.Execute.timeout = 30
+c.Execute.timeout = {cell_timeout}
 '''
 
 
+class CourseError(ValueError):
+    """A course directory that cannot be graded as it is."""
+
+
 def assignments(source_dir=release.SOURCE_NOTEBOOKS):
-    """The course's assignments, in order.
+    """The course's assignments, in order, from the master notebooks (for building).
 
     Returns
     -------
@@ -48,6 +67,53 @@ def assignments(source_dir=release.SOURCE_NOTEBOOKS):
     return found
 
 
+class Course:
+    """A built course directory, as grading sees it.
+
+    Parameters
+    ----------
+    directory : path-like
+
+    Raises
+    ------
+    CourseError
+        When the directory holds no ``grading/course.json``.
+    """
+
+    def __init__(self, directory):
+        self.root = Path(directory).resolve()
+        manifest = self.root / GRADING / MANIFEST
+        try:
+            data = json.loads(manifest.read_text())
+        except (OSError, ValueError) as error:
+            raise CourseError(f"{self.root} is not a course built by `python -m autograder "
+                              f"course` ({manifest}: {error}); build it with that command "
+                              "first") from None
+        self.manifest = data
+        self.reference = self.root / GRADING / "nnlib"
+        self._assignments = {a["name"]: a for a in data["assignments"]}
+
+    @property
+    def assignments(self):
+        """Assignment names, in course order."""
+        return list(self._assignments)
+
+    def module(self, assignment):
+        """The nnlib module the student writes in ``assignment`` (None for none)."""
+        return self._assignments[assignment]["module"] if assignment in self._assignments \
+            else None
+
+    def source(self, assignment):
+        return self.root / "source" / assignment
+
+    def release(self, assignment):
+        return self.root / "release" / assignment
+
+    def cells(self, assignment):
+        """The graded test cells of ``assignment``: dicts of grade_id, notebook and points."""
+        return self._assignments[assignment]["cells"]
+
+
 def earlier_modules(module):
     """Modules of the notebooks before the one that teaches ``module`` (all for None)."""
     if module is None:
@@ -59,11 +125,35 @@ def write_config(course_dir):
     """Write ``nbgrader_config.py`` for the course in ``course_dir``."""
     course_dir = Path(course_dir).resolve()
     exclude = {name: [f"nnlib/{module}.py"] for name, _, module in assignments() if module}
-    text = CONFIG_TEMPLATE.format(
-        root=str(course_dir), db_url=f"sqlite:///{course_dir / 'gradebook.db'}?timeout=120",
-        code_stub={"python": release.NOTEBOOK_CODE_STUB}, exchange=str(course_dir / "exchange"),
-        exclude=exclude)
+    text = CONFIG_TEMPLATE.format(code_stub={"python": release.NOTEBOOK_CODE_STUB},
+                                  exclude=exclude, cell_timeout=Settings().cell_timeout)
     (course_dir / "nbgrader_config.py").write_text(text)
+
+
+def write_grading(course_dir):
+    """Put into ``course_dir/grading`` what grading needs besides nbgrader's folders.
+
+    The complete reference library, and ``course.json``: for each assignment, the
+    module it grades and its graded test cells with their points, read from the
+    source notebooks (which are checked: see ``definitions.check_notebook``).
+    """
+    course_dir = Path(course_dir).resolve()
+    grading = course_dir / GRADING
+    library = grading / "nnlib"
+    if library.exists():
+        shutil.rmtree(library)
+    shutil.copytree(release.REFERENCE_LIBRARY, library,
+                    ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    entries = []
+    for name, notebook, module in assignments():
+        if module:  # every solution region must be a whole function the grader can take
+            definitions.student_functions((library / f"{module}.py").read_text(), f"{module}.py")
+        cells = [{"grade_id": t.grade_id, "notebook": t.notebook, "points": t.points}
+                 for tests in definitions.read_assignment(course_dir / "source" / name)
+                 for t in tests.tests]
+        entries.append({"name": name, "notebook": notebook.name, "module": module,
+                        "cells": cells})
+    (grading / MANIFEST).write_text(json.dumps({"assignments": entries}, indent=1) + "\n")
 
 
 def load_config(course_dir):
@@ -124,4 +214,5 @@ def build_course(course_dir):
         release.release_library(release.REFERENCE_LIBRARY, course_dir / "release" / name / "nnlib",
                                 complete=done)
         names.append(name)
+    write_grading(course_dir)
     return names

@@ -5,7 +5,7 @@ from pathlib import Path
 from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
 from nbgrader.preprocessors import GetGrades
 
-from .course import assignments, load_api, load_config
+from .course import Course, load_api, load_config
 from .preprocessors import HideTestCode
 
 
@@ -22,7 +22,7 @@ def generate_feedback(course_dir, assignment=None, student=None):
     api = load_api(course_dir, config)
     autograded = Path(api.coursedir.root) / api.coursedir.autograded_directory
     results = []
-    for name, _, _ in assignments():
+    for name in Course(course_dir).assignments:
         if assignment not in (None, name) or not any(autograded.glob(f"*/{name}")):
             continue
         result = api.generate_feedback(name, student, force=True)

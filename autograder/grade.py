@@ -1,11 +1,23 @@
 """Autograde every submission of a course: in parallel, resumable, nothing lost.
 
-Each submission (one student, one assignment) is a *job*:
+Each submission (one student, one assignment) is a *job*, graded by a pipeline of
+small steps (``STEPS``), each a function of the ``Job``:
 
-1. intake stages only the files a student submits and reports problems;
-2. nbgrader's ``Autograde`` grades the staged copy, with ``ResilientExecute``
-   and ``ForgiveStderr`` in its pipeline;
-3. the outcome is written to ``autograder_work/results/<assignment>/<student>.json``.
+1. ``stage``: intake stages only the files a student submits and reports problems;
+2. ``autograde``: nbgrader's ``Autograde`` runs the visible tests in the sandboxed
+   kernel (``ResilientExecute``, ``ForgiveStderr`` and nbgrader's own ``ClearHiddenTests``
+   in its pipeline: no hidden test is ever sent to the kernel);
+3. ``verify``: the trusted process runs every test cell, hidden tests included
+   (``trusted``);
+4. ``combine``: a cell keeps its points only when both verdicts pass; disagreement on
+   the visible part is flagged as tampering;
+5. ``flag``: kernel deaths, timeouts and the sandbox's reports become flags;
+6. ``record``: the score the gradebook now holds goes into the outcome.
+
+A step that fails stops the job, which is recorded as failed; if nbgrader had already
+scored it, those scores are revoked (``revoke_scores``), since no trusted verdict
+confirmed them. The outcome is written to
+``autograder_work/results/<assignment>/<student>.json``.
 
 Jobs run in a pool of worker processes that import nbgrader once. A job that
 outlives its wall-clock limit has its worker killed (with its kernels) and is
@@ -26,11 +38,13 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from . import course as course_module
-from .intake import stage_submission
+from . import sandbox
+from .course import Course, load_api, load_config
+from .intake import read_submission, stage_submission
 from .notebooks import single_threaded_blas
 from .preprocessors import (
     CELL_TIMEOUT,
+    HIDDEN_FAILED,
     KERNEL_DIED,
     KERNEL_STUCK,
     OUTPUT_CUT,
@@ -38,33 +52,13 @@ from .preprocessors import (
     TRUSTED_FAILED,
     error_output,
 )
+from .settings import Settings
+from .trusted import trusted_verdicts
 
 WORK = "autograder_work"
 FLAGGED_ERRORS = {KERNEL_DIED: "kernel-died", KERNEL_STUCK: "kernel-unresponsive",
                   CELL_TIMEOUT: "cell-timeout", TIME_LIMIT: "time-limit",
                   "MemoryError": "out-of-memory", "RecursionError": "recursion-limit"}
-
-
-@dataclass(frozen=True)
-class Settings:
-    """Grading limits; part of every job's fingerprint."""
-
-    cell_timeout: int = 30
-    submission_timeout: int = 600
-    memory_mb: int = 3072
-    processes: int = 96
-    file_size_mb: int = 64
-
-    def job_limit(self):
-        """Wall-clock seconds after which the watchdog kills a grading job."""
-        return self.submission_timeout * 2 + 120
-
-    def limits(self):
-        """The sandbox's limits for these settings."""
-        from .sandbox import Limits
-
-        return Limits(cpu_seconds=self.submission_timeout + 60, memory_mb=self.memory_mb,
-                      processes=self.processes, file_size_mb=self.file_size_mb)
 
 
 @dataclass
@@ -81,27 +75,40 @@ class Outcome:
     seconds: float = 0.0
     fingerprint: str = ""
     sandbox: str = ""  # "bubblewrap", or "rlimits" when only resource limits applied
-    verdicts: dict = field(default_factory=dict)  # grade_id -> {"nbgrader", "trusted", "message"}
+    # grade_id -> {"nbgrader", "trusted_visible", "trusted", "message"}
+    verdicts: dict = field(default_factory=dict)
     events: list = field(default_factory=list)  # what the sandbox reported
+
+    def flag(self, flag, problem=None):
+        if flag not in self.flags:
+            self.flags.append(flag)
+        if problem:
+            self.problems.append(problem)
 
 
 def discover(course_dir, assignment=None, student=None):
-    """All (assignment, student) pairs under ``submitted/``, sorted."""
+    """All (assignment, student) pairs under ``submitted/``, sorted (links are not followed)."""
     submitted = Path(course_dir) / "submitted"
     jobs = []
-    for student_dir in sorted(p for p in submitted.glob("*") if p.is_dir()):
-        for assignment_dir in sorted(p for p in student_dir.glob("*") if p.is_dir()):
+    for student_dir in sorted(p for p in submitted.glob("*") if _real_dir(p)):
+        for assignment_dir in sorted(p for p in student_dir.glob("*") if _real_dir(p)):
             if assignment in (None, assignment_dir.name) and student in (None, student_dir.name):
                 jobs.append((assignment_dir.name, student_dir.name))
     return jobs
 
 
+def _real_dir(path):
+    return path.is_dir() and not path.is_symlink()
+
+
 def fingerprint(folder, settings):
-    """A hash of every file of a submission and of the grading settings."""
-    digest = hashlib.sha256(json.dumps(asdict(settings), sort_keys=True).encode())
-    for path in sorted(p for p in Path(folder).rglob("*") if p.is_file()):
-        digest.update(path.relative_to(folder).as_posix().encode() + b"\0")
-        digest.update(path.read_bytes())
+    """A hash of every file of a submission (as intake reads it) and of the settings."""
+    digest = hashlib.sha256(json.dumps(settings.fingerprint(), sort_keys=True).encode())
+    submission = read_submission(folder)
+    for relative in sorted(submission.files):
+        digest.update(relative.encode() + b"\0" + submission.files[relative])
+    for relative, reason in sorted(submission.refused):
+        digest.update(f"refused {relative}: {reason}".encode() + b"\0")
     return digest.hexdigest()
 
 
@@ -126,6 +133,10 @@ def save_outcome(course_dir, outcome):
     os.replace(partial, path)
 
 
+def events_path(course_dir, assignment, student):
+    return Path(course_dir) / WORK / "events" / assignment / f"{student}.log"
+
+
 # ---------------------------------------------------------------- one job
 
 
@@ -135,6 +146,7 @@ def grading_config(course_dir, settings):
     from nbgrader.preprocessors import (
         AssignLatePenalties,
         CheckCellMetadata,
+        ClearHiddenTests,
         IgnorePattern,
         LimitOutput,
         SaveAutoGrades,
@@ -143,148 +155,249 @@ def grading_config(course_dir, settings):
     from .preprocessors import ForgiveStderr, ResilientExecute
     from .sandbox import SandboxedKernelManager
 
-    config = course_module.load_config(course_dir)
+    config = load_config(course_dir)
     config.CourseDirectory.submitted_directory = f"{WORK}/intake"
-    # intake already put back deleted graded cells (see intake.restore_graded_cells)
+    # intake already put back deleted graded cells (see intake.restore_graded_cells);
+    # ClearHiddenTests: the kernel runs the visible tests only, the trusted process the rest
     config.Autograde.autograde_preprocessors = [
-        ResilientExecute, ForgiveStderr, IgnorePattern, ClearMetadataPreprocessor, LimitOutput,
-        SaveAutoGrades, AssignLatePenalties, CheckCellMetadata]
+        ClearHiddenTests, ResilientExecute, ForgiveStderr, IgnorePattern,
+        ClearMetadataPreprocessor, LimitOutput, SaveAutoGrades, AssignLatePenalties,
+        CheckCellMetadata]
     config.ResilientExecute.timeout = settings.cell_timeout
     config.ResilientExecute.submission_timeout = settings.submission_timeout
     config.ResilientExecute.shutdown_kernel = "immediate"
     config.ResilientExecute.kernel_manager_class = SandboxedKernelManager
-    limits = settings.limits()
-    config.SandboxedKernelManager.cpu_seconds = limits.cpu_seconds
-    config.SandboxedKernelManager.memory_mb = limits.memory_mb
-    config.SandboxedKernelManager.processes = limits.processes
-    config.SandboxedKernelManager.file_size_mb = limits.file_size_mb
+    config.SandboxedKernelManager.limits = asdict(settings.limits())
     return config
 
 
-def events_path(course_dir, assignment, student):
-    return Path(course_dir) / WORK / "events" / assignment / f"{student}.log"
+@dataclass
+class Job:
+    """One submission on its way through the steps."""
+
+    course: Course
+    assignment: str
+    student: str
+    settings: Settings
+    outcome: Outcome
+    intake: object = None  # intake.Intake, once staged
+    config: object = None  # the nbgrader config, once staged
+    graded: bool = False  # nbgrader scored it: the gradebook holds in-kernel scores
+    verified: bool = False  # the gradebook holds only what both verdicts confirmed
+    verdicts: dict = field(default_factory=dict)  # grade_id -> trusted.Verdict
+
+    @property
+    def submitted(self):
+        return self.course.root / "submitted" / self.student / self.assignment
+
+    @property
+    def autograded(self):
+        return self.course.root / "autograded" / self.student / self.assignment
+
+    @property
+    def events(self):
+        return events_path(self.course.root, self.assignment, self.student)
+
+    def gradebook(self):
+        from nbgrader.api import Gradebook
+
+        return Gradebook(self.config.CourseDirectory.db_url, self.config.CourseDirectory.course_id)
 
 
-def grade_job(course_dir, assignment, student, settings):
-    """Grade one submission with nbgrader; never raises, always returns an Outcome."""
-    from nbgrader.api import Gradebook
-
-    from . import sandbox
-    from .trusted import trusted_verdicts
-
-    start = time.perf_counter()
-    course_dir = Path(course_dir).resolve()
-    submitted = course_dir / "submitted" / student / assignment
-    outcome = Outcome(assignment, student, "graded",
-                      fingerprint=fingerprint(submitted, settings), sandbox=sandbox.detect())
-    events = events_path(course_dir, assignment, student)
-    try:
-        events.parent.mkdir(parents=True, exist_ok=True)
-        events.write_bytes(b"")
-        own = {name: module for name, _, module in course_module.assignments()}.get(assignment)
-        intake = stage_submission(submitted, course_dir / "source" / assignment,
-                                  course_dir / WORK / "intake" / student / assignment,
-                                  release=course_dir / "release" / assignment, own_module=own)
-        outcome.problems, outcome.flags = intake.problems, intake.flags
-        config = grading_config(course_dir, settings)
-        config.SandboxedKernelManager.events_file = str(events)
-        config.ResilientExecute.events_file = str(events)
-        graded = False
-        if any(intake.staged.glob("*.ipynb")):
-            api = course_module.load_api(course_dir, config)
-            result = api.autograde(assignment, student, force=True, create=True)
-            if not result["success"]:  # a passing failure of nbgrader's: try again, say so
-                first = _last_error(result)
-                result = api.autograde(assignment, student, force=True, create=True)
-                second = "graded it" if result["success"] else "failed too"
-                outcome.problems.append(f"nbgrader failed on the first try ({first}); "
-                                        f"the second try {second}")
-            graded = result["success"]
-            if not graded:
-                outcome.status = "failed"
-                outcome.problems.append("nbgrader could not grade it: " + _last_error(result))
-        outcome.flags += _execution_flags(course_dir / "autograded" / student / assignment)
-        trusted = {}
-        if graded:
-            trusted = trusted_verdicts(course_dir / "source" / assignment, intake.staged, own,
-                                       events, settings.limits(), timeout=settings.cell_timeout)
-        with Gradebook(config.CourseDirectory.db_url,
-                       config.CourseDirectory.course_id) as gradebook:
-            gradebook.update_or_create_student(student)
-            if graded:
-                _combine_verdicts(gradebook, assignment, student, trusted, outcome)
-                _mark_overruled(course_dir / "autograded" / student / assignment, trusted,
-                                outcome)
-            submission = gradebook.update_or_create_submission(assignment, student)
-            outcome.score, outcome.max_score = submission.score, submission.max_score
-        outcome.events = sandbox.read_events(events)
-        cut = [event.startswith(OUTPUT_CUT) for event in outcome.events]
-        if any(cut):
-            outcome.flags.append("output-cut")
-        if not all(cut):
-            outcome.flags.append("sandbox-events")
-        if outcome.events:
-            outcome.problems += [f"the sandbox reported: {event}" for event in outcome.events]
-    except Exception as error:  # a job must always leave a record behind
-        outcome.status = "failed"
-        outcome.problems.append(f"grading crashed: {type(error).__name__}: {error}")
-    outcome.seconds = round(time.perf_counter() - start, 2)
-    return outcome
+def stage(job):
+    """Intake: stage what may be graded, and the nbgrader config that grades it."""
+    job.events.parent.mkdir(parents=True, exist_ok=True)
+    job.events.write_bytes(b"")
+    job.intake = stage_submission(
+        job.submitted, job.course.source(job.assignment),
+        job.course.root / WORK / "intake" / job.student / job.assignment,
+        release=job.course.release(job.assignment), own_module=job.course.module(job.assignment))
+    job.outcome.problems += job.intake.problems
+    job.outcome.flags += job.intake.flags
+    job.config = grading_config(job.course.root, job.settings)
+    job.config.SandboxedKernelManager.events_file = str(job.events)
+    job.config.ResilientExecute.events_file = str(job.events)
 
 
-def _combine_verdicts(gradebook, assignment, student, trusted, outcome):
-    """A test cell keeps its points only if the trusted check passed too; record both."""
+def autograde(job):
+    """nbgrader's autograde, run once more if it fails (a passing failure), and said so."""
+    if not any(job.intake.staged.glob("*.ipynb")):
+        return
+    api = load_api(job.course.root, job.config)
+    result = api.autograde(job.assignment, job.student, force=True, create=True)
+    if not result["success"]:
+        first = _last_error(result)
+        result = api.autograde(job.assignment, job.student, force=True, create=True)
+        second = "graded it" if result["success"] else "failed too"
+        job.outcome.problems.append(f"nbgrader failed on the first try ({first}); "
+                                    f"the second try {second}")
+    # from here on the gradebook may hold in-kernel scores, which only `combine` confirms
+    job.graded = True
+    if not result["success"]:
+        job.outcome.status = "failed"
+        job.outcome.problems.append("nbgrader could not grade it: " + _last_error(result))
+        revoke_scores(job.course.root, job.assignment, job.student)
+        job.graded = False
+
+
+def verify(job):
+    """The trusted verdict on every test cell, hidden tests included."""
+    if job.graded:
+        job.verdicts = trusted_verdicts(job.course, job.assignment, job.intake.staged,
+                                        job.events, job.settings.limits(),
+                                        timeout=job.settings.cell_timeout)
+
+
+def combine(job):
+    """A test cell keeps its points only when both verdicts say it passed; record both."""
+    if not job.graded:
+        return
     from nbgrader.api import MissingEntry
 
-    for grade_id, verdict in trusted.items():
+    outcome, notes = job.outcome, {}
+    with job.gradebook() as gradebook:
         try:
-            grade = gradebook.find_grade(grade_id, verdict.notebook, assignment, student)
-        except MissingEntry:  # the notebook was not graded
-            continue
-        cell = grade.cell
-        if grade.auto_score is None or not cell.max_score:
-            continue
-        if verdict.suspicious and "suspicious-values" not in outcome.flags:
-            outcome.flags.append("suspicious-values")
-            outcome.problems.append(f"suspicious values: {cell.name}: {verdict.message}")
-        in_notebook = grade.auto_score >= cell.max_score
-        outcome.verdicts[cell.name] = {"nbgrader": in_notebook, "trusted": verdict.passed,
-                                       "message": verdict.message}
-        if in_notebook and not verdict.passed:
-            grade.auto_score = 0.0
-            outcome.problems.append(
-                f"suspected tampering: {cell.name} passed its tests in the notebook, but the "
-                f"trusted check failed: {verdict.message}")
-        elif verdict.passed and not in_notebook:
-            outcome.problems.append(
-                f"suspected tampering: {cell.name} failed its tests in the notebook, but the "
-                "trusted check passed (0 points; look at the notebook)")
-        else:
-            continue
-        if "suspected-tampering" not in outcome.flags:
-            outcome.flags.append("suspected-tampering")
-    gradebook.db.commit()
+            submission = gradebook.find_submission(job.assignment, job.student)
+        except MissingEntry:
+            return
+        for notebook in submission.notebooks:
+            for grade in notebook.grades:
+                cell = grade.cell
+                if grade.auto_score is None or not cell.max_score:
+                    continue  # written answers and ungraded cells
+                verdict = job.verdicts.get(cell.name)
+                kernel = grade.auto_score >= cell.max_score
+                if verdict is None:  # nothing confirmed it
+                    grade.auto_score = 0.0
+                    outcome.flag("unverified-cell", f"{cell.name}: no trusted verdict; 0 points")
+                    continue
+                outcome.verdicts[cell.name] = {
+                    "nbgrader": kernel, "trusted_visible": verdict.visible,
+                    "trusted": verdict.passed, "message": verdict.message}
+                if verdict.suspicious:
+                    outcome.flag("suspicious-values",
+                                 f"suspicious values: {cell.name}: {verdict.message}")
+                if kernel != verdict.visible:
+                    outcome.flag("suspected-tampering", _tampering(cell.name, kernel, verdict))
+                if not (kernel and verdict.passed):
+                    grade.auto_score = 0.0
+                if kernel and not verdict.visible:
+                    notes[cell.name] = (notebook.name, error_output(
+                        TRUSTED_FAILED, f"{verdict.message}\nHint: the grader ran this cell "
+                        "again outside the notebook, and it failed there"))
+                elif kernel and not verdict.passed:
+                    notes[cell.name] = (notebook.name, error_output(
+                        HIDDEN_FAILED, f"a hidden test failed: {verdict.message}"))
+        gradebook.db.commit()
+    job.verified = True
+    _add_outputs(job.autograded, notes)
 
 
-def _mark_overruled(folder, trusted, outcome):
-    """Show, in the graded notebook, each test the trusted check overruled and why.
+def _tampering(name, kernel, verdict):
+    if kernel:
+        return (f"suspected tampering: {name} passed its tests in the notebook, but the "
+                f"trusted run of the same tests failed: {verdict.message}")
+    return (f"suspected tampering: {name} failed its tests in the notebook, but the trusted "
+            "run of the same tests passed (0 points; look at the notebook)")
 
-    Formgrader and the feedback then say "failed" with the check's message
-    (which names what was checked, never hidden values) instead of "passed".
+
+def _add_outputs(folder, notes):
+    """Show in the graded notebook why a cell lost the points its kernel run gave it.
+
+    Formgrader and the feedback then say "failed", with the hint of the message.
     """
     import nbformat
 
-    overruled = {name for name, v in outcome.verdicts.items() if v["nbgrader"] and not v["trusted"]}
-    for name in {trusted[grade_id].notebook for grade_id in overruled}:
+    for name in {notebook for notebook, _ in notes.values()}:
         path = Path(folder) / f"{name}.ipynb"
         notebook = nbformat.read(path, as_version=4)
         for cell in notebook.cells:
             grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
-            if grade_id in overruled:
-                cell.outputs.append(error_output(
-                    TRUSTED_FAILED, f"{trusted[grade_id].message}\nHint: the grader checked "
-                    "your functions again outside the notebook, and they failed there"))
+            if grade_id in notes:
+                cell.outputs.append(notes[grade_id][1])
         nbformat.write(notebook, path)
+
+
+def flag(job):
+    """Flags for what the kernel and the sandbox ran into."""
+    outcome = job.outcome
+    for name in _execution_flags(job.autograded):
+        outcome.flag(name)
+    outcome.events = sandbox.read_events(job.events)
+    cut = [event.startswith(OUTPUT_CUT) for event in outcome.events]
+    if any(cut):
+        outcome.flag("output-cut")
+    if not all(cut):
+        outcome.flag("sandbox-events")
+    outcome.problems += [f"the sandbox reported: {event}" for event in outcome.events]
+
+
+def record(job):
+    """The submission's score as the gradebook now holds it."""
+    with job.gradebook() as gradebook:
+        gradebook.update_or_create_student(job.student)
+        submission = gradebook.update_or_create_submission(job.assignment, job.student)
+        job.outcome.score, job.outcome.max_score = submission.score, submission.max_score
+
+
+STEPS = (stage, autograde, verify, combine, flag, record)
+
+
+def grade_job(course_dir, assignment, student, settings):
+    """Grade one submission through ``STEPS``; never raises, always returns an Outcome."""
+    start = time.perf_counter()
+    course = Course(course_dir)
+    submitted = course.root / "submitted" / student / assignment
+    outcome = Outcome(assignment, student, "graded",
+                      fingerprint=fingerprint(submitted, settings), sandbox=sandbox.detect())
+    job = Job(course, assignment, student, settings, outcome)
+    for step in STEPS:
+        try:
+            step(job)
+        except Exception as error:  # a job must always leave a record behind
+            outcome.status = "failed"
+            outcome.problems.append(f"grading crashed ({step.__name__}): "
+                                    f"{type(error).__name__}: {error}")
+            break
+    if job.graded and not job.verified:
+        _revoke(job)
+    outcome.seconds = round(time.perf_counter() - start, 2)
+    return outcome
+
+
+def _revoke(job):
+    try:
+        revoke_scores(job.course.root, job.assignment, job.student)
+    except Exception as error:
+        job.outcome.problems.append(f"could not revoke the unverified scores: {error}")
+    job.outcome.flag("unverified-scores-revoked",
+                     "no trusted verdict confirmed nbgrader's scores, so they were set to 0")
+    job.outcome.score = 0.0
+
+
+def revoke_scores(course_dir, assignment, student):
+    """Set every automatic score of a submission to 0 (nothing confirmed them).
+
+    If the gradebook cannot be changed, the submission is removed from it instead, so
+    that no export ever shows a score no trusted verdict confirmed.
+    """
+    from nbgrader.api import Gradebook, MissingEntry
+
+    config = load_config(course_dir)
+    with Gradebook(config.CourseDirectory.db_url, config.CourseDirectory.course_id) as gradebook:
+        try:
+            submission = gradebook.find_submission(assignment, student)
+        except MissingEntry:
+            return
+        try:
+            for notebook in submission.notebooks:
+                for grade in notebook.grades:
+                    if grade.auto_score is not None:
+                        grade.auto_score = 0.0
+            gradebook.db.commit()
+        except Exception:
+            gradebook.db.rollback()
+            gradebook.remove_submission(assignment, student)
 
 
 def _add_students(course_dir, students):
@@ -292,7 +405,7 @@ def _add_students(course_dir, students):
     student would otherwise both try to add them, and one of them would fail."""
     from nbgrader.api import Gradebook
 
-    config = course_module.load_config(course_dir)
+    config = load_config(course_dir)
     with Gradebook(config.CourseDirectory.db_url, config.CourseDirectory.course_id) as gradebook:
         for student in sorted(students):
             gradebook.update_or_create_student(student)
@@ -406,6 +519,10 @@ class Pool:
                               if overdue else "the grading worker died")
                     outcome = Outcome(job[0], job[1], "failed", problems=[reason],
                                       flags=["grader-killed"])
+                    try:  # it may have died between nbgrader's scores and their verification
+                        revoke_scores(self.course_dir, *job)
+                    except Exception as error:
+                        outcome.problems.append(f"could not revoke its scores: {error}")
                     save_outcome(self.course_dir, outcome)
                     on_done(outcome)
 
@@ -456,7 +573,7 @@ class Progress:
 
 
 def grade_course(course_dir, workers=None, assignment=None, student=None,
-                 settings=Settings(), force=False, progress=True):
+                 settings=None, force=False, progress=True):
     """Grade every submission under ``course_dir/submitted`` that needs it.
 
     Parameters
@@ -466,7 +583,8 @@ def grade_course(course_dir, workers=None, assignment=None, student=None,
         Submissions graded at a time; the number of cores by default.
     assignment, student : str, optional
         Only these.
-    settings : Settings
+    settings : Settings, optional
+        The grading limits; the defaults of ``Settings`` when omitted.
     force : bool
         Regrade even submissions whose recorded outcome is current.
     progress : bool
@@ -478,6 +596,8 @@ def grade_course(course_dir, workers=None, assignment=None, student=None,
         One per submission, whether graded now or earlier.
     """
     course_dir = Path(course_dir).resolve()
+    settings = settings or Settings()
+    Course(course_dir)  # a clear error now, rather than one per job
     jobs = discover(course_dir, assignment, student)
     outcomes, todo = {}, []
     for job in jobs:

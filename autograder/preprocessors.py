@@ -34,7 +34,8 @@ KERNEL_STUCK = "KernelUnresponsive"
 TIME_LIMIT = "SubmissionTimeLimit"
 OUTPUT_CUT = "output of cell"  # how the events file says a cell's output was cut
 CELL_TIMEOUT = "CellTimeoutError"  # nbgrader's own name for a cell that timed out
-TRUSTED_FAILED = "TrustedCheckFailed"  # the grader's own check failed where the notebook's passed
+TRUSTED_FAILED = "TrustedCheckFailed"  # the trusted run of visible tests failed, the kernel run not
+HIDDEN_FAILED = "HiddenTestFailed"  # a hidden test failed in the trusted run (never in the kernel)
 
 
 def error_output(name, message):
@@ -281,6 +282,8 @@ class HideTestCode(NbGraderPreprocessor):
         lines = [line for line in str(error.evalue).splitlines() if line.startswith("Hint:")]
         if lines:
             return lines[-1][len("Hint:"):].strip()
+        if error.ename == HIDDEN_FAILED:  # its message may hold the hidden test's values
+            return "a hidden test failed; test your function on more inputs of your own"
         if error.ename == "NotImplementedError":
             return f"not implemented yet ({error.evalue})"
         return f"the test raised {error.ename}; run the visible tests in your notebook"

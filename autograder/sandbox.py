@@ -34,25 +34,16 @@ import tempfile
 import time
 import warnings
 import weakref
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 
 from jupyter_client.manager import AsyncKernelManager
-from traitlets import Integer, Unicode
+from traitlets import Dict, Unicode
+
+from .settings import Limits, Settings
 
 EVENT_PREFIX = "[sandbox] "
 UID_BASE = 70000  # each grading process gets its own user id from here on
-
-
-@dataclass(frozen=True)
-class Limits:
-    """Resource limits of one sandboxed process tree."""
-
-    cpu_seconds: int = 900
-    memory_mb: int = 3072
-    processes: int = 96
-    open_files: int = 256
-    file_size_mb: int = 64
 
 
 # Run first in every sandboxed Python: the audit hook. ``SANDBOX_ALLOWED`` lists
@@ -179,23 +170,25 @@ class Sandbox:
         Detected by default.
     """
 
-    def __init__(self, limits=Limits(), mode=None):
-        self.limits, self.mode = limits, mode or detect()
+    def __init__(self, limits=None, mode=None):
+        self.limits, self.mode = limits or Settings().limits(), mode or detect()
         self.uid = sandbox_uid()
 
-    def command(self, argv, workdir, writable=(), env=None, events_fd=2, hidden=()):
+    def command(self, argv, workdir, writable=(), env=None, events_fd=2, hidden=(),
+                read_only=()):
         """``(argv, env)`` to run ``argv`` in ``workdir`` inside the sandbox.
 
         ``workdir`` and the folders in ``writable`` are the only places it may
         write; they are made its property. ``env`` is filtered to what the
-        sandboxed process needs. Files in ``hidden`` read as empty inside.
+        sandboxed process needs. Files in ``hidden`` read as empty inside; the
+        folders in ``read_only`` are visible, read-only, besides the system's.
         """
         workdir = os.path.realpath(workdir)
         writable = [os.path.realpath(w) for w in writable]
         home = os.path.join(workdir, ".home")
         os.makedirs(home, exist_ok=True)
         env = sandbox_env(env or os.environ, home)
-        roots = read_only_roots()
+        roots = sorted(set(read_only_roots()) | {os.path.realpath(r) for r in read_only})
         env["SANDBOX_ALLOWED"] = ":".join(roots + [workdir, *writable, "/proc", "/dev", "/sys"])
         env["SANDBOX_EVENTS"] = str(events_fd)
         limits = asdict(self.limits)
@@ -321,10 +314,8 @@ class SandboxedKernelManager(AsyncKernelManager):
     """
 
     events_file = Unicode("", help="Append the sandbox's reports to this file.").tag(config=True)
-    cpu_seconds = Integer(Limits.cpu_seconds).tag(config=True)
-    memory_mb = Integer(Limits.memory_mb).tag(config=True)
-    processes = Integer(Limits.processes).tag(config=True)
-    file_size_mb = Integer(Limits.file_size_mb).tag(config=True)
+    limits = Dict(help="The sandbox's limits (settings.Limits as a dict); the grading "
+                  "defaults when empty.").tag(config=True)
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
@@ -333,8 +324,7 @@ class SandboxedKernelManager(AsyncKernelManager):
         self.transport = "ipc"
         self.ip = os.path.join(self._private, "k")
         self.connection_file = os.path.join(self._private, "kernel.json")
-        self.sandbox = Sandbox(Limits(self.cpu_seconds, self.memory_mb, self.processes,
-                                      Limits.open_files, self.file_size_mb))
+        self.sandbox = Sandbox(Limits(**self.limits) if self.limits else None)
 
     def format_kernel_cmd(self, extra_arguments=None):
         cmd = super().format_kernel_cmd(extra_arguments)

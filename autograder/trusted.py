@@ -1,25 +1,41 @@
-"""Verdicts computed where student code cannot reach.
+"""The trusted verdict: the course's own test cells, run where student code cannot reach.
 
-The points of a graded test cell are decided twice: by nbgrader, inside the
-student's kernel, where a determined student can patch the checks; and here,
-by a trusted process that never executes student code. The student's nnlib
-functions run in a sandboxed *worker* (see ``sandbox``) that only ever sends
-back numbers; the trusted side compares them with the reference library and
-runs the numerical gradient checks itself (``verdicts.CHECKS``). A cell earns
-its points only when both say it passed.
+nbgrader runs a test cell's visible part in the student's sandboxed kernel. Here, in
+the grader's own process, the same cell runs again, visible and hidden parts, from the
+course's source notebook (``definitions``), against a *trusted nnlib*: the course's
+reference library in which every function the student writes (each function holding a
+solution region of the assignment's own module) is a proxy. A proxy sends its
+arguments to a sandboxed worker (``worker``) that runs the student's function and sends
+back only plain data (``wire``):
+
+- arguments the student's code changed are copied back into the caller's objects, and a
+  returned argument is that very object, so ``x is y`` and "do not modify the input"
+  tests see what the kernel sees;
+- exceptions of Python's and numpy's own types are raised again by type, any other as
+  ``StudentException``;
+- named tuples and dataclasses of nnlib are rebuilt from the reference's classes;
+- calls to callbacks (``progress=...``) are replayed, in order, when the call returns;
+- numpy's floating-point error state (``np.errstate``) travels with every call.
+
+Answer-cell variables are fetched from the worker after it ran the student's own cells.
+A cell's trusted verdict says whether its visible part passed and whether the whole
+cell did; ``grade`` combines it with nbgrader's.
 """
 
-import base64
+import ast
+import builtins
+import copy
+import functools
 import importlib
-import io
+import importlib.util
 import json
 import os
-import pkgutil
 import secrets
 import select
 import shutil
 import signal
 import subprocess
+import sys
 import time
 import warnings
 from dataclasses import dataclass
@@ -28,205 +44,51 @@ from pathlib import Path
 import nbformat
 import numpy as np
 
-from . import release, sandbox
+from . import definitions, sandbox, wire
+
+MAX_REPLY = 64 * 2 ** 20
+MAX_MESSAGE = 2000
+GRADER_PACKAGE = Path(__file__).resolve().parent
 
 
-class Mismatch(AssertionError):
-    """A trusted check failed; the message names what was checked, never hidden values."""
+class Stopped(BaseException):
+    """The trusted run of a cell cannot go on. A BaseException, so no test can catch it."""
 
     suspicious = False
 
 
-class Suspicious(Mismatch):
-    """The student's code sent back something that is not plain numbers, or garbled the channel."""
+class WorkerDied(Stopped):
+    """The worker ended or stopped answering (the student's code crashed or hung)."""
+
+
+class Suspicious(Stopped):
+    """The worker sent something that is not plain data, or garbled the channel."""
 
     suspicious = True
 
 
-class StudentError(Exception):
-    """The student's function raised an exception (or the worker could not run it)."""
-
-    def __init__(self, type_name, message):
-        super().__init__(f"{type_name}: {message}")
-        self.type_name, self.message = type_name, message
-
-
-class _Missing:
-    def __repr__(self):
-        return "MISSING"
-
-
-MISSING = _Missing()  # a notebook variable that is absent or not made of numbers
+class StudentException(Exception):
+    """The student's code raised an exception of a type that is not Python's or numpy's."""
 
 
 # ---------------------------------------------------------------- the sandboxed worker
 
-# The worker runs inside the sandbox with the student's nnlib importable. It
-# reads one JSON request per line and answers one JSON line; everything it
-# sends back is numbers (npy without pickles), strings, lists and None.
-WORKER = r'''
-import base64, copy, importlib, io, json, os, sys
-import numpy as np
 
-requests = os.fdopen(os.dup(0), "rb")
-replies = os.fdopen(os.dup(1), "wb")
-os.dup2(os.open(os.devnull, os.O_RDONLY), 0)
-os.dup2(2, 1)  # what student code prints must not mix with the replies
-sys.stdout = sys.stderr
-sys.path.insert(0, os.getcwd())
-
-
-class Unencodable(Exception):
-    pass
-
-
-def encode(value, depth=0):
-    if depth > 20:
-        raise Unencodable("nested too deeply")
-    if value is None:
-        return None
-    if isinstance(value, str):
-        return {"s": value}
-    if isinstance(value, (np.ndarray, np.generic, bool, int, float)):
-        array = np.asarray(value)
-        if array.dtype.kind not in "biuf":
-            raise Unencodable(f"an array of dtype {array.dtype}")
-        buffer = io.BytesIO()
-        np.save(buffer, array, allow_pickle=False)
-        encoded = {"a": base64.b64encode(buffer.getvalue()).decode()}
-        kind = type(value)
-        if isinstance(value, np.ndarray) and kind is not np.ndarray:
-            encoded["t"] = kind.__module__ + "." + kind.__qualname__  # e.g. np.matrix
-        return encoded
-    if isinstance(value, (list, tuple)):
-        return {"l": [encode(item, depth + 1) for item in value]}
-    raise Unencodable(f"a {type(value).__name__}")
-
-
-def decode(value):
-    if value is None or isinstance(value, (bool, int, float)):
-        return value
-    if "s" in value:
-        return value["s"]
-    if "l" in value:
-        return [decode(item) for item in value["l"]]
-    array = np.load(io.BytesIO(base64.b64decode(value["a"])), allow_pickle=False)
-    return array[()] if array.ndim == 0 else array
-
-
-def call(request):
-    module, name = request["function"].rsplit(".", 1)
-    function = getattr(importlib.import_module("nnlib." + module), name)
-    args = [decode(a) for a in request["args"]]
-    kwargs = {k: decode(v) for k, v in request["kwargs"].items()}
-    records = []
-    if request.get("record"):
-        kwargs["progress"] = lambda *values: records.append(copy.deepcopy(list(values)))
-    if request.get("strict"):
-        with np.errstate(over="raise", divide="raise", invalid="raise"):
-            value = function(*args, **kwargs)
-    else:
-        value = function(*args, **kwargs)
-    reply = {"value": encode(value)}
-    if request.get("record"):
-        reply["records"] = encode(records)
-    if request.get("unchanged"):
-        reply["args"] = encode(args)
-        reply["kwargs"] = {k: encode(v) for k, v in kwargs.items() if k != "progress"}
-    return reply
-
-
-def notebook(request):
-    namespace = {"__name__": "__main__"}
-    for source in request["cells"]:
-        try:
-            exec(compile(source, "<cell>", "exec"), namespace)
-        except BaseException:
-            pass
-    values = {}
-    for name in request["names"]:
-        try:
-            values[name] = encode(namespace[name])
-        except (KeyError, Unencodable):
-            values[name] = {"missing": True}
-    return {"values": values}
-
-
-while True:
-    line = requests.readline()
-    if not line:
-        break
-    request = json.loads(line)
-    try:
-        reply = {"ok": True, **(call(request) if request["op"] == "call" else notebook(request))}
-    except Unencodable as error:
-        reply = {"ok": False, "type": "Unencodable", "message": str(error)}
-    except BaseException as error:
-        reply = {"ok": False, "type": type(error).__name__, "message": str(error)[:2000]}
-    reply["id"] = request["id"]
-    replies.write(json.dumps(reply).encode() + b"\n")
-    replies.flush()
-'''
-
-MAX_REPLY = 64 * 2 ** 20
-
-
-def encode(value):
-    """Arguments for the worker: numbers, strings, None and lists of them."""
-    if value is None or isinstance(value, (bool, int, float)):
-        return value  # plain Python numbers stay plain (an int argument must stay an int)
-    if isinstance(value, str):
-        return {"s": value}
-    if isinstance(value, (list, tuple)):
-        return {"l": [encode(item) for item in value]}
-    array = np.asarray(value)
-    if array.dtype.kind not in "biuf":
-        raise TypeError(f"cannot send {type(value).__name__} to the worker")
-    buffer = io.BytesIO()
-    np.save(buffer, array, allow_pickle=False)
-    return {"a": base64.b64encode(buffer.getvalue()).decode()}
-
-
-def decode(value):
-    """What the worker sent, read without trusting it: only plain numbers survive."""
-    if value is None:
-        return None
-    if not isinstance(value, dict) or not 1 <= len(value) <= 2:
-        raise Suspicious("the student's code sent back something that is not numbers")
-    subclass = value.get("t")
-    if subclass is not None and not str(subclass).startswith("numpy."):
-        raise Suspicious(f"the student's code returned an instance of {str(subclass)[:80]}, "
-                         "an array subclass that can redefine comparisons")
-    (kind, payload), = ((k, v) for k, v in value.items() if k != "t")
-    if kind == "s" and isinstance(payload, str):
-        return payload
-    if kind == "l" and isinstance(payload, list):
-        return [decode(item) for item in payload]
-    if kind == "a" and isinstance(payload, str):
-        try:
-            array = np.load(io.BytesIO(base64.b64decode(payload)), allow_pickle=False)
-        except (ValueError, OSError, EOFError) as error:
-            raise Suspicious(f"the student's code sent back unreadable numbers ({error})") from None
-        if array.dtype.kind not in "biuf" or array.dtype.names:
-            raise Suspicious(f"the student's code sent back an array of dtype {array.dtype}")
-        return array
-    raise Suspicious("the student's code sent back something that is not numbers")
-
-
-class WorkerDied(Exception):
-    pass
+WORKER_PROGRAM = (f"import sys; sys.path.insert(0, {str(GRADER_PACKAGE.parent)!r}); "
+                  "from autograder.worker import main; main()")
 
 
 class Worker:
-    """A sandboxed process that runs the student's functions on request."""
+    """A sandboxed process that runs the student's code on request (``autograder.worker``)."""
 
-    def __init__(self, workdir, sandbox, events_file, timeout):
-        self.workdir, self.sandbox = Path(workdir), sandbox
+    def __init__(self, workdir, box, events_file, timeout):
+        self.workdir, self.sandbox = Path(workdir), box
         self.events_file, self.timeout = Path(events_file), timeout
         self.process = None
 
     def start(self):
-        argv, env = self.sandbox.command(sandbox.python_command(WORKER), self.workdir)
+        argv, env = self.sandbox.command(sandbox.python_command(WORKER_PROGRAM), self.workdir,
+                                         read_only=[GRADER_PACKAGE])
         env["NBGRADER_EXECUTION"] = "autograde"
         with open(self.events_file, "ab") as events:
             self.process = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
@@ -245,7 +107,7 @@ class Worker:
             self.process = None
         self.sandbox.kill_leftovers()
 
-    def request(self, request, timeout=None):
+    def request(self, request):
         """Send one request and wait for its reply; a dead or stuck worker is stopped."""
         if self.process is None:
             self.start()
@@ -257,7 +119,7 @@ class Worker:
             self.stop()
             raise WorkerDied("the student's code ended the process (os._exit, a crash or "
                              "running out of memory)") from None
-        line = self._read_line(timeout or self.timeout)
+        line = self._read_line(self.timeout)
         try:
             reply = json.loads(line)
         except ValueError:
@@ -289,89 +151,307 @@ class Worker:
         return data
 
 
-class Student:
-    """The student's code, as the trusted checks see it: functions that return numbers."""
+# ---------------------------------------------------------------- the student, by proxy
 
-    def __init__(self, worker, notebooks):
-        self.worker, self.notebooks = worker, notebooks  # notebook name -> list of cell sources
 
-    def call(self, function, *args, _strict=False, _unchanged=False, _record_progress=False,
-             **kwargs):
-        request = {"op": "call", "function": function, "args": [encode(a) for a in args],
-                   "kwargs": {k: encode(v) for k, v in kwargs.items()}, "strict": _strict,
-                   "unchanged": _unchanged, "record": _record_progress}
+def raised_again(type_name, module, message):
+    """The exception to raise for one the student's code raised in the worker."""
+    kind = None
+    if module == "builtins":
+        kind = getattr(builtins, str(type_name), None)
+    elif str(module).split(".")[0] == "numpy":
         try:
-            reply = self.worker.request(request)
-        except WorkerDied as error:
-            raise Mismatch(f"{function}: {error}") from None
+            kind = getattr(importlib.import_module(str(module)), str(type_name), None)
+        except ImportError:
+            kind = None
+    if isinstance(kind, type) and issubclass(kind, Exception):
+        try:
+            return kind(message)
+        except Exception:  # a type whose constructor wants more than a message
+            pass
+    return StudentException(f"{type_name}: {message}")
+
+
+def restore(original, new):
+    """Make ``original`` hold ``new``, in place where it can; return what to hold now."""
+    if isinstance(original, np.ndarray) and isinstance(new, np.ndarray):
+        if original.shape == new.shape and original.flags.writeable:
+            np.copyto(original, new, casting="unsafe")
+            return original
+        return new
+    if isinstance(original, list) and isinstance(new, list):
+        original[:] = [restore(o, n) for o, n in zip(original, new)] + new[len(original):]
+        return original
+    if isinstance(original, dict) and isinstance(new, dict):
+        for key in [k for k in original if k not in new]:
+            del original[key]
+        for key, value in new.items():
+            original[key] = restore(original[key], value) if key in original else value
+        return original
+    if isinstance(original, tuple) and type(original) is type(new) and len(original) == len(new):
+        for o, n in zip(original, new):
+            restore(o, n)
+        return original
+    return new
+
+
+class Student:
+    """The student's code as the trusted process sees it: proxies into one worker."""
+
+    def __init__(self, worker):
+        self.worker = worker
+        self.library = None  # the trusted nnlib package, once built
+
+    # names of nnlib's functions and classes, both ways
+    def name_of(self, value):
+        dotted = getattr(value, "__student__", None)
+        if isinstance(dotted, str):
+            return dotted
+        module = getattr(value, "__module__", None) or ""
+        prefix = self.library.__name__ + "."
+        name = getattr(value, "__qualname__", None)
+        if not module.startswith(prefix) or not isinstance(name, str) or "." in name:
+            return None
+        loaded = sys.modules.get(module)
+        if loaded is None or getattr(loaded, name, None) is not value:
+            return None
+        return f"{module[len(prefix):]}.{name}"
+
+    def resolve(self, kind, name):
+        module, _, attribute = str(name).rpartition(".")
+        found = getattr(sys.modules.get(f"{self.library.__name__}.{module}"), attribute, None)
+        if kind == "f" and callable(found) and not isinstance(found, type):
+            return found
+        if kind == "nt" and isinstance(found, type) and issubclass(found, tuple) \
+                and hasattr(found, "_fields"):
+            return found
+        if kind == "dc" and isinstance(found, type) and hasattr(found, "__dataclass_fields__"):
+            return found
+        raise wire.Garbled(f"nnlib has no {kind} named {str(name)[:80]}")
+
+    def call(self, function, args, kwargs):
+        """Run the student's ``function`` (``"module.name"``) in the worker, as if here."""
+        callbacks = []
+
+        def callback_of(value):
+            callbacks.append(value)
+            return len(callbacks) - 1
+
+        try:
+            request = {"op": "call", "function": function,
+                       "args": wire.encode(list(args), self.name_of, callback_of=callback_of),
+                       "kwargs": wire.encode(dict(kwargs), self.name_of,
+                                             callback_of=callback_of),
+                       "errstate": np.geterr()}
+        except wire.Unencodable as error:
+            raise TypeError(f"{function}: cannot send {error} to the student's code") from None
+        reply = self.worker.request(request)
         if not reply.get("ok"):
             if reply.get("type") == "Unencodable":
-                raise Suspicious(f"{function} returned {reply.get('message')}, not numbers")
-            raise StudentError(str(reply.get("type")), str(reply.get("message")))
-        value = decode(reply.get("value"))
-        if _unchanged:
-            after = [decode(reply.get("args")), {k: decode(v) for k, v in
-                                                 (reply.get("kwargs") or {}).items()}]
-            if not _same_values([list(args), kwargs], after):
-                raise Mismatch(f"{function} modified its input; hint: do not modify the "
-                               "arrays you are given (work on a copy)")
-        if _record_progress:
-            return value, decode(reply.get("records"))
+                raise Suspicious(f"{function} returned {str(reply.get('message'))[:200]}, "
+                                 "not plain data")
+            raise raised_again(reply.get("type"), reply.get("module"),
+                               str(reply.get("message"))[:MAX_MESSAGE])
+        arguments = [list(args), dict(kwargs)]
+        try:
+            for key, value in reply.get("changed") or []:
+                new = wire.decode(value, self.resolve)
+                if isinstance(key, int) and 0 <= key < len(args):
+                    restore(args[key], new)
+                elif isinstance(key, str) and key in kwargs:
+                    restore(kwargs[key], new)
+                else:
+                    raise wire.Garbled("a changed argument that was never passed")
+            value = wire.decode(reply.get("value"), self.resolve,
+                                ref=lambda path: wire.follow(arguments, path))
+            calls = [(index, wire.decode(values, self.resolve))
+                     for index, values in reply.get("callbacks") or []]
+        except wire.Garbled as error:
+            raise Suspicious(f"{function} sent back something that is not plain data "
+                             f"({error})") from None
+        for index, values in calls:
+            if not (isinstance(index, int) and 0 <= index < len(callbacks)
+                    and isinstance(values, list) and len(values) == 2):
+                raise Suspicious(f"{function}: a call to a callback that was never passed")
+            callbacks[index](*values[0], **values[1])
         return value
 
-    def variables(self, notebook, names):
-        cells = self.notebooks.get(notebook, [])
-        try:
-            reply = self.worker.request({"op": "notebook", "cells": cells, "names": list(names)})
-        except WorkerDied as error:
-            raise Mismatch(f"running {notebook}: {error}") from None
+    def proxy(self, module):
+        """``function -> proxy`` for the functions the student writes in ``module``."""
+        def make(function):
+            dotted = f"{module}.{function.__name__}"
+
+            @functools.wraps(function)
+            def student_function(*args, **kwargs):
+                return self.call(dotted, args, kwargs)
+
+            student_function.__student__ = dotted
+            return student_function
+
+        return make
+
+    def run_cells(self, sources):
+        """Run the student's notebook cells in the worker; their errors are theirs."""
+        for source in sources:
+            self.worker.request({"op": "exec", "source": source})
+
+    def variables(self, names):
+        """The worker's notebook variables of these names that are plain data."""
+        reply = self.worker.request({"op": "values", "names": list(names)})
         values = reply.get("values") if reply.get("ok") else None
         if not isinstance(values, dict):
-            raise Mismatch(f"running {notebook} failed")
-        return {name: MISSING if not isinstance(values.get(name), dict) or "missing" in
-                values[name] else decode(values[name]) for name in names}
+            raise Suspicious("the worker's notebook variables came back garbled")
+        found = {}
+        for name in names:
+            entry = values.get(name)
+            if isinstance(entry, dict) and "value" in entry:
+                try:
+                    found[name] = wire.decode(entry["value"], self.resolve)
+                except wire.Garbled as error:
+                    raise Suspicious(f"the notebook variable {name} is not plain data "
+                                     f"({error})") from None
+        return found
 
 
-def _same_values(sent, got):
-    if isinstance(sent, dict):
-        return isinstance(got, dict) and sent.keys() == got.keys() and all(
-            _same_values(sent[k], got[k]) for k in sent)
-    if isinstance(sent, (list, tuple)):
-        return isinstance(got, list) and len(sent) == len(got) and all(
-            _same_values(a, b) for a, b in zip(sent, got))
-    if sent is None or isinstance(sent, str):
-        return sent == got
-    sent = np.asarray(sent)
-    return isinstance(got, np.ndarray) and got.shape == sent.shape and np.array_equal(
-        got, sent, equal_nan=True)
+# ---------------------------------------------------------------- the trusted nnlib
 
 
-# ---------------------------------------------------------------- running the checks
+def _with_proxies(source, names, filename):
+    """The module's code, each named function replaced by ``__student__(function)``."""
+    tree = ast.parse(source, filename)
+    body = []
+    for node in tree.body:
+        body.append(node)
+        if isinstance(node, ast.FunctionDef) and node.name in names:
+            body.append(ast.parse(f"{node.name} = __student__({node.name})").body[0])
+    tree.body = body
+    return compile(ast.fix_missing_locations(tree), filename, "exec")
+
+
+def trusted_library(folder, own_module, student):
+    """The course's reference nnlib, with the student's functions of ``own_module`` proxied.
+
+    It is imported under a private name, so it never meets another copy of nnlib.
+    """
+    folder = Path(folder)
+    name = f"nnlib_trusted_{secrets.token_hex(6)}"
+    spec = importlib.util.spec_from_file_location(
+        name, folder / "__init__.py", submodule_search_locations=[str(folder)])
+    package = importlib.util.module_from_spec(spec)
+    sys.modules[name] = package
+    student.library = package
+    if own_module:
+        path = folder / f"{own_module}.py"
+        source = path.read_text()
+        own_spec = importlib.util.spec_from_file_location(f"{name}.{own_module}", path)
+        own = importlib.util.module_from_spec(own_spec)
+        sys.modules[own_spec.name] = own
+        own.__dict__["__student__"] = student.proxy(own_module)
+        exec(_with_proxies(source, definitions.student_functions(source, path.name), str(path)),  # noqa: S102
+             own.__dict__)
+        del own.__dict__["__student__"]
+    spec.loader.exec_module(package)
+    package.check_setup = lambda: None  # it checks a student's kernel; there is none here
+    return package
+
+
+def forget_library(package):
+    for name in [n for n in sys.modules if n == package.__name__
+                 or n.startswith(package.__name__ + ".")]:
+        del sys.modules[name]
+
+
+def importer(package):
+    """An ``__import__`` under which ``nnlib`` is ``package``."""
+    def trusted_import(name, globals=None, locals=None, fromlist=(), level=0):
+        if level == 0 and (name == "nnlib" or name.startswith("nnlib.")):
+            module = importlib.import_module(package.__name__ + name[len("nnlib"):])
+            return module if fromlist else package
+        return builtins.__import__(name, globals, locals, fromlist, level)
+
+    return trusted_import
+
+
+# ---------------------------------------------------------------- running the tests
 
 
 @dataclass
 class Verdict:
     """The trusted verdict on one graded cell."""
 
-    passed: bool
-    message: str = ""
-    suspicious: bool = False  # the student's code sent back something other than numbers
+    visible: bool  # its visible part passed (what the kernel ran)
+    passed: bool  # the whole cell passed, hidden tests included
+    message: str = ""  # the first failure, "Type: message"
+    suspicious: bool = False  # the student's code sent back something other than plain data
     notebook: str = ""  # the notebook (file name without .ipynb) the cell belongs to
 
 
-_REFERENCE = None
+def describe(error):
+    return f"{type(error).__name__}: {error}"[:MAX_MESSAGE]
 
 
-def reference_library():
-    """The reference nnlib, imported under a name of its own (never the student's)."""
-    global _REFERENCE
-    if _REFERENCE is None:
-        folder = release.REFERENCE_LIBRARY
-        package = release.import_library(folder, "nnlib_reference")
-        for module in pkgutil.iter_modules([str(folder)]):
-            importlib.import_module(f"nnlib_reference.{module.name}")
-        _REFERENCE = package
-    return _REFERENCE
+def run_test(test, namespace):
+    """Run one ``definitions.TestCell`` in ``namespace()`` (a fresh namespace per call)."""
+    scope, failure, failed_hidden = namespace(), None, False
+    segments = test.segments
+    for index, segment in enumerate(segments):
+        try:
+            exec(compile(segment.source, f"<{test.grade_id}>", "exec"), scope)  # noqa: S102
+        except (Exception, Stopped) as error:
+            failure, failed_hidden = error, segment.hidden
+            if failed_hidden and any(not s.hidden for s in segments[index + 1:]):
+                visible = run_visible(test, namespace)  # the kernel ran the parts after it too
+                return Verdict(visible.visible, False, visible.message or describe(error),
+                               visible.suspicious or error_is_suspicious(error), test.notebook)
+            break
+    if failure is None:
+        return Verdict(True, True, notebook=test.notebook)
+    return Verdict(failed_hidden, False, describe(failure), error_is_suspicious(failure),
+                   test.notebook)
+
+
+def run_visible(test, namespace):
+    scope = namespace()
+    for segment in test.segments:
+        if segment.hidden:
+            continue
+        try:
+            exec(compile(segment.source, f"<{test.grade_id}>", "exec"), scope)  # noqa: S102
+        except (Exception, Stopped) as error:
+            return Verdict(False, False, describe(error), error_is_suspicious(error),
+                           test.notebook)
+    return Verdict(True, True, notebook=test.notebook)
+
+
+def error_is_suspicious(error):
+    return isinstance(error, Stopped) and error.suspicious
+
+
+def student_cells(notebook, tests):
+    """The code the student's notebook runs apart from its tests: answers and own cells.
+
+    Locked cells run as the course wrote them (nbgrader does the same); demo cells and
+    test cells are left out, and so are magics.
+    """
+    from .preprocessors import is_demo
+
+    test_ids = {t.grade_id for t in tests.tests}
+    sources = []
+    for cell in notebook.cells:
+        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
+        if cell.cell_type != "code" or grade_id in test_ids or is_demo(cell):
+            continue
+        sources.append(definitions.without_magics(cell.source))
+    return sources
+
+
+def notebook_namespace(tests, package, answers):
+    """``() -> dict``: a fresh namespace with the setup run and the answers set."""
+    base = {"__name__": "__main__",
+            "__builtins__": dict(vars(builtins), __import__=importer(package))}
+    for source in tests.setup:
+        exec(compile(source, f"<{tests.name} setup>", "exec"), base)  # noqa: S102
+    return lambda: {**base, **copy.deepcopy(answers)}
 
 
 def student_library(source_library, staged_library, own_module, target):
@@ -385,91 +465,71 @@ def student_library(source_library, staged_library, own_module, target):
             shutil.copyfile(submitted, own)
 
 
-def notebook_cells(notebook, graded_ids):
-    """The code a notebook runs before its tests: its code cells but the graded ones."""
-    from .preprocessors import is_demo
-
-    cells = []
-    for cell in notebook.cells:
-        meta = cell.metadata.get("nbgrader", {})
-        if cell.cell_type != "code" or meta.get("grade_id") in graded_ids or is_demo(cell):
-            continue
-        lines = [ln for ln in cell.source.splitlines() if not ln.lstrip().startswith(("%", "!"))]
-        cells.append("\n".join(lines))
-    return cells
-
-
-def graded_cells(source_dir):
-    """``(notebook file name, grade_id)`` of every auto-graded code cell of an assignment."""
-    found = []
-    for path in sorted(Path(source_dir).glob("*.ipynb")):
-        for cell in nbformat.read(path, as_version=4).cells:
-            meta = cell.metadata.get("nbgrader", {})
-            if cell.cell_type == "code" and meta.get("grade") and not meta.get("solution"):
-                found.append((path.name, meta["grade_id"]))
-    return found
-
-
-def trusted_verdicts(source_dir, staged_dir, own_module, events_file, limits, timeout=30):
-    """Run the trusted check of every graded cell of one submission.
+def trusted_verdicts(course, assignment, staged_dir, events_file, limits, timeout):
+    """Run every test cell of one submission in the trusted process.
 
     Parameters
     ----------
-    source_dir : Path
-        ``source/<assignment>`` of the course: its notebooks name the graded cells,
-        its nnlib provides every module but the student's own.
+    course : course.Course
+        The course directory: its source notebooks (the tests), its reference library and
+        which module the assignment grades.
+    assignment : str
     staged_dir : Path
         The submission as intake staged it (notebooks and ``nnlib/*.py``).
-    own_module : str or None
-        The nnlib module the student writes in this assignment.
     events_file : Path
         Where the sandbox's reports go.
     limits : sandbox.Limits
     timeout : float
-        Seconds each call of the student's code may take.
+        Seconds each request to the student's code may take.
 
     Returns
     -------
     dict
-        grade_id -> Verdict, for every graded cell that has a trusted check.
+        grade_id -> Verdict, for every graded test cell of the assignment.
     """
-    from .verdicts import CHECKS
-
-    reference, cells = reference_library(), graded_cells(source_dir)
-    graded_ids = {grade_id for _, grade_id in cells}
-    notebooks = {}
-    for path in Path(staged_dir).glob("*.ipynb"):
-        try:
-            notebooks[path.name] = notebook_cells(nbformat.read(path, as_version=4), graded_ids)
-        except Exception:  # an unreadable notebook has no answers
-            notebooks[path.name] = []
+    own = course.module(assignment)
+    notebooks = definitions.read_assignment(course.source(assignment))
     workdir = Path(sandbox.private_dir())
     verdicts = {}
+    worker = Worker(workdir, sandbox.Sandbox(limits), events_file, timeout)
+    student = Student(worker)
+    package = None
     try:
-        student_library(Path(source_dir) / "nnlib", Path(staged_dir) / "nnlib", own_module,
+        student_library(course.source(assignment) / "nnlib", Path(staged_dir) / "nnlib", own,
                         workdir / "nnlib")
-        worker = Worker(workdir, sandbox.Sandbox(limits), events_file, timeout)
-        student = Student(worker, notebooks)
-        rng = np.random.default_rng(secrets.randbits(64))  # inputs no one can know in advance
-        for notebook, grade_id in cells:
-            if grade_id in CHECKS:
-                verdicts[grade_id] = _run_check(CHECKS[grade_id], student, reference, rng)
-                verdicts[grade_id].notebook = Path(notebook).stem
-        worker.stop()
+        package = trusted_library(course.reference, own, student)
+        for tests in notebooks:
+            verdicts.update(_notebook_verdicts(tests, Path(staged_dir), student, package))
     finally:
+        worker.stop()
+        if package is not None:
+            forget_library(package)
         shutil.rmtree(workdir, ignore_errors=True)
     return verdicts
 
 
-def _run_check(check, student, reference, rng):
+def _notebook_verdicts(tests, staged_dir, student, package):
+    path = staged_dir / f"{tests.name}.ipynb"
+    answers, stopped = {}, None
+    try:
+        notebook = nbformat.read(path, as_version=4) if path.is_file() else None
+    except Exception:  # an unreadable notebook has no answers
+        notebook = None
     try:
         with np.errstate(all="ignore"), warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            check(student, reference, rng)
-    except Mismatch as error:
-        return Verdict(False, str(error), suspicious=error.suspicious)
-    except StudentError as error:
-        return Verdict(False, f"raised {error.type_name}: {error.message}"[:500])
-    except Exception as error:  # numbers that made the comparison itself fail
-        return Verdict(False, f"could not be checked: {type(error).__name__}: {error}"[:500])
-    return Verdict(True)
+            if notebook is not None:
+                student.run_cells(student_cells(notebook, tests))
+                answers = student.variables(tests.answers) if tests.answers else {}
+    except Stopped as error:  # the student's cells killed the worker: the answers are lost
+        stopped = error
+    namespace = notebook_namespace(tests, package, answers)
+    verdicts = {}
+    for test in tests.tests:
+        with np.errstate(all="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            verdict = run_test(test, namespace)
+        if stopped is not None and not verdict.passed and not verdict.message:
+            verdict.message = describe(stopped)
+        verdicts[test.grade_id] = verdict
+    return verdicts
