@@ -1,0 +1,423 @@
+"""Does the trusted run of the course's own test cells give the verdicts a kernel would?
+
+Everything here goes through the real sandboxed worker. A small library checks what a
+proxy must carry across (changed arguments, returned arguments, exceptions, named
+tuples, callbacks, numpy's error state); then every graded cell of the course runs
+against the reference, the stubs, libraries with one bug (mutants) and libraries with
+another right way of writing an exercise, once directly in this process (as a kernel
+would run the cell, hidden tests included) and once through the proxies.
+"""
+
+import builtins
+import itertools
+import shutil
+import textwrap
+import warnings
+from pathlib import Path
+
+import nbformat
+import numpy as np
+import pytest
+from libraries import import_library
+
+from autograder import definitions, release, sandbox, trusted
+from autograder.course import Course, assignments, build_course
+from autograder.settings import Settings
+
+LIMITS = Settings().limits()
+_names = itertools.count()
+
+# ---------------------------------------------------------------- what a proxy carries
+
+DEMO = '''
+from typing import NamedTuple
+
+import numpy as np
+
+
+class Pair(NamedTuple):
+    first: object
+    second: object
+
+
+def scale_in_place(x, factor):
+    ### BEGIN SOLUTION Exercise 9.1: scale
+    x *= factor
+    return x
+    ### END SOLUTION
+
+
+def append_to(items, value):
+    ### BEGIN SOLUTION Exercise 9.2: append
+    items.append(value)
+    return [value]
+    ### END SOLUTION
+
+
+def pair(a, b):
+    ### BEGIN SOLUTION Exercise 9.3: pair
+    return Pair(a, (b, [b]))
+    ### END SOLUTION
+
+
+def fail(kind):
+    ### BEGIN SOLUTION Exercise 9.4: fail
+    if kind == "value":
+        raise ValueError("a bad value")
+    if kind == "custom":
+        class Mine(Exception):
+            pass
+        raise Mine("my own")
+    if kind == "exit":
+        raise SystemExit(3)
+    return np.log(np.array([0.0]))
+    ### END SOLUTION
+
+
+def count(n, progress=None):
+    ### BEGIN SOLUTION Exercise 9.5: count
+    for i in range(n):
+        progress(i, np.float64(i) / 2)
+    return n
+    ### END SOLUTION
+
+
+def matrix():
+    ### BEGIN SOLUTION Exercise 9.6: matrix
+    return np.matrix([[1.0]])
+    ### END SOLUTION
+
+
+def provided(x):
+    """Provided code: runs in the trusted process, calling the student's scale_in_place."""
+    return scale_in_place(np.array(x, dtype=float), 2.0)
+'''
+
+
+@pytest.fixture()
+def demo(tmp_path):
+    """The demo library as a trusted package, its exercises proxies into a real worker."""
+    library = tmp_path / "reference"
+    library.mkdir()
+    (library / "__init__.py").write_text("from . import demo\n")
+    (library / "demo.py").write_text(DEMO)
+    workdir = Path(sandbox.private_dir())
+    shutil.copytree(library, workdir / "nnlib")
+    worker = trusted.Worker(workdir, sandbox.Sandbox(LIMITS), tmp_path / "events.log", 20)
+    student = trusted.Student(worker)
+    package = trusted.trusted_library(library, "demo", student)
+    yield package.demo
+    worker.stop()
+    trusted.forget_library(package)
+    shutil.rmtree(workdir, ignore_errors=True)
+
+
+def test_student_functions_are_proxies_and_provided_ones_are_not(demo):
+    """Are exactly the functions with a solution region proxied?"""
+    assert demo.scale_in_place.__student__ == "demo.scale_in_place"
+    assert not hasattr(demo.provided, "__student__")
+    assert demo.scale_in_place.__doc__ == demo.scale_in_place.__wrapped__.__doc__
+
+
+def test_changed_arguments_are_copied_back_and_returned_ones_are_the_same_object(demo):
+    """Does an in-place change reach the caller's array, and is a returned argument that very
+    array, as in a kernel?"""
+    x = np.array([1.0, 2.0])
+    got = demo.scale_in_place(x, 3.0)
+    assert got is x
+    np.testing.assert_array_equal(x, [3.0, 6.0])
+    items = [1]
+    assert demo.append_to(items, 5) == [5]
+    assert items == [1, 5]
+
+
+def test_named_tuples_are_rebuilt_from_the_reference_types(demo):
+    """Does a named tuple come back as the reference's class, with tuples and lists kept?"""
+    got = demo.pair(np.float64(1.5), 2)
+    assert type(got) is demo.Pair
+    assert got.second == (2, [2]) and isinstance(got.first, np.float64)
+
+
+def test_exceptions_are_raised_again_by_type(demo):
+    """Is a ValueError a ValueError here, and are other types and SystemExit plain errors?"""
+    with pytest.raises(ValueError, match="a bad value"):
+        demo.fail("value")
+    with pytest.raises(trusted.StudentException, match="Mine: my own"):
+        demo.fail("custom")
+    with pytest.raises(trusted.StudentException, match="SystemExit"):
+        demo.fail("exit")
+
+
+def test_numpy_error_state_travels_with_the_call(demo):
+    """Does np.errstate(divide='raise') around a call make the student's log(0) raise?"""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with np.errstate(divide="ignore"):
+            assert np.isneginf(demo.fail("log"))[0]
+    with np.errstate(divide="raise"), pytest.raises(FloatingPointError):
+        demo.fail("log")
+
+
+def test_callbacks_are_replayed_in_order(demo):
+    """Are the calls the student's code made to a callback made here, in order, with numbers
+    of the same types?"""
+    seen = []
+    assert demo.count(3, progress=lambda i, half: seen.append((i, half))) == 3
+    assert seen == [(0, 0.0), (1, 0.5), (2, 1.0)]
+    assert all(isinstance(half, np.float64) for _, half in seen)
+
+
+def test_array_subclasses_are_suspicious_and_cannot_be_caught(demo):
+    """Is an np.matrix return refused as suspicious, past any `except Exception`?"""
+    with pytest.raises(trusted.Suspicious, match="not plain data"):
+        try:
+            demo.matrix()
+        except Exception:  # what a test cell could write
+            pytest.fail("a Suspicious reply must not be catchable as an Exception")
+
+
+def test_provided_code_calls_the_student_function(demo):
+    """Does provided code of the student's module, run here, reach the student's function?"""
+    np.testing.assert_array_equal(demo.provided([1.0]), [2.0])
+
+
+# ---------------------------------------------------------------- definitions
+
+
+def test_a_test_cell_that_borrows_a_name_is_refused():
+    """Is a test cell that uses a variable of another test cell refused, naming it?"""
+    tests = definitions.NotebookTests(
+        "nb", ["import numpy as np"], ["w"],
+        [definitions.TestCell("t", "nb", 1, "assert w == np.float64(x)",
+                              definitions.split_hidden("assert w == np.float64(x)"))])
+    with pytest.raises(definitions.DefinitionError, match="uses x"):
+        definitions.check_notebook(tests)
+
+
+def test_hidden_markers_inside_a_block_are_refused():
+    """Is a hidden region that splits a for loop refused with a hint?"""
+    source = "for i in range(2):\n    ### BEGIN HIDDEN TESTS\n    pass\n    ### END HIDDEN TESTS"
+    with pytest.raises(definitions.DefinitionError, match="top level"):
+        definitions.split_hidden(source)
+
+
+def test_a_solution_outside_a_function_is_refused():
+    """Is a solution region at module level refused (the grader takes whole functions)?"""
+    source = "X = 1\n### BEGIN SOLUTION Exercise 1.1: x\nY = 2\n### END SOLUTION\n"
+    with pytest.raises(definitions.DefinitionError, match="outside a top-level function"):
+        definitions.student_functions(source)
+
+
+# ---------------------------------------------------------------- every cell of the course
+
+
+@pytest.fixture(scope="session")
+def course(tmp_path_factory):
+    directory = tmp_path_factory.mktemp("trusted-course")
+    build_course(directory)
+    return Course(directory)
+
+
+def assignment_of(course, module):
+    return next(a for a in course.assignments if course.module(a) == module)
+
+
+def library_with(course, assignment, own_source, folder):
+    """The assignment's student library with ``own_source`` as its own module."""
+    shutil.copytree(course.source(assignment) / "nnlib", folder)
+    module = course.module(assignment)
+    if module:
+        (folder / f"{module}.py").write_text(own_source)
+    return folder
+
+
+def direct_verdicts(course, assignment, library):
+    """Every cell run in this process against ``library`` itself: what a kernel would say."""
+    package = import_library(library, f"direct_nnlib_{next(_names)}")
+    package.check_setup = lambda: None
+    verdicts = {}
+    for tests in definitions.read_assignment(course.source(assignment)):
+        notebook = nbformat.read(course.source(assignment) / f"{tests.name}.ipynb", 4)
+        scope = {"__name__": "__main__",
+                 "__builtins__": {**vars(builtins), "__import__": trusted.importer(package)}}
+        with np.errstate(all="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            for source in trusted.student_cells(notebook, tests):
+                try:
+                    exec(source, scope)  # noqa: S102
+                except Exception:
+                    pass
+            answers = {name: scope[name] for name in tests.answers if name in scope}
+            namespace = trusted.notebook_namespace(tests, package, answers)
+            for test in tests.tests:
+                verdicts[test.grade_id] = trusted.run_test(test, namespace)
+    return verdicts
+
+
+def proxied_verdicts(course, assignment, own_source, tmp_path):
+    """Every cell run by ``trusted_verdicts``, the student's module in a real worker."""
+    staged = tmp_path / "staged"
+    shutil.copytree(course.source(assignment), staged, dirs_exist_ok=True)
+    module = course.module(assignment)
+    if module:
+        (staged / "nnlib" / f"{module}.py").write_text(own_source)
+    return trusted.trusted_verdicts(course, assignment, staged, tmp_path / "events.log",
+                                    LIMITS, timeout=30)
+
+
+def both_verdicts(course, assignment, own_source, tmp_path):
+    direct = direct_verdicts(course, assignment,
+                             library_with(course, assignment, own_source, tmp_path / "nnlib"))
+    proxied = proxied_verdicts(course, assignment, own_source, tmp_path)
+    return ({k: (v.visible, v.passed) for k, v in direct.items()},
+            {k: (v.visible, v.passed) for k, v in proxied.items()})
+
+
+def reference_source(module):
+    return release.drop_markers((release.REFERENCE_LIBRARY / f"{module}.py").read_text())
+
+
+def stubbed_source(module):
+    return release.strip_solutions((release.REFERENCE_LIBRARY / f"{module}.py").read_text())
+
+
+ASSIGNMENTS = [name for name, _, _ in assignments()]
+
+
+def test_every_graded_cell_has_a_trusted_verdict(course, tmp_path):
+    """Does the trusted run give a verdict for every graded cell the course lists?"""
+    for assignment in course.assignments:
+        module = course.module(assignment)
+        source = reference_source(module) if module else ""
+        verdicts = proxied_verdicts(course, assignment, source, tmp_path / assignment)
+        assert set(verdicts) == {c["grade_id"] for c in course.cells(assignment)}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_the_reference_passes_every_cell_both_ways(assignment, course, tmp_path):
+    """Does the reference pass every cell, visible and hidden, directly and by proxy?"""
+    module = course.module(assignment)
+    direct, proxied = both_verdicts(course, assignment,
+                                    reference_source(module) if module else "", tmp_path)
+    assert direct == proxied == {grade_id: (True, True) for grade_id in direct}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("assignment", [a for a in ASSIGNMENTS if a != ASSIGNMENTS[-1]])
+def test_the_stubs_fail_like_a_kernel(assignment, course, tmp_path):
+    """Does the student copy, every exercise stubbed, fail the same cells both ways?"""
+    direct, proxied = both_verdicts(course, assignment,
+                                    stubbed_source(course.module(assignment)), tmp_path)
+    assert direct == proxied
+    assert any(not passed for _, passed in proxied.values())
+
+
+def edited(module, old, new):
+    source = reference_source(module)
+    assert source.count(old) == 1, f"{old!r} is not in {module}.py exactly once"
+    return source.replace(old, new)
+
+
+SIGMOID_STABLE = ("    e = np.exp(-np.abs(z))\n"
+                  "    return np.where(z >= 0, 1.0 / (1.0 + e), e / (1.0 + e))")
+DW = "        dW[i] = delta.T @ cache.A[layer - 1]"
+INIT_DRAW = "weights.append(rng.normal(0.0, std, size=(n_out, n_in)))"
+ORDER = "order = rng.permutation(n) if shuffle else np.arange(n)"
+
+# name: (module, text of the reference, text of the mutant); each must fail some cell
+MUTANTS = {
+    "naive-sigmoid": ("activations", SIGMOID_STABLE, "    return 1.0 / (1.0 + np.exp(-z))"),
+    "relu-derivative-ones": ("activations", "    return np.where(z > 0, 1.0, 0.0)\n",
+                             "    return np.ones_like(z)\n"),
+    "step-fires-at-zero": ("perceptron", "    return np.where(z > 0, 1.0, 0.0)",
+                           "    return np.where(z >= 0, 1.0, 0.0)"),
+    "naive-softmax": ("activations", "    shifted = np.exp(z - z.max(axis=1, keepdims=True))",
+                      "    shifted = np.exp(z)"),
+    "sigmoid-derivative-at-s": ("activations", "    s = sigmoid(z)\n    return s * (1.0 - s)",
+                                "    return z * (1.0 - z)"),
+    "mse-mean": ("losses", "    return float(np.sum((prediction - target) ** 2) / n)",
+                 "    return float(np.mean((prediction - target) ** 2))"),
+    "bce-other-epsilon": ("losses", "EPSILON = np.finfo(np.float64).eps", "EPSILON = 1e-15"),
+    "dW-wrong-sign": ("backprop", DW, "        dW[i] = -(delta.T @ cache.A[layer - 1])"),
+    "dW-transposed": ("backprop", DW, "        dW[i] = (delta.T @ cache.A[layer - 1]).T"),
+    "db-mean": ("backprop", "        db[i] = delta.sum(axis=0)",
+                "        db[i] = delta.mean(axis=0)"),
+    "he-too-small": ("network", "else np.sqrt(2.0 / n_in)", "else np.sqrt(1.0 / n_in)"),
+    "init-unseeded": ("network", INIT_DRAW,
+                      "weights.append(np.random.normal(0.0, std, size=(n_out, n_in)))"),
+    "cache-without-input": ("network", "    A_list, Z_list = [X], [None]",
+                            "    A_list, Z_list = [], []"),
+    "forward-modifies-weights": ("network", '    array([[1.5]])\n    """\n',
+                                 '    array([[1.5]])\n    """\n    for W in weights:\n'
+                                 "        W *= 1.0 + 1e-3\n"),
+    "drops-last-batch": ("training", "for start in range(0, n, batch_size):",
+                         "for start in range(0, n - batch_size + 1, batch_size):"),
+    "never-shuffles": ("training", ORDER, "order = np.arange(n)"),
+    "global-shuffle": ("training", ORDER,
+                       "order = np.random.permutation(n) if shuffle else np.arange(n)"),
+    "unweighted-history": ("training",
+                           "loss_value(Xb, Yb, weights, biases, activations, loss) * len(batch)",
+                           "loss_value(Xb, Yb, weights, biases, activations, loss) * batch_size"),
+    "no-progress": ("training", "        report(epoch, history[-1], weights, biases)\n", ""),
+    "update-in-place": ("training", "    return new_weights, new_biases",
+                        "    weights[:] = new_weights\n    return weights, new_biases"),
+    "perceptron-never-stops": ("perceptron", "        if n_wrong == 0:\n            break\n", ""),
+}
+
+# name: (module, text of the reference, another right way to write it)
+HONEST = {
+    "sigmoid-logaddexp": ("activations", SIGMOID_STABLE,
+                          "    return np.exp(-np.logaddexp(0.0, -z))"),
+    "tanh-from-sigmoid": ("activations", "    return np.tanh(z)\n",
+                          "    return 2.0 * sigmoid(2.0 * z) - 1.0\n"),
+    "relu-mask": ("activations", "    return np.maximum(z, 0.0)", "    return z * (z > 0)"),
+    "bce-log": ("losses", "np.log1p(-p)) / n)", "np.log(1.0 - p)) / n)"),
+    "dW-other-product": ("backprop", DW, "        dW[i] = (cache.A[layer - 1].T @ delta).T"),
+    "perceptron-if": ("perceptron", "            error = y_i - float(step(x_i @ w + b))",
+                      "            error = y_i - (1.0 if np.dot(w, x_i) + b > 0 else 0.0)"),
+    "init-other-draws": ("network", INIT_DRAW,
+                         "weights.append(rng.normal(0.0, std, size=(n_in, n_out)).T.copy())"),
+}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", MUTANTS)
+def test_a_mutant_gets_the_same_verdicts_both_ways(name, course, tmp_path):
+    """Does a library with one bug fail the same cells, visible and hidden parts alike,
+    directly and by proxy, and fail at least one?"""
+    module, old, new = MUTANTS[name]
+    direct, proxied = both_verdicts(course, assignment_of(course, module),
+                                    edited(module, old, new), tmp_path)
+    assert direct == proxied
+    assert any(not passed for _, passed in proxied.values()), f"{name} passed every cell"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", HONEST)
+def test_another_right_way_passes_every_cell_both_ways(name, course, tmp_path):
+    """Does another right way of writing an exercise pass every cell, directly and by proxy?"""
+    module, old, new = HONEST[name]
+    direct, proxied = both_verdicts(course, assignment_of(course, module),
+                                    edited(module, old, new), tmp_path)
+    assert direct == proxied == {grade_id: (True, True) for grade_id in direct}
+
+
+def test_wrong_answers_fail_and_missing_ones_too(course, tmp_path):
+    """Does a wrong hand-computed answer fail its cell, and a deleted one too?"""
+    assignment = assignment_of(course, "backprop")
+    staged = tmp_path / "staged"
+    shutil.copytree(course.source(assignment), staged)
+    (staged / "nnlib" / "backprop.py").write_text(reference_source("backprop"))
+    path = next(staged.glob("*.ipynb"))
+    notebook = nbformat.read(path, 4)
+    for cell in notebook.cells:
+        if cell.metadata.get("nbgrader", {}).get("grade_id") == "answer-gradient-by-hand":
+            cell.source = textwrap.dedent("""\
+                dL_dw2, dL_dw1, dL_db1 = 1.0, 1.0, 3.0""")
+    nbformat.write(notebook, path)
+    verdicts = trusted.trusted_verdicts(course, assignment, staged, tmp_path / "e.log",
+                                        LIMITS, timeout=30)
+    assert (verdicts["test-gradient-by-hand"].visible,
+            verdicts["test-gradient-by-hand"].passed) == (False, False)
+    assert verdicts["test-backprop-batch"].passed
