@@ -7,9 +7,12 @@ release
     student notebooks ``notebooks/`` from ``solutions/NN_*.ipynb``.
 release --check
     Exit with status 1, listing the stale files, if either is out of date.
-course DIR
+course DIR [--solutions PATH]
     Build (or refresh) an nbgrader course in DIR: one assignment per notebook,
-    each with the nnlib it needs, released by nbgrader with solutions stripped.
+    each with the nnlib it needs, released by nbgrader with solutions stripped,
+    and DIR/grading/ with what grading needs (the reference library, which
+    module each assignment grades). Grading reads only DIR: rebuild after
+    changing solutions/, and the change reaches grading.
 grade DIR [--workers N] [--assignment A] [--student S] [-o PATH] [--cell-timeout S ...]
     Autograde every submission under DIR/submitted (only what changed since
     the last run), then write DIR/grades.csv (nbgrader's export format),
@@ -41,6 +44,9 @@ def main(argv=None):
     execute_parser.add_argument("notebooks", nargs="*", help="default: solutions/NN_*.ipynb")
     course_parser = commands.add_parser("course", help="build an nbgrader course directory")
     course_parser.add_argument("directory", type=Path)
+    course_parser.add_argument("--solutions", type=Path, default=release.SOURCE_NOTEBOOKS,
+                               help="the master copy: notebooks and nnlib/ (default: this "
+                               "repository's solutions/)")
     grade_parser = commands.add_parser("grade", help="autograde the submissions of a course")
     grade_parser.add_argument("directory", type=Path)
     grade_parser.add_argument("--workers", type=int, default=None,
@@ -78,7 +84,7 @@ def run(args):
         for path in release.release_library() + release.release_notebooks():
             print(f"wrote {path.relative_to(release.ROOT)}")
     elif args.command == "course":
-        for name in course.build_course(args.directory):
+        for name in course.build_course(args.directory, args.solutions):
             print(f"assignment {name}: source/ and release/ ready")
         print(f"course ready in {args.directory}")
     elif args.command == "grade":

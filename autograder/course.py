@@ -121,16 +121,17 @@ def earlier_modules(module):
     return release.MODULE_ORDER[:release.MODULE_ORDER.index(module)]
 
 
-def write_config(course_dir):
+def write_config(course_dir, solutions=release.SOURCE_NOTEBOOKS):
     """Write ``nbgrader_config.py`` for the course in ``course_dir``."""
     course_dir = Path(course_dir).resolve()
-    exclude = {name: [f"nnlib/{module}.py"] for name, _, module in assignments() if module}
+    exclude = {name: [f"nnlib/{module}.py"] for name, _, module in assignments(solutions)
+               if module}
     text = CONFIG_TEMPLATE.format(code_stub={"python": release.NOTEBOOK_CODE_STUB},
                                   exclude=exclude, cell_timeout=Settings().cell_timeout)
     (course_dir / "nbgrader_config.py").write_text(text)
 
 
-def write_grading(course_dir):
+def write_grading(course_dir, solutions=release.SOURCE_NOTEBOOKS):
     """Put into ``course_dir/grading`` what grading needs besides nbgrader's folders.
 
     The complete reference library, and ``course.json``: for each assignment, the
@@ -142,10 +143,10 @@ def write_grading(course_dir):
     library = grading / "nnlib"
     if library.exists():
         shutil.rmtree(library)
-    shutil.copytree(release.REFERENCE_LIBRARY, library,
+    shutil.copytree(Path(solutions) / "nnlib", library,
                     ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
     entries = []
-    for name, notebook, module in assignments():
+    for name, notebook, module in assignments(solutions):
         if module:  # every solution region must be a whole function the grader can take
             definitions.student_functions((library / f"{module}.py").read_text(), f"{module}.py")
         cells = [{"grade_id": t.grade_id, "notebook": t.notebook, "points": t.points}
@@ -176,13 +177,15 @@ def load_api(course_dir, config=None):
     return NbGraderAPI(config=config if config is not None else load_config(course_dir))
 
 
-def build_course(course_dir):
+def build_course(course_dir, solutions=release.SOURCE_NOTEBOOKS):
     """Create (or refresh) a complete nbgrader course directory.
 
     Parameters
     ----------
     course_dir : path-like
         Created if missing. An existing gradebook and submissions are kept.
+    solutions : path-like, default the repository's ``solutions/``
+        The master copy: its ``NN_*.ipynb`` notebooks and its ``nnlib/``.
 
     Returns
     -------
@@ -196,23 +199,23 @@ def build_course(course_dir):
     """
     course_dir = Path(course_dir).resolve()
     course_dir.mkdir(parents=True, exist_ok=True)
-    write_config(course_dir)
+    write_config(course_dir, solutions)
     api = load_api(course_dir)
-    names = []
-    for name, notebook, module in assignments():
+    reference, names = Path(solutions) / "nnlib", []
+    for name, notebook, module in assignments(solutions):
         source = course_dir / "source" / name
         source.mkdir(parents=True, exist_ok=True)
         (source / notebook.name).write_bytes(notebook.read_bytes())
         done = earlier_modules(module)
-        release.release_library(release.REFERENCE_LIBRARY, source / "nnlib", complete=done,
+        release.release_library(reference, source / "nnlib", complete=done,
                                 keep_solutions=[module] if module else [])
         result = api.generate_assignment(name, force=True, create=True)
         if not result["success"]:
             raise release.ReleaseError(f"nbgrader generate_assignment {name} failed:\n"
                                        f"{result.get('log', '')}{result.get('error', '')}")
         # nbgrader copied nnlib/*.py verbatim: replace them by the stripped copies
-        release.release_library(release.REFERENCE_LIBRARY, course_dir / "release" / name / "nnlib",
+        release.release_library(reference, course_dir / "release" / name / "nnlib",
                                 complete=done)
         names.append(name)
-    write_grading(course_dir)
+    write_grading(course_dir, solutions)
     return names

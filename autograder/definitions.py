@@ -146,6 +146,25 @@ def free_names(source):
     return free
 
 
+QUIET_CALLS = ("print", "answer_given")
+
+
+def shows_a_value(source):
+    """The last statement, if it is an expression a kernel would display; else None.
+
+    A call of ``print``, ``answer_given`` or an ``assert_*`` helper shows nothing.
+    """
+    body = ast.parse(source).body
+    if not body or not isinstance(body[-1], ast.Expr):
+        return None
+    value = body[-1].value
+    if isinstance(value, ast.Call):
+        name = getattr(value.func, "id", getattr(value.func, "attr", ""))
+        if name in QUIET_CALLS or name.startswith("assert"):
+            return None
+    return f"`{ast.unparse(value)[:60]}`"
+
+
 def kind(cell):
     """``"test"``, ``"answer"``, ``"setup"`` or None for a notebook cell."""
     if cell.cell_type != "code":
@@ -198,6 +217,12 @@ def check_notebook(tests):
     for source in tests.setup:
         known |= assigned_names(source)
     for test in tests.tests:
+        shown = shows_a_value(test.visible_source)
+        if shown:
+            raise DefinitionError(
+                f"{tests.name}, cell {test.grade_id}: its visible part ends with {shown}, whose "
+                "value the notebook shows and nbgrader takes as partial credit when it is a "
+                "number; assign it or print it")
         borrowed = free_names(test.source) - known
         if borrowed:
             raise DefinitionError(

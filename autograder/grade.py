@@ -255,6 +255,7 @@ def combine(job):
     from nbgrader.api import MissingEntry
 
     outcome, notes = job.outcome, {}
+    tests = {cell["grade_id"] for cell in job.course.cells(job.assignment)}
     with job.gradebook() as gradebook:
         try:
             submission = gradebook.find_submission(job.assignment, job.student)
@@ -263,8 +264,8 @@ def combine(job):
         for notebook in submission.notebooks:
             for grade in notebook.grades:
                 cell = grade.cell
-                if grade.auto_score is None or not cell.max_score:
-                    continue  # written answers and ungraded cells
+                if cell.name not in tests or grade.auto_score is None or not cell.max_score:
+                    continue  # written answers (nbgrader scores an unchanged one 0)
                 verdict = job.verdicts.get(cell.name)
                 kernel = grade.auto_score >= cell.max_score
                 if verdict is None:  # nothing confirmed it

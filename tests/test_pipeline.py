@@ -1,0 +1,156 @@
+"""Does each step of the grading pipeline (``grade.STEPS``) do its one job?
+
+The steps run on a ``grade.Job`` for submissions of 01-perceptron in one built course.
+"""
+
+import argparse
+import dataclasses
+import json
+
+import nbformat
+import pytest
+from nbgrader.api import Gradebook
+from test_grading import ASSIGNMENT, NOTEBOOK, SETTINGS, make_submission
+
+from autograder import course, grade, settings
+from autograder.preprocessors import HIDDEN_FAILED, KERNEL_DIED, TRUSTED_FAILED, error_output
+from autograder.trusted import Verdict
+
+pytestmark = pytest.mark.slow
+CELLS = {"test-step": 1, "test-perceptron-predict": 2, "test-gates-by-hand": 2,
+         "test-perceptron-train": 3}
+
+
+@pytest.fixture(scope="module")
+def course_dir(tmp_path_factory):
+    directory = tmp_path_factory.mktemp("pipeline")
+    course.build_course(directory)
+    return directory
+
+
+_students = iter(range(10**6))
+
+
+def job_for(course_dir, **how):
+    student = f"s{next(_students)}"
+    make_submission(course_dir, student, **how)
+    outcome = grade.Outcome(ASSIGNMENT, student, "graded")
+    return grade.Job(course.Course(course_dir), ASSIGNMENT, student, SETTINGS, outcome)
+
+
+def auto_scores(job):
+    with job.gradebook() as gradebook:
+        submission = gradebook.find_submission(ASSIGNMENT, job.student)
+        return {g.name: g.auto_score for nb in submission.notebooks for g in nb.grades
+                if g.name in CELLS}
+
+
+def autograded(course_dir):
+    job = job_for(course_dir)
+    grade.stage(job)
+    grade.autograde(job)
+    return job
+
+
+def test_stage_reports_intake_problems_and_configures_the_kernel_run(course_dir):
+    """Does stage copy intake's flags and give nbgrader a pipeline without hidden tests?"""
+    job = job_for(course_dir)
+    (job.submitted / "notes.txt").write_text("not part of a submission")
+    grade.stage(job)
+    assert "ignored-files" in job.outcome.flags
+    preprocessors = job.config.Autograde.autograde_preprocessors
+    assert preprocessors[0].__name__ == "ClearHiddenTests"
+    assert job.config.SandboxedKernelManager.limits == dataclasses.asdict(SETTINGS.limits())
+
+
+def test_autograde_and_verify_skip_a_submission_without_notebooks(course_dir):
+    """Is a submission with no notebook left ungraded, with no trusted run?"""
+    job = job_for(course_dir)
+    (job.submitted / NOTEBOOK).unlink()
+    grade.stage(job)
+    grade.autograde(job)
+    grade.verify(job)
+    assert not job.graded and job.verdicts == {}
+
+
+def test_combine_keeps_only_points_both_verdicts_confirm(course_dir):
+    """Does combine keep a cell's points only when both pass, flag a disagreement on the
+    visible part, treat a hidden failure as an ordinary one, and zero an unchecked cell?"""
+    job = autograded(course_dir)
+    assert auto_scores(job) == CELLS  # nbgrader: the complete submission passes everything
+    job.verdicts = {
+        "test-step": Verdict(True, True, notebook="01_perceptron"),
+        "test-perceptron-predict": Verdict(True, False, "AssertionError: x\nHint: look",
+                                           notebook="01_perceptron"),
+        "test-gates-by-hand": Verdict(False, False, "AssertionError: y",
+                                      notebook="01_perceptron"),
+    }
+    grade.combine(job)
+    assert auto_scores(job) == {"test-step": 1, "test-perceptron-predict": 0,
+                                "test-gates-by-hand": 0, "test-perceptron-train": 0}
+    assert job.verified
+    assert "suspected-tampering" in job.outcome.flags
+    assert "unverified-cell" in job.outcome.flags
+    assert sum("suspected tampering" in p for p in job.outcome.problems) == 1
+    notebook = nbformat.read(job.autograded / NOTEBOOK, as_version=4)
+    errors = {c.metadata["nbgrader"]["grade_id"]: [o.ename for o in c.outputs
+                                                   if o.output_type == "error"]
+              for c in notebook.cells if c.metadata.get("nbgrader", {}).get("grade_id") in CELLS}
+    assert errors == {"test-step": [], "test-perceptron-predict": [HIDDEN_FAILED],
+                      "test-gates-by-hand": [TRUSTED_FAILED], "test-perceptron-train": []}
+
+
+def test_flag_names_kernel_deaths_and_sandbox_reports(course_dir):
+    """Do a dead kernel in the graded notebook and a sandbox report become flags?"""
+    job = autograded(course_dir)
+    path = job.autograded / NOTEBOOK
+    notebook = nbformat.read(path, as_version=4)
+    next(c for c in notebook.cells if c.cell_type == "code").outputs.append(
+        error_output(KERNEL_DIED, "gone"))
+    nbformat.write(notebook, path)
+    job.events.write_text("[sandbox] open /etc/shadow\n")
+    grade.flag(job)
+    assert {"kernel-died", "sandbox-events"} <= set(job.outcome.flags)
+    assert job.outcome.events == ["open /etc/shadow"]
+
+
+def test_record_reads_the_score_the_gradebook_holds(course_dir):
+    """Does record take score and maximum from the gradebook?"""
+    job = autograded(course_dir)
+    grade.record(job)
+    assert (job.outcome.score, job.outcome.max_score) == (8, 10)
+
+
+def test_revoke_scores_sets_every_automatic_score_to_zero(course_dir):
+    """Does revoking leave no automatic point of the submission?"""
+    job = autograded(course_dir)
+    grade.revoke_scores(course_dir, ASSIGNMENT, job.student)
+    assert auto_scores(job) == dict.fromkeys(CELLS, 0)
+
+
+def test_a_step_that_fails_after_nbgrader_revokes_its_scores(course_dir, monkeypatch):
+    """When a step after autograde raises, is the job failed, flagged and its score 0?"""
+    def broken(job):
+        raise RuntimeError("the trusted run fell over")
+
+    monkeypatch.setattr(grade, "STEPS", (grade.stage, grade.autograde, broken, grade.record))
+    job = job_for(course_dir)
+    outcome = grade.grade_job(course_dir, ASSIGNMENT, job.student, SETTINGS)
+    assert outcome.status == "failed" and "unverified-scores-revoked" in outcome.flags
+    assert any("broken" in p and "fell over" in p for p in outcome.problems)
+    assert auto_scores(job) == dict.fromkeys(CELLS, 0)
+    with Gradebook(job.config.CourseDirectory.db_url if job.config else
+                   course.load_config(course_dir).CourseDirectory.db_url,
+                   "nn-course") as gradebook:
+        assert gradebook.find_submission(ASSIGNMENT, job.student).score == 0
+
+
+def test_every_setting_has_its_option():
+    """Does the command line offer every grading limit, with the settings' defaults?"""
+    parser = argparse.ArgumentParser()
+    settings.add_options(parser)
+    assert settings.from_options(parser.parse_args([])) == settings.Settings()
+    args = parser.parse_args(["--cell-timeout", "5", "--memory-mb", "512"])
+    assert settings.from_options(args) == settings.Settings(cell_timeout=5, memory_mb=512)
+    names = {f.name for f in dataclasses.fields(settings.Settings)}
+    assert names == set(json.loads(json.dumps(settings.Settings().fingerprint())))
