@@ -264,14 +264,27 @@ class Activation:
     derivative : callable or None
         ``Z -> dA/dZ`` element by element; None where the Jacobian is not
         diagonal (softmax).
+    output_range : tuple of float
+        ``(low, high)``: every output lies in ``[low, high]`` (either may be
+        infinite). A loss that needs probabilities fits only activations
+        whose range lies in ``[0, 1]`` (see ``losses.Loss.fits``).
     """
 
     name: str
     function: Callable
     derivative: Callable | None
+    output_range: tuple[float, float]
 
     def __call__(self, z):
         return self.function(z)
+
+    @property
+    def elementwise(self):
+        """True when each output depends on its own input alone: every activation but softmax.
+
+        Only those have a ``derivative``; any of them can serve in a hidden layer.
+        """
+        return self.derivative is not None
 
     def backward(self, dA, z):
         """Chain rule through this activation: ``dZ = dA * f'(Z)``.
@@ -295,12 +308,13 @@ class Activation:
 ACTIVATIONS = {
     a.name: a
     for a in (
-        Activation("sigmoid", sigmoid, sigmoid_derivative),
-        Activation("tanh", tanh, tanh_derivative),
-        Activation("relu", relu, relu_derivative),
-        Activation("leaky_relu", leaky_relu, leaky_relu_derivative),
-        Activation("identity", identity, identity_derivative),
-        Activation("softmax", softmax, None),
+        Activation("sigmoid", sigmoid, sigmoid_derivative, (0.0, 1.0)),
+        Activation("tanh", tanh, tanh_derivative, (-1.0, 1.0)),
+        Activation("relu", relu, relu_derivative, (0.0, np.inf)),
+        # with the default alpha > 0; alpha = 0 would make it a ReLU
+        Activation("leaky_relu", leaky_relu, leaky_relu_derivative, (-np.inf, np.inf)),
+        Activation("identity", identity, identity_derivative, (-np.inf, np.inf)),
+        Activation("softmax", softmax, None, (0.0, 1.0)),
     )
 }
 

@@ -15,7 +15,7 @@ the batch. The losses already divide by ``N``, so nothing here does.
 
 from ._checks import as_float_array, check_same_shape
 from .activations import get_activation
-from .losses import get_loss
+from .losses import get_loss, output_activations
 from .network import check_network, forward_pass_with_cache
 
 
@@ -46,11 +46,15 @@ def output_delta(output, logits, target, output_activation, loss):
 
 
 def check_loss_fits(loss, output_activation):
-    """Raise ``ValueError`` if ``loss`` needs another output activation."""
-    if loss.output_activation and output_activation.name != loss.output_activation:
+    """Raise ``ValueError`` if ``loss`` needs another output activation (``Loss.fits``).
+
+    The message names the activations that fit (``losses.output_activations``).
+    """
+    if not loss.fits(output_activation):
+        fitting = " or ".join(repr(name) for name in output_activations(loss))
         raise ValueError(
-            f"the loss {loss.name!r} needs {loss.output_activation!r} as the output "
-            f"layer's activation, got {output_activation.name!r}"
+            f"the loss {loss.name!r} needs {fitting} as the output layer's activation, "
+            f"got {output_activation.name!r}"
         )
 
 

@@ -10,7 +10,7 @@ from strategies import batches, finite, float_arrays
 from nnlib import activations as act
 from nnlib.gradcheck import check_derivative, check_gradient, numerical_gradient
 
-ELEMENTWISE = ["sigmoid", "tanh", "relu", "leaky_relu", "identity"]
+ELEMENTWISE = [name for name, activation in act.ACTIVATIONS.items() if activation.elementwise]
 
 
 # ---------------------------------------------------------------- hand-worked values
@@ -114,6 +114,16 @@ def test_ranges(z):
     assert np.all((act.tanh_derivative(z) >= 0) & (act.tanh_derivative(z) <= 1))
 
 
+@pytest.mark.parametrize("name", sorted(act.ACTIVATIONS))
+@given(z=batches())
+def test_outputs_lie_in_the_declared_output_range(name, z):
+    """Does every registered activation keep its outputs within its output_range?"""
+    activation = act.get_activation(name)
+    low, high = activation.output_range
+    outputs = activation(z)
+    assert np.all((outputs >= low) & (outputs <= high)), (name, outputs.min(), outputs.max())
+
+
 @given(float_arrays)
 def test_symmetries(z):
     """Is sigmoid(-z) = 1 - sigmoid(z), tanh odd, and relu(z) - relu(-z) = z?"""
@@ -149,6 +159,8 @@ def test_registry_has_every_activation():
     assert set(act.ACTIVATIONS) == {"sigmoid", "tanh", "relu", "leaky_relu", "identity",
                                     "softmax"}
     assert act.get_activation("tanh").function is act.tanh
+    # softmax mixes a row: it alone has no entry-by-entry derivative
+    assert [name for name, a in act.ACTIVATIONS.items() if not a.elementwise] == ["softmax"]
 
 
 def test_unknown_activation_lists_known_names():

@@ -7,15 +7,13 @@ import pytest
 from numpy.testing import assert_allclose
 
 from nnlib import gradcheck, network
+from nnlib.activations import ACTIVATIONS
 from nnlib.backprop import backpropagation, loss_value
+from nnlib.losses import LOSSES, output_activations
 
-HIDDEN = ["sigmoid", "tanh", "relu", "leaky_relu", "identity"]
-# every loss with the output activations it makes sense with
-OUTPUTS = {
-    "mse": ["identity", "sigmoid", "tanh", "relu", "leaky_relu", "softmax"],
-    "binary_cross_entropy": ["sigmoid", "softmax"],
-    "softmax_cross_entropy": ["softmax"],
-}
+HIDDEN = [name for name, activation in ACTIVATIONS.items() if activation.elementwise]
+# every loss with the output activations it fits
+OUTPUTS = {loss: output_activations(loss) for loss in LOSSES}
 DEPTHS = [1, 2, 3]
 
 
@@ -88,6 +86,14 @@ def test_softmax_cross_entropy_needs_a_softmax_output():
     X, Y, weights, biases, _ = make_problem(2, "relu", "softmax", "softmax_cross_entropy")
     with pytest.raises(ValueError, match="'softmax_cross_entropy' needs 'softmax'.*got 'sigmoid'"):
         backpropagation(X, Y, weights, biases, ["relu", "sigmoid"], "softmax_cross_entropy")
+
+
+def test_binary_cross_entropy_needs_outputs_within_0_and_1():
+    """Is binary cross-entropy with a tanh output refused, naming the activations that fit?"""
+    X, Y, weights, biases, _ = make_problem(2, "relu", "sigmoid", "binary_cross_entropy")
+    with pytest.raises(ValueError, match="'binary_cross_entropy' needs 'sigmoid' or 'softmax' "
+                                         "as the output layer's activation, got 'tanh'"):
+        backpropagation(X, Y, weights, biases, ["relu", "tanh"], "binary_cross_entropy")
 
 
 def test_target_shape_must_match_output():

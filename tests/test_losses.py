@@ -9,6 +9,7 @@ from numpy.testing import assert_allclose
 from strategies import batch_pairs, batches
 
 from nnlib import losses
+from nnlib.activations import ACTIVATIONS, Activation
 from nnlib.gradcheck import check_gradient, numerical_gradient
 
 # ---------------------------------------------------------------- hand-worked values
@@ -139,6 +140,30 @@ def test_unknown_loss_lists_known_names():
     """Does an unknown loss name get the list of known ones?"""
     with pytest.raises(ValueError, match="unknown loss 'cross_entropy'.*'binary_cross_entropy'"):
         losses.get_loss("cross_entropy")
+
+
+def test_output_activations_follow_what_each_loss_needs():
+    """Does MSE fit every activation, BCE those within [0, 1], softmax cross-entropy softmax?"""
+    assert losses.output_activations("mse") == list(ACTIVATIONS)
+    # sigmoid and softmax output probabilities; tanh, leaky ReLU and identity go below 0,
+    # ReLU and identity above 1
+    fitting = losses.output_activations(losses.get_loss("binary_cross_entropy"))
+    assert {"sigmoid", "softmax"} <= set(fitting)
+    assert not {"tanh", "relu", "leaky_relu", "identity"} & set(fitting)
+    assert losses.output_activations("softmax_cross_entropy") == ["softmax"]
+    with pytest.raises(ValueError, match="unknown loss 'bce'"):
+        losses.output_activations("bce")
+
+
+def test_a_newly_registered_activation_fits_by_its_output_range(monkeypatch):
+    """Would a newly registered activation with outputs in [0, 1] be listed for BCE?"""
+    hard_sigmoid = Activation("hard_sigmoid", lambda z: np.clip(z, 0.0, 1.0),
+                              lambda z: ((z > 0) & (z < 1)).astype(float), (0.0, 1.0))
+    monkeypatch.setitem(ACTIVATIONS, "hard_sigmoid", hard_sigmoid)
+    assert "hard_sigmoid" in losses.output_activations("binary_cross_entropy")
+    assert "hard_sigmoid" in losses.output_activations("mse")
+    assert losses.output_activations("softmax_cross_entropy") == ["softmax"]
+    assert losses.get_loss("binary_cross_entropy").fits(hard_sigmoid)
 
 
 def test_non_finite_prediction_is_reported():

@@ -10,6 +10,8 @@ import pytest
 from libraries import released_library
 
 from autograder import release
+from nnlib.activations import ACTIVATIONS
+from nnlib.losses import LOSSES
 
 ROOT = Path(__file__).resolve().parent.parent
 REFERENCE = ROOT / "solutions" / "nnlib"
@@ -17,33 +19,29 @@ STUDENT = ROOT / "nnlib"
 
 X2 = np.array([[0.0, 1.0], [1.0, 0.0]])
 PARAMS = ([np.ones((1, 2))], [np.zeros(1)])
-# Valid arguments for every exercise function, so that only the stub can fail.
-CALLS = {
+# Valid arguments for every exercise function, so that only the stub can fail. The functions
+# of the registries get theirs from there: one row of two scores suits every activation
+# (softmax wants 2-D), and a row of probabilities against a one-hot row suits every loss.
+REGISTERED_CALLS = {
+    **{function.__name__: ([[0.0, 1.0]],)
+       for activation in ACTIVATIONS.values()
+       for function in (activation.function, activation.derivative) if function is not None},
+    **{function.__name__: ([[0.5, 0.5]], [[1.0, 0.0]])
+       for loss in LOSSES.values() for function in (loss.function, loss.derivative)},
+}
+# The other exercises, by hand.
+OTHER_CALLS = {
     "step": ([0.5],),
     "perceptron_predict": (X2, np.ones(2), 0.0),
     "perceptron_train": (X2, np.array([0.0, 1.0])),
-    "sigmoid": ([0.0],),
-    "sigmoid_derivative": ([0.0],),
-    "tanh": ([0.0],),
-    "tanh_derivative": ([0.0],),
-    "relu": ([0.0],),
-    "relu_derivative": ([0.0],),
-    "leaky_relu": ([0.0],),
-    "leaky_relu_derivative": ([0.0],),
-    "softmax": ([[0.0, 1.0]],),
     "init_params": ([2, 1],),
     "forward_pass": (X2, *PARAMS, ["identity"]),
     "forward_pass_with_cache": (X2, *PARAMS, ["identity"]),
-    "mse": ([[1.0]], [[0.0]]),
-    "mse_derivative": ([[1.0]], [[0.0]]),
-    "binary_cross_entropy": ([[0.5]], [[1.0]]),
-    "binary_cross_entropy_derivative": ([[0.5]], [[1.0]]),
-    "softmax_cross_entropy": ([[0.0, 1.0]], [[1.0, 0.0]]),
-    "softmax_cross_entropy_derivative": ([[0.0, 1.0]], [[1.0, 0.0]]),
     "backpropagation": (X2, np.ones((2, 1)), *PARAMS, ["identity"], "mse"),
     "gradient_descent_update": (*PARAMS, ([np.ones((1, 2))], [np.ones(1)]), 0.1),
     "train_network": (X2, np.ones((2, 1)), [2, 1], ["identity"]),
 }
+CALLS = {**REGISTERED_CALLS, **OTHER_CALLS}
 
 
 def exercises():
@@ -89,12 +87,20 @@ def test_release_check_command_agrees():
 
 
 def test_every_exercise_is_numbered_once_and_called_here():
-    """Does every exercise have a unique label, and a test call below?"""
+    """Does every exercise have a unique label, and arguments to call it with here?"""
     found = exercises()
     labels = [label for _, _, label in found]
     assert len(labels) == len(set(labels)), f"duplicate exercise labels: {labels}"
     assert all(label.startswith("Exercise ") for label in labels), labels
-    assert {name for _, name, _ in found} == set(CALLS)
+    names = {name for _, name, _ in found}
+    missing = sorted(f"{module}.{name}" for module, name, _ in found if name not in CALLS)
+    assert missing == [], (
+        f"no arguments to call {', '.join(missing)} with: register it in ACTIVATIONS or "
+        f"LOSSES, or add valid arguments for it to OTHER_CALLS in {Path(__file__).name}")
+    stale = sorted(set(OTHER_CALLS) - names)
+    assert stale == [], (
+        f"OTHER_CALLS in {Path(__file__).name} has arguments for {', '.join(stale)}, which "
+        f"are no exercise: remove them")
 
 
 @pytest.mark.parametrize(("module", "function", "label"), exercises())

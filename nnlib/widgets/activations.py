@@ -6,9 +6,15 @@ from ipywidgets import Checkbox, Dropdown
 from .. import activations
 from ._explorer import Explorer, slider
 
-NAMES = ("sigmoid", "tanh", "relu", "leaky_relu")
-LABELS = {"sigmoid": "sigmoid", "tanh": "tanh", "relu": "ReLU", "leaky_relu": "leaky ReLU"}
+# The dropdowns offer the registry's non-linear element-wise activations: not identity (a
+# straight line) nor softmax (it mixes a row).
+NAMES = tuple(name for name, activation in activations.ACTIVATIONS.items()
+              if activation.elementwise and name != "identity")
+# How the figures write a name; any other is written as it is named, with spaces.
+_SPELLINGS = {"relu": "ReLU", "leaky_relu": "leaky ReLU"}
+LABELS = {name: _SPELLINGS.get(name, name.replace("_", " ")) for name in NAMES}
 Z_LIMIT = 6.0
+Z_POINTS = 241  # the plotted z: -6 to 6 in steps of 0.05
 MAX_DEPTH = 30
 # The smallest product the depth figure shows; a product of 0 is drawn as missing.
 FLOOR = 1e-30
@@ -17,9 +23,14 @@ FLOOR = 1e-30
 def output_range(activation, alpha=0.01):
     """The set of values ``activation`` can output, written as an interval.
 
+    The bounds are the registry's ``Activation.output_range``. A finite bound
+    is closed when the function reaches it over the plotted ``z`` in [-6, 6],
+    as ReLU reaches 0 for every ``z <= 0``; otherwise it is only approached.
+
     Parameters
     ----------
-    activation : {"sigmoid", "tanh", "relu", "leaky_relu"}
+    activation : str
+        One of ``NAMES``.
     alpha : float
         Leaky ReLU's slope for negative inputs; with 0 it is a plain ReLU.
 
@@ -28,9 +39,21 @@ def output_range(activation, alpha=0.01):
     str
         E.g. ``"(0, 1)"``.
     """
-    if activation == "leaky_relu":
-        return "[0, ∞)" if alpha == 0 else "(-∞, ∞)"
-    return {"sigmoid": "(0, 1)", "tanh": "(-1, 1)", "relu": "[0, ∞)"}[activation]
+    if activation == "leaky_relu" and alpha == 0:
+        activation = "relu"
+    found = activations.get_activation(activation)
+    low, high = found.output_range
+    values = found(np.linspace(-Z_LIMIT, Z_LIMIT, Z_POINTS))
+    left = "[" if values.min() == low else "("
+    right = "]" if values.max() == high else ")"
+    return f"{left}{_bound(low)}, {_bound(high)}{right}"
+
+
+def _bound(value):
+    """``-inf``, ``inf`` and ``1.0`` as the notes write them: ``-∞``, ``∞``, ``1``."""
+    if np.isinf(value):
+        return "∞" if value > 0 else "-∞"
+    return f"{value:g}"
 
 
 def _function_and_derivative(activation, z, alpha):
@@ -47,7 +70,8 @@ def activation_view(activation="sigmoid", alpha=0.01):
 
     Parameters
     ----------
-    activation : {"sigmoid", "tanh", "relu", "leaky_relu"}
+    activation : str
+        One of ``NAMES``.
     alpha : float, default 0.01
         Leaky ReLU's slope for ``z < 0``; ignored by the others.
 
@@ -58,7 +82,7 @@ def activation_view(activation="sigmoid", alpha=0.01):
         ``f'(z)``; ``range``: the output range as text; ``max_derivative``:
         the largest slope on the grid; ``activation``, ``alpha``.
     """
-    z = np.linspace(-Z_LIMIT, Z_LIMIT, 241)
+    z = np.linspace(-Z_LIMIT, Z_LIMIT, Z_POINTS)
     value, derivative = _function_and_derivative(activation, z, alpha)
     return dict(z=z, value=value, derivative=derivative, range=output_range(activation, alpha),
                 max_derivative=float(derivative.max()), activation=activation, alpha=alpha)
@@ -86,7 +110,7 @@ def draw_activation(axes, view):
 
 
 def activation_explorer(activation="sigmoid", alpha=0.01):
-    """A dropdown of the four activations and an alpha slider for leaky ReLU."""
+    """A dropdown of the activations (``NAMES``) and an alpha slider for leaky ReLU."""
     controls = {
         "activation": Dropdown(options=[(LABELS[n], n) for n in NAMES], value=activation,
                                description="activation"),
@@ -105,7 +129,8 @@ def depth_view(activation="sigmoid", depth=10, active_side=False, seed=0):
 
     Parameters
     ----------
-    activation : {"sigmoid", "tanh", "relu", "leaky_relu"}
+    activation : str
+        One of ``NAMES``.
         Leaky ReLU uses nnlib's default ``alpha``.
     depth : int, 1 to 30
     active_side : bool, default False

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ._checks import as_float_array, check_same_shape, unknown_name_error
-from .activations import softmax
+from .activations import ACTIVATIONS, get_activation, softmax
 
 # Predictions are clipped this far inside (0, 1) before taking a logarithm,
 # so that a prediction of exactly 0 or 1 gives a large but finite loss.
@@ -200,7 +200,7 @@ def softmax_cross_entropy_derivative(logits, target):
 
 @dataclass(frozen=True)
 class Loss:
-    """A loss with its derivative.
+    """A loss with its derivative, and what it needs from the output layer.
 
     Attributes
     ----------
@@ -215,6 +215,9 @@ class Loss:
         must be ``output_activation``, is folded into the loss).
     output_activation : str or None
         The output activation this loss requires, if any.
+    prediction_range : tuple of float
+        ``(low, high)``: the values the loss accepts as predictions, e.g.
+        ``(0, 1)`` for probabilities; unbounded by default.
     """
 
     name: str
@@ -222,16 +225,44 @@ class Loss:
     derivative: Callable
     takes_logits: bool = False
     output_activation: str | None = None
+    prediction_range: tuple[float, float] = (-np.inf, np.inf)
 
     def __call__(self, output, target):
         return self.function(output, target)
+
+    def fits(self, activation):
+        """Whether ``activation`` can be the output layer's activation for this loss.
+
+        A loss that folds its activation in (``output_activation``) fits that one
+        alone; any other loss fits every activation whose ``output_range`` lies
+        within its ``prediction_range``. This is the one definition of the rule:
+        ``output_activations`` and ``backprop.check_loss_fits`` both ask it.
+
+        Parameters
+        ----------
+        activation : str or activations.Activation
+
+        Returns
+        -------
+        bool
+        """
+        activation = get_activation(activation)
+        if self.output_activation is not None:
+            return activation.name == self.output_activation
+        low, high = activation.output_range
+        return self.prediction_range[0] <= low and high <= self.prediction_range[1]
 
 
 LOSSES = {
     loss.name: loss
     for loss in (
         Loss("mse", mse, mse_derivative),
-        Loss("binary_cross_entropy", binary_cross_entropy, binary_cross_entropy_derivative),
+        Loss(
+            "binary_cross_entropy",
+            binary_cross_entropy,
+            binary_cross_entropy_derivative,
+            prediction_range=(0.0, 1.0),
+        ),
         Loss(
             "softmax_cross_entropy",
             softmax_cross_entropy,
@@ -265,3 +296,35 @@ def get_loss(name):
     if not isinstance(name, str) or name not in LOSSES:
         raise unknown_name_error("loss", name, LOSSES)
     return LOSSES[name]
+
+
+def output_activations(loss):
+    """The names of the activations an output layer can have for ``loss``.
+
+    Derived from ``activations.ACTIVATIONS`` with ``Loss.fits``: a newly
+    registered activation is listed wherever its ``output_range`` fits.
+
+    Parameters
+    ----------
+    loss : str or Loss
+        A name from ``LOSSES``.
+
+    Returns
+    -------
+    list of str
+        In the order of ``ACTIVATIONS``.
+
+    Raises
+    ------
+    ValueError
+        For an unknown loss; the message lists the known ones.
+
+    Examples
+    --------
+    >>> output_activations("binary_cross_entropy")   # outputs within [0, 1]
+    ['sigmoid', 'softmax']
+    >>> output_activations("softmax_cross_entropy")  # softmax is folded into the loss
+    ['softmax']
+    """
+    loss = get_loss(loss)
+    return [name for name, activation in ACTIVATIONS.items() if loss.fits(activation)]

@@ -5,6 +5,7 @@ from ipywidgets import Button, Dropdown, FloatLogSlider
 
 from .. import backprop, datasets, network, training
 from ._explorer import Explorer, grid, slider
+from .activations import NAMES as NONLINEAR_ACTIVATIONS
 
 # ---------------------------------------------------------------- a loss surface
 
@@ -129,7 +130,7 @@ def descent_explorer(learning_rate=0.05, steps=30):
 # ---------------------------------------------------------------- the training playground
 
 PLAYGROUND_DATASETS = ("moons", "circles", "spirals", "xor")
-PLAYGROUND_ACTIVATIONS = ("tanh", "relu", "leaky_relu", "sigmoid")
+PLAYGROUND_ACTIVATIONS = NONLINEAR_ACTIVATIONS  # the choices of notebook 02's explorers
 PLAYGROUND_LIMITS = {"moons": (-1.6, 2.6), "circles": (-1.5, 1.5), "spirals": (-1.3, 1.3),
                      "xor": (-0.6, 1.6)}
 PLAYGROUND_SAMPLES = 200
@@ -176,8 +177,8 @@ def playground_view(dataset="moons", hidden_units=8, hidden_layers=1, activation
     ----------
     dataset : {"moons", "circles", "spirals", "xor"}
     hidden_units, hidden_layers : int
-    activation : {"tanh", "relu", "leaky_relu", "sigmoid"}
-        Of the hidden layers.
+    activation : str
+        Of the hidden layers: one of ``PLAYGROUND_ACTIVATIONS``.
     learning_rate : float
     epochs : int
     seed : int
