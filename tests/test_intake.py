@@ -1,12 +1,21 @@
 """Tests for autograder.intake: what is taken from a submission, and what is reported."""
 
 import json
+import os
+import socket
+import threading
 
 import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-from autograder.intake import restore_graded_cells, stage_submission
+from autograder import intake as intake_module
+from autograder.intake import (
+    fingerprint_files,
+    read_submission,
+    restore_graded_cells,
+    stage_submission,
+)
 
 
 def graded(source, grade_id, grade=True, locked=True):
@@ -107,3 +116,219 @@ def test_syntax_error_in_the_library_is_named(tmp_path, source):
     intake = stage_submission(submitted, source, tmp_path / "staged")
     assert intake.flags == ["nnlib-syntax-error"]
     assert intake.problems[0].startswith("nnlib/mine.py line 1:")
+
+
+# A submission is untrusted bytes: links, pipes and oversized files are refused, never followed.
+
+SOLUTION = "def perceptron_predict(X, w, b):\n    return 'the instructor solution'\n"
+
+
+def staged_files(intake):
+    return sorted(p.relative_to(intake.staged).as_posix() for p in intake.staged.rglob("*")
+                  if p.is_file())
+
+
+def refusals(intake):
+    return [p for p in intake.problems if p.startswith("files that could not be taken")]
+
+
+def test_a_symlinked_library_folder_is_refused(tmp_path, source):
+    """Is a symlinked nnlib/ into a folder holding a solution refused, and nothing staged?"""
+    solutions = tmp_path / "solutions"
+    solutions.mkdir()
+    (solutions / "perceptron.py").write_text(SOLUTION)
+    submitted = submit(tmp_path, source)
+    (submitted / "nnlib" / "mine.py").unlink()
+    (submitted / "nnlib").rmdir()
+    (submitted / "nnlib").symlink_to(solutions, target_is_directory=True)
+    intake = stage_submission(submitted, source, tmp_path / "staged")
+    assert staged_files(intake) == ["nb.ipynb"]
+    assert not (intake.staged / "nnlib").exists()
+    assert intake.flags == ["refused-files"]
+    assert refusals(intake) == ["files that could not be taken safely were not read and count "
+                                "as missing: nnlib (a symbolic link)"]
+
+
+def test_a_symlinked_module_is_refused(tmp_path, source):
+    """Is a symlinked nnlib/perceptron.py refused, while the real nnlib/mine.py is staged?"""
+    solution = tmp_path / "solution.py"
+    solution.write_text(SOLUTION)
+    submitted = submit(tmp_path, source)
+    (submitted / "nnlib" / "perceptron.py").symlink_to(solution)
+    intake = stage_submission(submitted, source, tmp_path / "staged")
+    assert staged_files(intake) == ["nb.ipynb", "nnlib/mine.py"]
+    assert intake.flags == ["refused-files"]
+    assert "nnlib/perceptron.py (a symbolic link)" in intake.problems[0]
+
+
+def test_a_symlinked_notebook_counts_as_missing(tmp_path, source):
+    """Is a notebook linked to the instructor's source refused and reported missing?"""
+    submitted = submit(tmp_path, source)
+    (submitted / "nb.ipynb").unlink()
+    (submitted / "nb.ipynb").symlink_to(source / "nb.ipynb")
+    intake = stage_submission(submitted, source, tmp_path / "staged")
+    assert staged_files(intake) == ["nnlib/mine.py"]
+    assert intake.flags == ["refused-files", "missing-notebook"]
+    assert "nb.ipynb (a symbolic link)" in intake.problems[0]
+    assert intake.problems[1] == "nb.ipynb is missing from the submission (a symbolic link)"
+
+
+def test_a_link_out_of_a_real_library_folder_is_refused(tmp_path, source):
+    """In a real nnlib/, is a relative link to ../../elsewhere.py refused, not followed?"""
+    (tmp_path / "elsewhere.py").write_text(SOLUTION)
+    submitted = submit(tmp_path, source)
+    (submitted / "nnlib" / "perceptron.py").symlink_to("../../elsewhere.py")
+    assert (submitted / "nnlib" / "perceptron.py").read_text() == SOLUTION  # the link works
+    intake = stage_submission(submitted, source, tmp_path / "staged")
+    assert staged_files(intake) == ["nb.ipynb", "nnlib/mine.py"]
+    assert intake.flags == ["refused-files"]
+    assert "nnlib/perceptron.py (a symbolic link)" in intake.problems[0]
+
+
+def test_a_dangling_link_is_refused(tmp_path, source):
+    """Are dangling links refused by name, not ignored and not an error?"""
+    submitted = submit(tmp_path, source)
+    (submitted / "nnlib" / "ghost.py").symlink_to(tmp_path / "nowhere.py")
+    (submitted / "timestamp.txt").symlink_to("nowhere.txt")
+    intake = stage_submission(submitted, source, tmp_path / "staged")
+    assert staged_files(intake) == ["nb.ipynb", "nnlib/mine.py"]
+    assert intake.flags == ["refused-files"]
+    assert intake.problems[0].endswith(": nnlib/ghost.py (a symbolic link), "
+                                       "timestamp.txt (a symbolic link)")
+
+
+@pytest.mark.parametrize("kind", ["fifo", "socket"])
+def test_pipes_and_sockets_are_refused_without_hanging(tmp_path, source, kind):
+    """Is a named pipe or a socket refused at once, though nobody writes to it?"""
+    submitted = submit(tmp_path, source)
+    special = submitted / "nnlib" / "special.py"
+    if kind == "fifo":
+        os.mkfifo(special)
+    else:
+        listener = socket.socket(socket.AF_UNIX)
+        listener.bind(str(special))
+    outcome = {}
+    worker = threading.Thread(target=lambda: outcome.update(
+        intake=stage_submission(submitted, source, tmp_path / "staged")), daemon=True)
+    worker.start()
+    worker.join(timeout=30)
+    assert not worker.is_alive(), "intake blocked on a special file"
+    intake = outcome["intake"]
+    reason = "a named pipe" if kind == "fifo" else "a socket"
+    assert staged_files(intake) == ["nb.ipynb", "nnlib/mine.py"]
+    assert intake.flags == ["refused-files"]
+    assert intake.problems[0].endswith(f": nnlib/special.py ({reason})")
+
+
+def test_a_file_over_the_size_cap_is_refused(tmp_path, source, monkeypatch):
+    """Is a module larger than MAX_FILE_BYTES refused with the limit, and a small one kept?"""
+    monkeypatch.setattr(intake_module, "MAX_FILE_BYTES", 100)
+    submitted = submit(tmp_path, source)
+    (submitted / "nnlib" / "big.py").write_text("x = 1\n" * 17)  # 6 * 17 = 102 bytes
+    (submitted / "nnlib" / "edge.py").write_text("x = 1\n" * 16 + "#\n" * 2)  # 100 bytes
+    (submitted / "nb.ipynb").write_text(" " * 101)
+    intake = stage_submission(submitted, source, tmp_path / "staged")
+    assert staged_files(intake) == ["nnlib/edge.py", "nnlib/mine.py"]
+    assert intake.flags == ["refused-files", "missing-notebook"]
+    assert intake.problems[0].endswith(": nb.ipynb (larger than 100 bytes), "
+                                       "nnlib/big.py (larger than 100 bytes)")
+
+
+def test_the_whole_submission_has_a_size_and_entry_cap(tmp_path, monkeypatch):
+    """Past MAX_TOTAL_BYTES, are further files refused; past MAX_ENTRIES, is reading stopped?"""
+    folder = tmp_path / "submitted"
+    folder.mkdir()
+    for name in "abcd":
+        (folder / name).write_bytes(b"12345")
+    monkeypatch.setattr(intake_module, "MAX_TOTAL_BYTES", 12)  # a and b fit: 5 + 5 <= 12
+    listing = read_submission(folder)
+    assert listing.files == {"a": b"12345", "b": b"12345"}
+    assert listing.refused == [("c", "over the 12 bytes that a whole submission may hold"),
+                               ("d", "over the 12 bytes that a whole submission may hold")]
+    monkeypatch.setattr(intake_module, "MAX_ENTRIES", 3)
+    listing = read_submission(folder)
+    assert listing.files == {}
+    assert listing.refused == [(".", "more than 3 files and folders; the rest was not read")]
+    (folder / "d").unlink()
+    (folder / "nested").mkdir()
+    (folder / "nested" / "e").write_bytes(b"")  # a, b, c, nested: 4 entries before e
+    monkeypatch.setattr(intake_module, "MAX_TOTAL_BYTES", 100)
+    monkeypatch.setattr(intake_module, "MAX_ENTRIES", 4)
+    listing = read_submission(folder)
+    assert sorted(listing.files) == ["a", "b", "c"] and listing.folders == ["nested"]
+    assert listing.refused == [("nested", "more than 4 files and folders; the rest was not "
+                                          "read")]
+
+
+def test_a_symlinked_submission_folder_is_refused_entirely(tmp_path, source):
+    """Is a submission folder that is itself a link read as nothing, every notebook missing?"""
+    real = submit(tmp_path, source)
+    linked = tmp_path / "linked"
+    linked.symlink_to(real, target_is_directory=True)
+    assert read_submission(linked).files == {}
+    assert read_submission(linked).refused == [(".", "a symbolic link")]
+    intake = stage_submission(linked, source, tmp_path / "staged")
+    assert staged_files(intake) == []
+    assert intake.flags == ["refused-files", "missing-notebook"]
+    assert intake.problems[1] == "nb.ipynb is missing from the submission (a symbolic link)"
+
+
+def test_a_symlinked_student_folder_is_refused_below_the_root(tmp_path, source):
+    """With root given, is submitted/<student> being a link refused too?"""
+    root = tmp_path / "course" / "submitted"
+    root.mkdir(parents=True)
+    (root / "mallory").symlink_to(tmp_path, target_is_directory=True)
+    submission = root / "mallory" / "source"  # resolves to the instructor's source folder
+    assert "nb.ipynb" in read_submission(submission).files  # only the last part is checked
+    listing = read_submission(submission, root=root)
+    assert (listing.files, listing.refused) == ({}, [(".", "a symbolic link")])
+
+
+def test_a_missing_or_file_submission_reads_as_nothing(tmp_path):
+    """Is a missing folder an empty listing, and a file in its place refused?"""
+    assert read_submission(tmp_path / "absent") == intake_module.Submission()
+    (tmp_path / "file").write_text("not a folder")
+    assert read_submission(tmp_path / "file").refused == [(".", "a file, not a folder")]
+
+
+def test_checkpoints_and_caches_are_skipped_unread(tmp_path, source):
+    """Are .ipynb_checkpoints and __pycache__ passed over, even when they hold links?"""
+    submitted = submit(tmp_path, source)
+    (submitted / ".ipynb_checkpoints").mkdir()
+    (submitted / ".ipynb_checkpoints" / "nb-checkpoint.ipynb").symlink_to(source / "nb.ipynb")
+    (submitted / "nnlib" / "__pycache__").symlink_to(tmp_path, target_is_directory=True)
+    (submitted / "timestamp.txt").write_text("2024-01-01 10:00:00")
+    listing = read_submission(submitted)
+    assert sorted(listing.files) == ["nb.ipynb", "nnlib/mine.py", "timestamp.txt"]
+    assert listing.folders == ["nnlib"] and listing.refused == []
+    intake = stage_submission(submitted, source, tmp_path / "staged")
+    assert staged_files(intake) == ["nb.ipynb", "nnlib/mine.py", "timestamp.txt"]
+    assert intake.flags == []
+
+
+def test_the_fingerprint_follows_files_not_link_targets(tmp_path, source):
+    """Does the fingerprint change with a file's bytes and a link's presence, not its target?
+
+    A link is refused, never followed, so its entry is its path and reason: what
+    it points to cannot change the grade, nor the fingerprint.
+    """
+    submitted = submit(tmp_path, source)
+    first = fingerprint_files(submitted)
+    assert len(first) == 64 and fingerprint_files(submitted) == first
+    (submitted / "nnlib" / "mine.py").write_text("def f():\n    return 2\n")
+    edited = fingerprint_files(submitted)
+    assert edited != first
+    link = submitted / "nnlib" / "perceptron.py"
+    link.symlink_to(tmp_path / "one.py")
+    linked = fingerprint_files(submitted)
+    assert linked != edited
+    link.unlink()
+    link.symlink_to(tmp_path / "two.py")
+    (tmp_path / "two.py").write_text(SOLUTION)
+    assert fingerprint_files(submitted) == linked
+    link.unlink()
+    link.write_text(SOLUTION)
+    assert fingerprint_files(submitted) not in {first, edited, linked}
+    before = fingerprint_files(submitted)
+    (submitted / "nnlib" / "empty").mkdir()  # an empty folder is staged too (nnlib/)
+    assert fingerprint_files(submitted) != before
