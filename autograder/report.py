@@ -11,7 +11,7 @@ from .course import load_api
 
 PER_CELL_FIELDS = ["assignment", "student", "notebook", "cell", "score", "max_score",
                    "auto_score", "manual_score", "needs_manual_grade", "nbgrader_passed",
-                   "trusted_passed"]
+                   "trusted_visible_passed", "trusted_passed"]
 
 
 def export_grades(course_dir, path):
@@ -26,7 +26,9 @@ def export_cells(course_dir, path):
     """Write one row per graded cell of every submission, with both verdicts on its tests.
 
     ``nbgrader_passed`` is what the tests said inside the student's kernel,
-    ``trusted_passed`` what the trusted check said (empty for written answers).
+    ``trusted_visible_passed`` what the trusted run of those same visible tests said, and
+    ``trusted_passed`` what the trusted run of the whole cell, hidden tests included, said
+    (all three empty for written answers).
     """
     from .grade import load_outcome
 
@@ -47,6 +49,7 @@ def export_cells(course_dir, path):
                             "auto_score": grade.auto_score, "manual_score": grade.manual_score,
                             "needs_manual_grade": grade.needs_manual_grade,
                             "nbgrader_passed": _yes_no(verdict.get("nbgrader")),
+                            "trusted_visible_passed": _yes_no(verdict.get("trusted_visible")),
                             "trusted_passed": _yes_no(verdict.get("trusted"))})
     rows.sort(key=lambda r: (r["assignment"], r["student"], r["notebook"], r["cell"]))
     with open(path, "w", newline="") as handle:

@@ -13,12 +13,13 @@ a test checks that:
 - the attack is reported, by the flag that names it.
 """
 
+import shutil
 import uuid
 from pathlib import Path
 
 import nbformat
 import pytest
-from test_grading import ASSIGNMENT, CLASS, NOTEBOOK, SETTINGS, make_submission
+from test_grading import ASSIGNMENT, CLASS, NOTEBOOK, SETTINGS, answers, make_submission
 
 from autograder import course, grade, sandbox
 
@@ -31,6 +32,10 @@ pytestmark = [
 ROOT = Path(__file__).resolve().parent.parent
 HONEST = {"honest-complete": 8, "honest-partial": 5}
 MARK = uuid.uuid4().hex  # names the files attackers try to create outside their submission
+
+def answers_of_gates():
+    return answers()["answer-gates"] + "\n"
+
 
 # Functions that return zeros of the right shapes: "passes" any check that is switched off.
 PLAUSIBLE = '''
@@ -257,6 +262,56 @@ def add_files(files):
     return write
 
 
+def link_nnlib(folder):
+    """nnlib/ becomes a link to the course's source/ copy, which holds the solutions."""
+    shutil.rmtree(folder / "nnlib")
+    (folder / "nnlib").symlink_to(Path("../../../source") / ASSIGNMENT / "nnlib")
+
+
+def link_module(folder):
+    """nnlib/perceptron.py becomes a link to the instructor's solution of it."""
+    (folder / "nnlib" / "perceptron.py").unlink()
+    (folder / "nnlib" / "perceptron.py").symlink_to(
+        Path("../../../../source") / ASSIGNMENT / "nnlib" / "perceptron.py")
+
+
+# Records every cell the kernel is sent and prints the record, base64-encoded, after each
+# cell; also leaves it in a file of the submission's folder, which the instructor keeps.
+RECORD_KERNEL_CELLS = answers_of_gates() + '''
+import base64
+_seen = []
+
+def _record(info):
+    _seen.append(info.raw_cell)
+
+def _leak(result):
+    blob = base64.b64encode("\\n".join(_seen).encode()).decode()
+    print("LEAK:" + blob)
+    with open("leak.txt", "w") as handle:
+        handle.write(blob)
+
+get_ipython().events.register("pre_run_cell", _record)
+get_ipython().events.register("post_run_cell", _leak)
+'''
+
+
+def hidden_lines():
+    """Every line of the hidden tests of notebook 01 (longer than a few characters)."""
+    from autograder import definitions
+
+    return {line for test in definitions.read_notebook(ROOT / "solutions" / NOTEBOOK).tests
+            for line in test.hidden_lines if len(line) > 12}
+
+
+def leaked_texts(text):
+    """Every base64 blob after 'LEAK:' in ``text``, decoded."""
+    import base64
+    import re
+
+    return [base64.b64decode(blob).decode("utf-8", "replace")
+            for blob in re.findall(r"LEAK:([A-Za-z0-9+/=]+)", text)]
+
+
 SHADOW_FILES = {
     "numpy.py": "def isclose(*a, **k):\n    return True\n",
     "nnlib/testing.py": "def assert_close(*a, **k):\n    pass\n\nassert_shape = answer_given = "
@@ -291,6 +346,8 @@ ATTACKS = {
                        {"kernel-died", "recursion-limit", "kernel-unresponsive", "out-of-memory"}),
     "forge-trusted-replies": (FORGE_REPLIES, None, None, None,
                               {"suspicious-values", "suspected-tampering"}),
+    "linked-nnlib-folder": (None, None, None, link_nnlib, {"refused-files"}),
+    "linked-module": (None, None, None, link_module, {"refused-files"}),
 }
 
 
@@ -305,7 +362,8 @@ def attacked_course(tmp_path_factory):
         folder = make_submission(course_dir, student, module=module, notebook_edit=edit,
                                  answer=answer or "blank")
         if files:
-            add_files(files)(folder)
+            (files if callable(files) else add_files(files))(folder)
+    make_submission(course_dir, "records-kernel-cells", answer=RECORD_KERNEL_CELLS)
     before = {p: p.read_bytes() for p in (course_dir / "submitted").rglob("*") if p.is_file()}
     outcomes = grade.grade_course(course_dir, workers=2, settings=SETTINGS, progress=False)
     return course_dir, {o.student: o for o in outcomes}, before
@@ -323,7 +381,7 @@ def test_attack_earns_nothing_and_is_reported(attacked_course, attack):
         assert not {"suspected-tampering", "sandbox-events"} & set(outcomes[student].flags)
     reported = ATTACKS[attack][4] & set(outcome.flags)
     assert reported, f"none of {ATTACKS[attack][4]} in {outcome.flags}: {outcome.problems}"
-    assert len(outcomes) == len(ATTACKS) + len(HONEST)
+    assert len(outcomes) == len(ATTACKS) + len(HONEST) + 1
 
 
 def test_honest_students_agree_with_the_trusted_grader(attacked_course):
@@ -332,7 +390,8 @@ def test_honest_students_agree_with_the_trusted_grader(attacked_course):
     for student in HONEST:
         verdicts = outcomes[student].verdicts
         assert len(verdicts) == 4
-        assert all(v["nbgrader"] == v["trusted"] for v in verdicts.values()), verdicts
+        assert all(v["nbgrader"] == v["trusted_visible"] for v in verdicts.values()), verdicts
+    assert all(v["trusted"] for v in outcomes["honest-complete"].verdicts.values())
 
 
 def test_nothing_outside_a_submission_was_written(attacked_course):
@@ -381,11 +440,11 @@ def test_feedback_shows_overruled_tests_as_failed(attacked_course):
     html = (course_dir / "feedback" / "patch-numpy-at-import" / ASSIGNMENT /
             NOTEBOOK.replace(".ipynb", ".html")).read_text()
     overruled = [g for g, v in outcomes["patch-numpy-at-import"].verdicts.items()
-                 if v["nbgrader"] and not v["trusted"]]
+                 if v["nbgrader"] and not v["trusted_visible"]]
     assert overruled
     for grade_id in overruled:
         assert f"# {grade_id} (" in html and "failed" in html
-    assert "checked your functions again" in html
+    assert "ran this cell again outside the notebook" in html
     assert "BEGIN HIDDEN TESTS" not in html and "default_rng(11)" not in html
 
 
@@ -400,9 +459,33 @@ def test_the_per_cell_export_records_both_verdicts(attacked_course, tmp_path):
     with open(path) as handle:
         rows = {(r["student"], r["cell"]): r for r in csv.DictReader(handle)}
     tampered = rows[("patch-numpy-at-import", "test-step")]
-    assert (tampered["nbgrader_passed"], tampered["trusted_passed"]) == ("yes", "no")
+    assert (tampered["nbgrader_passed"], tampered["trusted_visible_passed"],
+            tampered["trusted_passed"]) == ("yes", "no", "no")
     assert float(tampered["score"]) == 0
     honest = rows[("honest-complete", "test-step")]
     assert (honest["nbgrader_passed"], honest["trusted_passed"], float(honest["score"])) == (
         "yes", "yes", 1.0)
     assert rows[("honest-complete", "why-no-xor")]["trusted_passed"] == ""
+
+
+def test_a_student_who_records_every_cell_sent_to_the_kernel_gets_no_hidden_line(
+        attacked_course):
+    """Does a kernel that records (and prints, base64-encoded) every cell it runs see no hidden
+    test, in its outputs, the files it leaves, or the feedback? Its honest code keeps 8."""
+    from autograder import feedback
+
+    course_dir, outcomes, _ = attacked_course
+    student = "records-kernel-cells"
+    assert outcomes[student].score == 8, outcomes[student]
+    graded = course_dir / "autograded" / student / ASSIGNMENT
+    texts = leaked_texts((graded / NOTEBOOK).read_text())
+    texts += leaked_texts("LEAK:" + (graded / "leak.txt").read_text())
+    feedback.generate_feedback(course_dir, ASSIGNMENT, student)
+    html = (course_dir / "feedback" / student / ASSIGNMENT /
+            NOTEBOOK.replace(".ipynb", ".html")).read_text()
+    texts += leaked_texts(html)
+    assert any("perceptron_train(X, y, learning_rate=1.0, epochs=1)" in t for t in texts)
+    hidden = hidden_lines()
+    assert hidden
+    assert not [line for line in hidden for text in texts if line in text]
+    assert not [line for line in hidden if line in html]
