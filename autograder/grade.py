@@ -40,7 +40,7 @@ from pathlib import Path
 
 from . import sandbox
 from .course import Course, load_api, load_config
-from .intake import read_submission, stage_submission
+from .intake import fingerprint_files, stage_submission
 from .notebooks import single_threaded_blas
 from .preprocessors import (
     CELL_TIMEOUT,
@@ -102,13 +102,9 @@ def _real_dir(path):
 
 
 def fingerprint(folder, settings):
-    """A hash of every file of a submission (as intake reads it) and of the settings."""
+    """A hash of a submission (as intake reads it, links never followed) and the settings."""
     digest = hashlib.sha256(json.dumps(settings.fingerprint(), sort_keys=True).encode())
-    submission = read_submission(folder)
-    for relative in sorted(submission.files):
-        digest.update(relative.encode() + b"\0" + submission.files[relative])
-    for relative, reason in sorted(submission.refused):
-        digest.update(f"refused {relative}: {reason}".encode() + b"\0")
+    digest.update(fingerprint_files(folder, root=Path(folder).parent.parent).encode())
     return digest.hexdigest()
 
 
@@ -211,7 +207,8 @@ def stage(job):
     job.intake = stage_submission(
         job.submitted, job.course.source(job.assignment),
         job.course.root / WORK / "intake" / job.student / job.assignment,
-        release=job.course.release(job.assignment), own_module=job.course.module(job.assignment))
+        release=job.course.release(job.assignment), own_module=job.course.module(job.assignment),
+        root=job.course.root / "submitted")
     job.outcome.problems += job.intake.problems
     job.outcome.flags += job.intake.flags
     job.config = grading_config(job.course.root, job.settings)

@@ -1,10 +1,12 @@
 """The sandbox on its own: what a sandboxed Python can and cannot do."""
 
+import dataclasses
 import subprocess
 
 import pytest
 
 from autograder import sandbox
+from autograder.settings import Settings
 
 BUBBLEWRAP = sandbox.detect() == "bubblewrap"
 needs_bubblewrap = pytest.mark.skipif(not BUBBLEWRAP, reason="needs bubblewrap, as root")
@@ -12,7 +14,7 @@ needs_bubblewrap = pytest.mark.skipif(not BUBBLEWRAP, reason="needs bubblewrap, 
 
 def run(code, workdir, mode=None, limits=None):
     """Run ``code`` in a sandboxed Python; return (returncode, stdout, stderr)."""
-    box = sandbox.Sandbox(limits or sandbox.Limits(), mode=mode)
+    box = sandbox.Sandbox(limits or Settings().limits(), mode=mode)
     argv, env = box.command(sandbox.python_command(code), workdir)
     try:
         done = subprocess.run(argv, env=env, cwd=workdir, capture_output=True, text=True,
@@ -90,7 +92,7 @@ except OSError:
     pass
 print("children", children)
 """
-    limits = sandbox.Limits(processes=20)
+    limits = dataclasses.replace(Settings().limits(), processes=20)
     code_, out, err = run(code, tmp_path, limits=limits)
     assert code_ == 0, err
     assert int(out.split("children")[1]) < 20
@@ -114,7 +116,7 @@ try:
 except OSError:
     print("file size stopped")
 """
-    limits = sandbox.Limits(memory_mb=1024, file_size_mb=2)
+    limits = dataclasses.replace(Settings().limits(), memory_mb=1024, file_size_mb=2)
     code_, out, err = run(code, tmp_path, mode=mode, limits=limits)
     assert code_ == 0, err
     assert "memory stopped" in out and "file size stopped" in out, out
