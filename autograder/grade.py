@@ -50,8 +50,11 @@ from .preprocessors import (
     OUTPUT_CUT,
     TIME_LIMIT,
     TRUSTED_FAILED,
+    ForgiveStderr,
+    ResilientExecute,
     error_output,
 )
+from .sandbox import SandboxedKernelManager
 from .settings import Settings
 from .trusted import trusted_verdicts
 
@@ -148,8 +151,6 @@ def grading_config(course_dir, settings):
         SaveAutoGrades,
     )
 
-    from .preprocessors import ForgiveStderr, ResilientExecute
-    from .sandbox import SandboxedKernelManager
 
     config = load_config(course_dir)
     config.CourseDirectory.submitted_directory = f"{WORK}/intake"

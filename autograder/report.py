@@ -8,6 +8,7 @@ from nbgrader.api import Gradebook
 from nbgrader.plugins import CsvExportPlugin
 
 from .course import load_api
+from .grade import load_outcome
 
 PER_CELL_FIELDS = ["assignment", "student", "notebook", "cell", "score", "max_score",
                    "auto_score", "manual_score", "needs_manual_grade", "nbgrader_passed",
@@ -30,8 +31,6 @@ def export_cells(course_dir, path):
     ``trusted_passed`` what the trusted run of the whole cell, hidden tests included, said
     (all three empty for written answers).
     """
-    from .grade import load_outcome
-
     api = load_api(course_dir)
     rows = []
     with Gradebook(api.coursedir.db_url, api.coursedir.course_id) as gradebook:

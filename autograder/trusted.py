@@ -45,6 +45,7 @@ import nbformat
 import numpy as np
 
 from . import definitions, sandbox, wire
+from .preprocessors import is_demo
 
 MAX_REPLY = 64 * 2 ** 20
 MAX_MESSAGE = 2000
@@ -207,15 +208,7 @@ class Student:
         dotted = getattr(value, "__student__", None)
         if isinstance(dotted, str):
             return dotted
-        module = getattr(value, "__module__", None) or ""
-        prefix = self.library.__name__ + "."
-        name = getattr(value, "__qualname__", None)
-        if not module.startswith(prefix) or not isinstance(name, str) or "." in name:
-            return None
-        loaded = sys.modules.get(module)
-        if loaded is None or getattr(loaded, name, None) is not value:
-            return None
-        return f"{module[len(prefix):]}.{name}"
+        return wire.name_in(self.library.__name__, value)
 
     def resolve(self, kind, name):
         module, _, attribute = str(name).rpartition(".")
@@ -433,8 +426,6 @@ def student_cells(notebook, tests):
     Locked cells run as the course wrote them (nbgrader does the same); demo cells and
     test cells are left out, and so are magics.
     """
-    from .preprocessors import is_demo
-
     test_ids = {t.grade_id for t in tests.tests}
     sources = []
     for cell in notebook.cells:

@@ -25,6 +25,7 @@ imports it inside the sandbox, where only numpy and the standard library exist.
 import base64
 import dataclasses
 import io
+import sys
 
 import numpy as np
 
@@ -246,3 +247,17 @@ def follow(arguments, path):
         else:
             raise Garbled(f"a reference to no argument ({path!r})")
     return value
+
+
+def name_in(package, value):
+    """``"module.name"`` when ``value`` is a top-level function or class of a module of the
+    package ``package`` (e.g. ``"nnlib"``) that is loaded; else None."""
+    module = getattr(value, "__module__", None) or ""
+    name = getattr(value, "__qualname__", None)
+    prefix = package + "."
+    if not module.startswith(prefix) or not isinstance(name, str) or "." in name:
+        return None
+    loaded = sys.modules.get(module)
+    if loaded is None or getattr(loaded, name, None) is not value:
+        return None
+    return f"{module[len(prefix):]}.{name}"

@@ -39,14 +39,7 @@ class Session:
 
     def name_of(self, value):
         """``"module.name"`` for a function or class that the student's nnlib defines."""
-        module = getattr(value, "__module__", None) or ""
-        name = getattr(value, "__qualname__", None)
-        if not module.startswith("nnlib.") or not isinstance(name, str) or "." in name:
-            return None
-        loaded = sys.modules.get(module)
-        if loaded is None or getattr(loaded, name, None) is not value:
-            return None
-        return f"{module[len('nnlib.'):]}.{name}"
+        return wire.name_in("nnlib", value)
 
     def resolve(self, kind, name):
         module, _, attribute = name.rpartition(".")

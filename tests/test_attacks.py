@@ -296,11 +296,14 @@ get_ipython().events.register("post_run_cell", _leak)
 
 
 def hidden_lines():
-    """Every line of the hidden tests of notebook 01 (longer than a few characters)."""
+    """Every line of the hidden tests of notebook 01 (longer than a few characters) that no
+    visible test has too."""
     from autograder import definitions
 
-    return {line for test in definitions.read_notebook(ROOT / "solutions" / NOTEBOOK).tests
-            for line in test.hidden_lines if len(line) > 12}
+    tests = definitions.read_notebook(ROOT / "solutions" / NOTEBOOK).tests
+    visible = {line.strip() for test in tests for line in test.visible_source.splitlines()}
+    return {line for test in tests for line in test.hidden_lines
+            if len(line) > 12 and line not in visible}
 
 
 def leaked_texts(text):

@@ -9,7 +9,6 @@ import json
 
 import nbformat
 import pytest
-from nbgrader.api import Gradebook
 from test_grading import ASSIGNMENT, NOTEBOOK, SETTINGS, make_submission
 
 from autograder import course, grade, settings
@@ -138,10 +137,9 @@ def test_a_step_that_fails_after_nbgrader_revokes_its_scores(course_dir, monkeyp
     outcome = grade.grade_job(course_dir, ASSIGNMENT, job.student, SETTINGS)
     assert outcome.status == "failed" and "unverified-scores-revoked" in outcome.flags
     assert any("broken" in p and "fell over" in p for p in outcome.problems)
+    job.config = course.load_config(course_dir)
     assert auto_scores(job) == dict.fromkeys(CELLS, 0)
-    with Gradebook(job.config.CourseDirectory.db_url if job.config else
-                   course.load_config(course_dir).CourseDirectory.db_url,
-                   "nn-course") as gradebook:
+    with job.gradebook() as gradebook:
         assert gradebook.find_submission(ASSIGNMENT, job.student).score == 0
 
 
