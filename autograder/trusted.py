@@ -212,7 +212,8 @@ class Student:
 
     def resolve(self, kind, name):
         module, _, attribute = str(name).rpartition(".")
-        found = getattr(sys.modules.get(f"{self.library.__name__}.{module}"), attribute, None)
+        found = None if attribute.startswith("__") else getattr(
+            sys.modules.get(f"{self.library.__name__}.{module}"), attribute, None)
         if kind == "f" and callable(found) and not isinstance(found, type):
             return found
         if kind == "nt" and isinstance(found, type) and issubclass(found, tuple) \

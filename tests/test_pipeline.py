@@ -15,7 +15,9 @@ from autograder import course, grade, settings
 from autograder.preprocessors import HIDDEN_FAILED, KERNEL_DIED, TRUSTED_FAILED, error_output
 from autograder.trusted import Verdict
 
-pytestmark = pytest.mark.slow
+# nbgrader's gradebook warns of its own session use (SAWarning, a RuntimeWarning, which the
+# suite turns into errors); here nbgrader runs in this process, not in a grading worker
+pytestmark = [pytest.mark.slow, pytest.mark.filterwarnings("ignore::sqlalchemy.exc.SAWarning")]
 CELLS = {"test-step": 1, "test-perceptron-predict": 2, "test-gates-by-hand": 2,
          "test-perceptron-train": 3}
 
