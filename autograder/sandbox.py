@@ -46,57 +46,10 @@ EVENT_PREFIX = "[sandbox] "
 UID_BASE = 70000  # each grading process gets its own user id from here on
 
 
-# Run first in every sandboxed Python: the audit hook. ``SANDBOX_ALLOWED`` lists
-# where the process may open files; ``SANDBOX_EVENTS`` is the descriptor to report on.
-GUARD = r'''
-import os as _os, sys as _sys
-def _sandbox_guard():
-    roots = [r.rstrip("/") + "/" for r in _os.environ.pop("SANDBOX_ALLOWED", "").split(":") if r]
-    fd = int(_os.environ.pop("SANDBOX_EVENTS", "2"))
-    out = _os.dup(fd)
-    seen = set()
-    def report(text):
-        if text not in seen and len(seen) < 40:
-            seen.add(text)
-            try:
-                _os.write(out, ("[sandbox] " + text + "\n").encode("utf-8", "replace"))
-            except OSError:
-                pass
-    def outside(event, path):
-        if isinstance(path, bytes):
-            path = _os.fsdecode(path)
-        if isinstance(path, str) and path:
-            full = _os.path.normpath(_os.path.join(_os.getcwd(), path))
-            if not any((full + "/").startswith(root) for root in roots):
-                report(event + " " + full)
-    def hook(event, args):
-        if event in ("open", "sqlite3.connect"):
-            outside(event, args[0])
-        elif event in ("socket.connect", "socket.sendto", "socket.bind"):
-            report(f"{event} {args[1]!r}"[:300])
-        elif event == "subprocess.Popen" and args[0] == "uname":
-            pass  # platform.processor(), called as IPython starts
-        elif event in ("subprocess.Popen", "os.system", "os.exec", "os.posix_spawn"):
-            report(f"{event} {args[0]!r} {args[1]!r}"[:300])
-        elif event in ("os.fork", "os.forkpty", "os.kill", "os.killpg"):
-            report(event)
-    _sys.addaudithook(hook)
-_sandbox_guard()
-del _sandbox_guard
-'''
-
+# Run first in every sandboxed Python: the audit hook (its text goes ahead of the program).
+GUARD = (Path(__file__).with_name("guard.py")).read_text()
 # Sets the resource limits, then becomes the command (first argument: the limits as JSON).
-LIMITER = r'''
-import json, os, resource, sys
-limits = json.loads(sys.argv[1])
-mb = 2 ** 20
-for name, value in [("RLIMIT_CPU", limits["cpu_seconds"]), ("RLIMIT_AS", limits["memory_mb"] * mb),
-                    ("RLIMIT_NPROC", limits["processes"]), ("RLIMIT_NOFILE", limits["open_files"]),
-                    ("RLIMIT_FSIZE", limits["file_size_mb"] * mb), ("RLIMIT_CORE", 0)]:
-    if value is not None and hasattr(resource, name):
-        resource.setrlimit(getattr(resource, name), (value, value))
-os.execvp(sys.argv[2], sys.argv[2:])
-'''
+LIMITER = str(Path(__file__).with_name("limiter.py"))
 
 
 # Not --unshare-all: a user namespace would leave no other user id to switch to.
@@ -194,7 +147,7 @@ class Sandbox:
         limits = asdict(self.limits)
         if self.mode != "bubblewrap":  # a process limit would count all of the user's processes
             limits["processes"] = None
-        limiter = [sys.executable, "-I", "-c", LIMITER, json.dumps(limits)]
+        limiter = [sys.executable, "-I", LIMITER, json.dumps(limits)]
         if self.mode != "bubblewrap":
             return limiter + list(argv), env
         env["JPY_PARENT_PID"] = "1"  # its parent is the sandbox's init; it dies with the grader
