@@ -14,7 +14,7 @@ ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root)
 # Open notebooks/ in the file browser once it exists.
 DEFAULT_URL := $(if $(wildcard notebooks),--LabApp.default_url=/lab/tree/notebooks)
 
-.PHONY: help lab test release solutions clean sandbox
+.PHONY: help lab test release solutions clean sandbox browser
 
 help:  ## list the targets
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -47,7 +47,21 @@ sandbox:  ## install bubblewrap, the grading sandbox, if it is missing
 	    echo "         Install it as root: apt-get install bubblewrap" >&2; \
 	  fi; }
 
-test: $(STAMP) sandbox  ## lint, then run the whole test suite
+# The browser test (tests/test_browser.py) drives Debian's chromium through Playwright's
+# executable_path; nothing downloads a browser of its own (never `playwright install`).
+# On Debian and Ubuntu, as root, install it when missing; elsewhere say how.
+browser:  ## install chromium, the browser test's browser, if it is missing
+	@command -v chromium >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "Installing chromium (for the browser test) with apt-get"; \
+	    apt-get install -y -qq chromium >/dev/null || \
+	      { apt-get update -qq && apt-get install -y -qq chromium >/dev/null; }; \
+	  else \
+	    echo "warning: chromium is missing; the browser test will be skipped." >&2; \
+	    echo "         Install it as root: apt-get install chromium" >&2; \
+	  fi; }
+
+test: $(STAMP) sandbox browser  ## lint, then run the whole test suite
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)
 
