@@ -5,6 +5,10 @@
 PYTHON ?= python3
 VENV   := .venv
 STAMP  := $(VENV)/.installed
+# The exact versions every install uses (make lock rewrites it). Resolved for one Python
+# (its "# python X.Y" line); on another the install goes unpinned, with a warning.
+# make lab CONSTRAINTS= installs without it.
+CONSTRAINTS ?= constraints.txt
 # Extra flags: make lab LAB_ARGS="--no-browser --port=8899"; make test PYTEST_ARGS="-m 'not slow'"
 LAB_ARGS ?=
 PYTEST_ARGS ?=
@@ -14,13 +18,14 @@ ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root)
 # Open notebooks/ in the file browser once it exists.
 DEFAULT_URL := $(if $(wildcard notebooks),--LabApp.default_url=/lab/tree/notebooks)
 
-.PHONY: help lab test release solutions clean sandbox browser
+.PHONY: help lab test lock release solutions clean sandbox browser
 
 help:  ## list the targets
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
 
-# Create the venv once; reinstall only when pyproject.toml is newer than the stamp.
-$(STAMP): pyproject.toml
+# Create the venv once; reinstall only when pyproject.toml or the constraints are newer
+# than the stamp.
+$(STAMP): pyproject.toml $(CONSTRAINTS)
 	@test -x $(VENV)/bin/python || { \
 	  $(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 10))' || { \
 	    echo "error: this course needs Python 3.10 or newer; '$(PYTHON)' is $$($(PYTHON) --version 2>&1)." >&2; \
@@ -28,8 +33,44 @@ $(STAMP): pyproject.toml
 	  echo "Creating $(VENV) with $$($(PYTHON) --version)"; \
 	  $(PYTHON) -m venv $(VENV); }
 	@echo "Installing the course into $(VENV) (the first time takes a few minutes)"
-	$(VENV)/bin/python -m pip install --quiet -e '.[test]'
+	@pins="$(if $(CONSTRAINTS),-c $(CONSTRAINTS))"; \
+	if [ -n "$$pins" ]; then \
+	  locked=$$(sed -n 's/^# python \([0-9.]*\).*/\1/p' $(CONSTRAINTS)); \
+	  have=$$($(VENV)/bin/python -c 'import sys; print("%d.%d" % sys.version_info[:2])'); \
+	  if [ "$$locked" != "$$have" ]; then \
+	    echo "warning: $(CONSTRAINTS) pins versions for Python $$locked, this is $$have:" >&2; \
+	    echo "         installing the newest versions instead (make lock pins them for it)." >&2; \
+	    pins=; fi; \
+	fi; \
+	echo "$(VENV)/bin/python -m pip install --quiet $${pins:+$$pins }-e '.[test]'"; \
+	$(VENV)/bin/python -m pip install --quiet $$pins -e '.[test]'
 	touch $@
+
+# Re-resolve the newest versions that pyproject.toml allows, in a scratch venv (the course's
+# own .venv is left alone), and rewrite the constraints; the next make lab or make test
+# installs them. Review the diff and commit it.
+lock:  ## re-resolve every version in a scratch venv and rewrite constraints.txt
+	@scratch=$$(mktemp -d) && trap 'rm -rf "$$scratch"' EXIT && \
+	echo "Resolving in a scratch venv with $$($(PYTHON) --version)" && \
+	$(PYTHON) -m venv "$$scratch/venv" && \
+	"$$scratch/venv/bin/python" -m pip install --quiet -e '.[test]' && \
+	{ echo "# Exact versions installed by make lab and make test:"; \
+	  echo "#   pip install -c constraints.txt -e '.[test]'"; \
+	  echo "# Written by make lock (pip freeze of a scratch venv); environment.yml pins the"; \
+	  echo "# direct dependencies to the same versions (tests/test_setup.py checks)."; \
+	  "$$scratch/venv/bin/python" -c 'import platform, sys; print("# python %d.%d" % sys.version_info[:2], "on", platform.system(), platform.machine())'; \
+	  "$$scratch/venv/bin/python" -m pip freeze --exclude-editable; } > constraints.txt.new && \
+	mv constraints.txt.new constraints.txt && \
+	awk -F'==' '$(PIN_CONDA)' constraints.txt environment.yml > environment.yml.new && \
+	mv environment.yml.new environment.yml && \
+	echo "Wrote constraints.txt ($$(grep -c '==' constraints.txt) packages) and environment.yml's pins"
+
+# awk, reading constraints.txt then environment.yml: pin each "  - name..." line of a locked
+# package to the locked version (names compared as pip does: case and - or _ alike).
+PIN_CONDA = NR == FNR { if (NF == 2) { key = tolower($$1); gsub(/_/, "-", key); pin[key] = $$2 }; next } \
+  match($$0, /^  - [A-Za-z0-9_.-]+/) { name = substr($$0, 5, RLENGTH - 4); key = tolower(name); \
+    gsub(/_/, "-", key); if (key in pin) { print "  - " name "==" pin[key]; next } } \
+  { print }
 
 lab: $(STAMP)  ## open JupyterLab on the course
 	$(VENV)/bin/jupyter lab --ServerApp.root_dir="$(CURDIR)" $(DEFAULT_URL) $(ALLOW_ROOT) $(LAB_ARGS)

@@ -1,5 +1,6 @@
 """Does the course install, serve and import the way README.md says it does?"""
 
+import importlib.metadata
 import os
 import re
 import secrets
@@ -28,33 +29,98 @@ REPO = Path(__file__).resolve().parents[1]
 CONDA_ONLY = {"pip"}
 
 
-def _requirement_key(spec: str) -> tuple[str, str]:
-    """Normalised ``(name, specifier)`` of a line like ``"scikit_learn >=1.3"``."""
-    req = Requirement(spec)
-    return canonicalize_name(req.name), str(req.specifier)
-
-
-def _pyproject_requirements() -> list[tuple[str, str]]:
+def _pyproject_requirements() -> dict[str, Requirement]:
+    """pyproject.toml's dependencies and `test` extra, with the Python, by normalised name."""
     project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
     python = "python" + project["requires-python"]
     specs = [python, *project["dependencies"], *project["optional-dependencies"]["test"]]
-    return sorted(map(_requirement_key, specs))
+    return {canonicalize_name(req.name): req for req in map(Requirement, specs)}
 
 
-def _conda_requirements() -> list[tuple[str, str]]:
+def _conda_requirements() -> dict[str, Requirement]:
     env = yaml.safe_load((REPO / "environment.yml").read_text())
     specs = [dep for dep in env["dependencies"] if isinstance(dep, str)]
-    return sorted(key for key in map(_requirement_key, specs) if key[0] not in CONDA_ONLY)
+    reqs = {canonicalize_name(req.name): req for req in map(Requirement, specs)}
+    return {name: req for name, req in reqs.items() if name not in CONDA_ONLY}
 
 
-def test_environment_yml_matches_pyproject():
-    """Do environment.yml and pyproject.toml ask for the same packages and versions?"""
-    pyproject, conda = _pyproject_requirements(), _conda_requirements()
-    assert conda == pyproject, (
-        "environment.yml and pyproject.toml disagree.\n"
-        f"  pyproject.toml (dependencies + test extra): {pyproject}\n"
-        f"  environment.yml:                            {conda}\n"
-        "Hint: copy the specifiers from pyproject.toml into environment.yml."
+def _locked_versions() -> dict[str, str]:
+    """constraints.txt as ``{normalised name: exact version}``."""
+    lines = (REPO / "constraints.txt").read_text().splitlines()
+    reqs = [Requirement(line) for line in lines if line.strip() and not line.startswith("#")]
+    pins = {}
+    for req in reqs:
+        (spec,) = req.specifier  # one exact pin per line, as pip freeze writes them
+        assert spec.operator == "==", f"constraints.txt: {req} is not an exact pin"
+        pins[canonicalize_name(req.name)] = spec.version
+    return pins
+
+
+def _locked_python() -> str:
+    """The Python version (``"3.11"``) constraints.txt was resolved for."""
+    text = (REPO / "constraints.txt").read_text()
+    found = re.search(r"^# python (\d+\.\d+)", text, flags=re.MULTILINE)
+    assert found, "constraints.txt has no '# python X.Y' line (make lock writes one)"
+    return found.group(1)
+
+
+def test_constraints_pin_every_dependency_within_pyproject():
+    """Does constraints.txt pin every dependency, within pyproject.toml's ranges, and not the
+    course itself?"""
+    pins, wanted = _locked_versions(), _pyproject_requirements()
+    python = wanted.pop("python")
+    assert python.specifier.contains(_locked_python() + ".0"), (
+        f"constraints.txt was resolved for Python {_locked_python()}, outside {python}"
+    )
+    assert "nn-course" not in pins, "constraints.txt pins the course itself (pip freeze -e)"
+    missing = sorted(set(wanted) - set(pins))
+    assert not missing, f"constraints.txt does not pin {missing}. Hint: run `make lock`."
+    outside = {
+        str(req): pins[name]
+        for name, req in wanted.items()
+        if not req.specifier.contains(pins[name], prereleases=True)
+    }
+    assert not outside, f"constraints.txt pins outside pyproject.toml's ranges: {outside}"
+
+
+def test_environment_yml_matches_constraints():
+    """Does environment.yml ask for pyproject.toml's packages, at the versions constraints.txt
+    pins?"""
+    pyproject, conda, pins = _pyproject_requirements(), _conda_requirements(), _locked_versions()
+    assert sorted(conda) == sorted(pyproject), (
+        "environment.yml and pyproject.toml name different packages.\n"
+        f"  pyproject.toml (dependencies + test extra): {sorted(pyproject)}\n"
+        f"  environment.yml:                            {sorted(conda)}"
+    )
+    assert str(conda.pop("python").specifier) == str(pyproject["python"].specifier), (
+        f"environment.yml's Python is not pyproject.toml's requires-python ({pyproject['python']})"
+    )
+    expected = {name: f"=={pins[name]}" for name in conda}
+    found = {name: str(req.specifier) for name, req in conda.items()}
+    assert found == expected, (
+        "environment.yml does not pin constraints.txt's versions.\n"
+        f"  constraints.txt: {expected}\n  environment.yml: {found}\n"
+        "Hint: `make lock` rewrites both."
+    )
+
+
+def test_installed_versions_are_the_locked_ones():
+    """Does the environment running these tests have constraints.txt's versions installed?"""
+    python = f"{sys.version_info.major}.{sys.version_info.minor}"
+    if python != _locked_python():
+        pytest.skip(f"constraints.txt is for Python {_locked_python()}, this is {python}")
+    installed = {
+        canonicalize_name(dist.metadata["Name"]): dist.version
+        for dist in importlib.metadata.distributions()
+    }
+    wrong = {
+        name: (version, installed.get(name))
+        for name, version in _locked_versions().items()
+        if installed.get(name) != version
+    }
+    assert not wrong, (
+        f"Installed versions differ from constraints.txt (locked, installed): {wrong}\n"
+        "Hint: `make test` reinstalls with the constraints when they change."
     )
 
 
