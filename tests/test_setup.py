@@ -1,6 +1,7 @@
 """Does the course install, serve and import the way README.md says it does?"""
 
 import importlib.metadata
+import json
 import os
 import re
 import secrets
@@ -143,26 +144,60 @@ def _make_env() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if k not in {"MAKEFLAGS", "MFLAGS", "MAKELEVEL"}}
 
 
-def _get_status(url: str) -> int | None:
+def _get(url: str) -> tuple[int | None, str]:
+    """The status and body of a GET (status None when nothing answers)."""
     try:
         with urllib.request.urlopen(url, timeout=5) as response:
-            return response.status
+            return response.status, response.read().decode(errors="replace")
     except urllib.error.HTTPError as err:
-        return err.code
+        return err.code, ""
     except (urllib.error.URLError, ConnectionError, TimeoutError):
-        return None
+        return None, ""
+
+
+def _page_config(html: str) -> dict:
+    """The page config JupyterLab serves in /lab (its ``jupyter-config-data`` script)."""
+    found = re.search(r'<script id="jupyter-config-data"[^>]*>(.*?)</script>', html, re.DOTALL)
+    assert found, "the /lab page has no jupyter-config-data script"
+    return json.loads(found.group(1))
+
+
+# What `make lab` hides from students (lab-config/), and what it must keep.
+INSTRUCTOR_PLUGINS = [
+    "@jupyter/nbgrader:formgrader",
+    "@jupyter/nbgrader:create-assignment",
+    "@jupyter/nbgrader:course-list",
+]
+STUDENT_PLUGINS = ["@jupyter/nbgrader:assignment-list", "@jupyter/nbgrader:validate-assignment"]
+
+
+def test_hidden_plugins_exist_in_installed_nbgrader():
+    """Are the plugins that `make lab` disables and keeps named as the installed nbgrader
+    names them?"""
+    static = Path(sys.prefix, "share", "jupyter", "labextensions", "@jupyter", "nbgrader", "static")
+    code = "".join(path.read_text(errors="replace") for path in static.glob("*.js"))
+    unknown = [
+        plugin for plugin in INSTRUCTOR_PLUGINS + STUDENT_PLUGINS if f'"{plugin}"' not in code
+    ]
+    assert not unknown, (
+        f"nbgrader's labextension in {static} defines no plugin {unknown}. "
+        "Hint: update lab-config/labconfig/page_config.json to the new names."
+    )
 
 
 @pytest.mark.slow
 def test_make_lab_serves_jupyterlab(tmp_path):
-    """Does `make lab` start a JupyterLab that answers on /lab within 90 seconds?"""
+    """Does `make lab` start, within 90 seconds, a JupyterLab that shows students the
+    assignment list and Validate but not the formgrader or create-assignment tools?"""
     port, token = _free_port(), secrets.token_hex(16)
     lab_args = (
         f"--no-browser --ServerApp.ip=127.0.0.1 --port={port} --IdentityProvider.token={token}"
     )
     log = tmp_path / "lab.log"
-    url = f"http://127.0.0.1:{port}/lab?token={token}"
-    status, started = None, time.monotonic()
+    base = f"http://127.0.0.1:{port}"
+    url = f"{base}/lab?token={token}"
+    (status, page), started = (None, ""), time.monotonic()
+    formgrader = None
     with log.open("wb") as out:
         proc = subprocess.Popen(
             ["make", "-C", str(REPO), "lab", f"LAB_ARGS={lab_args}"],
@@ -174,8 +209,9 @@ def test_make_lab_serves_jupyterlab(tmp_path):
         )
         try:
             while time.monotonic() - started < 90 and proc.poll() is None:
-                status = _get_status(url)
+                status, page = _get(url)
                 if status == 200:
+                    formgrader, _ = _get(f"{base}/formgrader?token={token}")
                     break
                 time.sleep(1)
         finally:
@@ -189,6 +225,15 @@ def test_make_lab_serves_jupyterlab(tmp_path):
         f"`make lab` did not serve {url} within 90 s (last status: {status}, "
         f"make exit code: {proc.returncode}). Its output ends with:\n"
         + log.read_text(errors="replace")[-3000:]
+    )
+    disabled = _page_config(page)["disabledExtensions"]
+    assert set(INSTRUCTOR_PLUGINS) <= set(disabled), (
+        f"`make lab` should disable {INSTRUCTOR_PLUGINS}; its page config disables {disabled}"
+    )
+    assert not set(STUDENT_PLUGINS) & set(disabled), f"`make lab` disables {disabled}"
+    assert formgrader == 404, (
+        f"`make lab` serves the formgrader (/formgrader answered {formgrader}, expected 404: "
+        "its server extension should be off)"
     )
 
 
