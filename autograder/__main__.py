@@ -28,6 +28,7 @@ execute [NOTEBOOK ...]
 
 import argparse
 import sys
+import time
 from pathlib import Path
 
 from . import course, feedback, grade, notebooks, release, report, settings
@@ -63,6 +64,7 @@ def main(argv=None):
     feedback_parser.add_argument("--assignment", help="only this assignment")
     feedback_parser.add_argument("--student", help="only this student")
     args = parser.parse_args(argv)
+    grade.quiet_gradebook()  # course, grade and feedback all write the gradebook
     try:
         return run(args)
     except course.CourseError as error:
@@ -84,9 +86,16 @@ def run(args):
         for path in release.release_library() + release.release_notebooks():
             print(f"wrote {path.relative_to(release.ROOT)}")
     elif args.command == "course":
-        for name in course.build_course(args.directory, args.solutions):
-            print(f"assignment {name}: source/ and release/ ready")
-        print(f"course ready in {args.directory}")
+        start = time.monotonic()
+        print(f"building {len(course.assignments(args.solutions))} assignments in "
+              f"{args.directory}", flush=True)
+
+        def show(done, total, name):
+            print(f"[{done}/{total}] {name}: source/ and release/ ready "
+                  f"({time.monotonic() - start:.0f} s)", flush=True)
+
+        names = course.build_course(args.directory, args.solutions, progress=show)
+        print(f"course ready in {args.directory}: {len(names)} assignments")
     elif args.command == "grade":
         from . import sandbox
 

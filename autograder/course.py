@@ -177,7 +177,7 @@ def load_api(course_dir, config=None):
     return NbGraderAPI(config=config if config is not None else load_config(course_dir))
 
 
-def build_course(course_dir, solutions=release.SOURCE_NOTEBOOKS):
+def build_course(course_dir, solutions=release.SOURCE_NOTEBOOKS, progress=None):
     """Create (or refresh) a complete nbgrader course directory.
 
     Parameters
@@ -186,6 +186,8 @@ def build_course(course_dir, solutions=release.SOURCE_NOTEBOOKS):
         Created if missing. An existing gradebook and submissions are kept.
     solutions : path-like, default the repository's ``solutions/``
         The master copy: its ``NN_*.ipynb`` notebooks and its ``nnlib/``.
+    progress : callable, optional
+        Called as ``progress(done, total, name)`` once each assignment is ready.
 
     Returns
     -------
@@ -201,8 +203,8 @@ def build_course(course_dir, solutions=release.SOURCE_NOTEBOOKS):
     course_dir.mkdir(parents=True, exist_ok=True)
     write_config(course_dir, solutions)
     api = load_api(course_dir)
-    reference, names = Path(solutions) / "nnlib", []
-    for name, notebook, module in assignments(solutions):
+    reference, names, todo = Path(solutions) / "nnlib", [], assignments(solutions)
+    for name, notebook, module in todo:
         source = course_dir / "source" / name
         source.mkdir(parents=True, exist_ok=True)
         (source / notebook.name).write_bytes(notebook.read_bytes())
@@ -217,5 +219,7 @@ def build_course(course_dir, solutions=release.SOURCE_NOTEBOOKS):
         release.release_library(reference, course_dir / "release" / name / "nnlib",
                                 complete=done)
         names.append(name)
+        if progress:
+            progress(len(names), len(todo), name)
     write_grading(course_dir, solutions)
     return names

@@ -35,6 +35,7 @@ import queue
 import signal
 import sys
 import time
+import warnings
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -435,9 +436,23 @@ def _execution_flags(folder):
 # ---------------------------------------------------------------- the pool
 
 
+def quiet_gradebook():
+    """Hide the SQLAlchemy warnings that nbgrader's gradebook raises about its own session use.
+
+    nbgrader 0.9 builds a submission's rows before its session holds them (``nbgrader/api.py``,
+    ``update_or_create_submission``) and SQLAlchemy warns (``SAWarning``) on every submission,
+    though nothing is lost. Only SAWarnings raised from nbgrader's own modules are hidden; call
+    this in every process that uses the gradebook (the workers are spawned, not forked).
+    """
+    from sqlalchemy.exc import SAWarning
+
+    warnings.filterwarnings("ignore", category=SAWarning, module=r"nbgrader(\.|$)")
+
+
 def _worker(course_dir, settings, jobs, results):
     """A worker process: grade jobs from the queue until it sends None."""
     os.setpgrp()  # its own process group, so a watchdog can kill it with its kernels
+    quiet_gradebook()
     _die_with_parent()
     single_threaded_blas()  # N kernels at once on N cores
     while True:
