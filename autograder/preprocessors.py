@@ -284,10 +284,12 @@ class HideTestCode(NbGraderPreprocessor):
             return lines[-1][len("Hint:"):].strip()
         if error.ename == HIDDEN_FAILED:  # its message may hold the hidden test's values
             return "a hidden test failed; test your function on more inputs of your own"
-        if error.ename == "NotImplementedError":
+        if error.ename in NOT_DONE_ERRORS:
             return f"not implemented yet ({error.evalue})"
         return f"the test raised {error.ename}; run the visible tests in your notebook"
 
 
+# A stub's error (nnlib's ExerciseNotDone, or a plain one) says only which exercise is missing.
+NOT_DONE_ERRORS = {"NotImplementedError", "ExerciseNotDone"}
 # Our own error messages say nothing about the tests, so feedback may show them.
 FEEDBACK_SAFE_ERRORS = {KERNEL_DIED, KERNEL_STUCK, TIME_LIMIT, CELL_TIMEOUT, TRUSTED_FAILED}

@@ -2,11 +2,14 @@
 
 Every region between ``### BEGIN SOLUTION <label>`` and ``### END SOLUTION``
 is replaced by nbgrader's own ``ClearSolutions`` preprocessor, configured with
-a code stub that raises ``NotImplementedError(<label>)``: the same logic, the
+a code stub that raises ``ExerciseNotDone(<label>)``: the same logic, the
 same markers and the same errors (nested or unterminated regions) as
-``nbgrader generate_assignment`` uses for notebook cells.
+``nbgrader generate_assignment`` uses for notebook cells. ``ExerciseNotDone``
+(``nnlib/_exercises.py``) is a ``NotImplementedError`` that a notebook shows as
+one short line; a module with stubs gets the import of it.
 """
 
+import ast
 import importlib.util
 import os
 import shutil
@@ -28,10 +31,13 @@ STUDENT_NOTEBOOKS = ROOT / "notebooks"
 BEGIN = "BEGIN SOLUTION"
 END = "END SOLUTION"
 LABEL_SLOT = "@EXERCISE@"
-CODE_STUB = f'# YOUR CODE HERE\nraise NotImplementedError("{LABEL_SLOT}")'
-# The stub nbgrader puts in place of a solution region inside a notebook cell.
+STUB_ERROR = "ExerciseNotDone"
+STUB_IMPORT = f"from ._exercises import {STUB_ERROR}"
+CODE_STUB = f'# YOUR CODE HERE\nraise {STUB_ERROR}("{LABEL_SLOT}")'
+# The stub nbgrader puts in place of a solution region inside a notebook cell; every
+# notebook's setup cell imports nnlib, and the error shows as one short line.
 NOTEBOOK_CODE_STUB = ('# YOUR CODE HERE\n'
-                      'raise NotImplementedError("replace this line with your answer")')
+                      f'raise nnlib.{STUB_ERROR}("replace this line with your answer")')
 
 
 class ReleaseError(ValueError):
@@ -90,7 +96,32 @@ def strip_solutions(source, filename="<source>"):
     stripped = parts[0]
     for label, rest in zip(labels, parts[1:]):
         stripped += label + rest
-    return stripped
+    return with_stub_import(stripped) if labels else stripped
+
+
+def with_stub_import(source):
+    """Add ``from ._exercises import ExerciseNotDone`` where isort would put it.
+
+    Among the module's top-level relative imports, in order; after its last
+    import (as a section of its own) when it has none; after its docstring
+    when it imports nothing.
+    """
+    body = ast.parse(source).body
+    imports = [node for node in body if isinstance(node, (ast.Import, ast.ImportFrom))]
+    relative = [node for node in imports if isinstance(node, ast.ImportFrom) and node.level]
+    lines = source.splitlines(keepends=True)
+    later = [node for node in relative if (node.module or "") > "_exercises"]
+    if later:
+        at, text = later[0].lineno - 1, STUB_IMPORT + "\n"
+    elif relative:
+        at, text = relative[-1].end_lineno, STUB_IMPORT + "\n"
+    elif imports:
+        at, text = imports[-1].end_lineno, "\n" + STUB_IMPORT + "\n"
+    elif body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant):
+        at, text = body[0].end_lineno, "\n" + STUB_IMPORT + "\n"
+    else:
+        at, text = 0, STUB_IMPORT + "\n\n\n"
+    return "".join(lines[:at]) + text + "".join(lines[at:])
 
 
 def drop_markers(source):

@@ -39,8 +39,10 @@ from . import (
     testing,
     training,
 )
+from ._exercises import ExerciseNotDone, this_notebook
 
 __all__ = [
+    "ExerciseNotDone",
     "activations",
     "backprop",
     "datasets",
@@ -49,6 +51,7 @@ __all__ = [
     "network",
     "perceptron",
     "testing",
+    "this_notebook",
     "training",
 ]
 

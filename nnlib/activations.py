@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ._checks import as_float_array, unknown_name_error
+from ._exercises import ExerciseNotDone
 
 # ---------------------------------------------------------------- sigmoid
 
@@ -40,7 +41,7 @@ def sigmoid(z):
     """
     z = as_float_array(z, "z")
     # YOUR CODE HERE
-    raise NotImplementedError("Exercise 2.1: implement sigmoid")
+    raise ExerciseNotDone("Exercise 2.1: implement sigmoid")
 
 
 def sigmoid_derivative(z):
@@ -57,7 +58,7 @@ def sigmoid_derivative(z):
     """
     z = as_float_array(z, "z")
     # YOUR CODE HERE
-    raise NotImplementedError("Exercise 2.2: implement sigmoid_derivative")
+    raise ExerciseNotDone("Exercise 2.2: implement sigmoid_derivative")
 
 
 # ---------------------------------------------------------------- tanh
@@ -76,7 +77,7 @@ def tanh(z):
     """
     z = as_float_array(z, "z")
     # YOUR CODE HERE
-    raise NotImplementedError("Exercise 2.3: implement tanh")
+    raise ExerciseNotDone("Exercise 2.3: implement tanh")
 
 
 def tanh_derivative(z):
@@ -93,7 +94,7 @@ def tanh_derivative(z):
     """
     z = as_float_array(z, "z")
     # YOUR CODE HERE
-    raise NotImplementedError("Exercise 2.4: implement tanh_derivative")
+    raise ExerciseNotDone("Exercise 2.4: implement tanh_derivative")
 
 
 # ---------------------------------------------------------------- ReLU
@@ -112,7 +113,7 @@ def relu(z):
     """
     z = as_float_array(z, "z")
     # YOUR CODE HERE
-    raise NotImplementedError("Exercise 2.5: implement relu")
+    raise ExerciseNotDone("Exercise 2.5: implement relu")
 
 
 def relu_derivative(z):
@@ -130,7 +131,7 @@ def relu_derivative(z):
     """
     z = as_float_array(z, "z")
     # YOUR CODE HERE
-    raise NotImplementedError("Exercise 2.6: implement relu_derivative")
+    raise ExerciseNotDone("Exercise 2.6: implement relu_derivative")
 
 
 # ---------------------------------------------------------------- leaky ReLU
@@ -155,7 +156,7 @@ def leaky_relu(z, alpha=0.01):
     z = as_float_array(z, "z")
     alpha = _check_alpha(alpha)
     # YOUR CODE HERE
-    raise NotImplementedError("Exercise 2.7: implement leaky_relu")
+    raise ExerciseNotDone("Exercise 2.7: implement leaky_relu")
 
 
 def leaky_relu_derivative(z, alpha=0.01):
@@ -173,7 +174,7 @@ def leaky_relu_derivative(z, alpha=0.01):
     z = as_float_array(z, "z")
     alpha = _check_alpha(alpha)
     # YOUR CODE HERE
-    raise NotImplementedError("Exercise 2.8: implement leaky_relu_derivative")
+    raise ExerciseNotDone("Exercise 2.8: implement leaky_relu_derivative")
 
 
 def _check_alpha(alpha):
@@ -225,7 +226,7 @@ def softmax(z):
     """
     z = as_float_array(z, "z", ndim=2)
     # YOUR CODE HERE
-    raise NotImplementedError("Exercise 2.9: implement softmax")
+    raise ExerciseNotDone("Exercise 2.9: implement softmax")
 
 
 def softmax_backward(dA, z):

@@ -14,6 +14,7 @@ the batch. The losses already divide by ``N``, so nothing here does.
 """
 
 from ._checks import as_float_array, check_same_shape
+from ._exercises import ExerciseNotDone
 from .activations import get_activation
 from .losses import get_loss, output_activations
 from .network import check_network, forward_pass_with_cache
@@ -87,7 +88,7 @@ def backpropagation(X, Y, weights, biases, activations, loss):
     Y = as_float_array(Y, "Y", ndim=2)
     check_same_shape(Y, output, "Y", "the network's output")
     # YOUR CODE HERE
-    raise NotImplementedError("Exercise 5.1: implement backpropagation")
+    raise ExerciseNotDone("Exercise 5.1: implement backpropagation")
 
 
 def loss_value(X, Y, weights, biases, activations, loss):

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ._checks import as_float_array, check_same_shape, unknown_name_error
+from ._exercises import ExerciseNotDone
 from .activations import ACTIVATIONS, get_activation, softmax
 
 # Predictions are clipped this far inside (0, 1) before taking a logarithm,
@@ -57,7 +58,7 @@ def mse(prediction, target):
     """
     prediction, target = _pair(prediction, target)
     # YOUR CODE HERE
-    raise NotImplementedError("Exercise 4.1: implement mse")
+    raise ExerciseNotDone("Exercise 4.1: implement mse")
 
 
 def mse_derivative(prediction, target):
@@ -74,7 +75,7 @@ def mse_derivative(prediction, target):
     """
     prediction, target = _pair(prediction, target)
     # YOUR CODE HERE
-    raise NotImplementedError("Exercise 4.2: implement mse_derivative")
+    raise ExerciseNotDone("Exercise 4.2: implement mse_derivative")
 
 
 # ---------------------------------------------------------------- binary cross-entropy
@@ -100,7 +101,7 @@ def binary_cross_entropy(prediction, target):
     _check_probabilities(prediction, "prediction")
     _check_probabilities(target, "target")
     # YOUR CODE HERE
-    raise NotImplementedError("Exercise 4.3: implement binary_cross_entropy")
+    raise ExerciseNotDone("Exercise 4.3: implement binary_cross_entropy")
 
 
 def binary_cross_entropy_derivative(prediction, target):
@@ -121,7 +122,7 @@ def binary_cross_entropy_derivative(prediction, target):
     _check_probabilities(prediction, "prediction")
     _check_probabilities(target, "target")
     # YOUR CODE HERE
-    raise NotImplementedError("Exercise 4.4: implement binary_cross_entropy_derivative")
+    raise ExerciseNotDone("Exercise 4.4: implement binary_cross_entropy_derivative")
 
 
 def _check_probabilities(values, name):
@@ -156,7 +157,7 @@ def softmax_cross_entropy(logits, target):
     """
     logits, target = _pair(logits, target, "logits")
     # YOUR CODE HERE
-    raise NotImplementedError("Exercise 4.5: implement softmax_cross_entropy")
+    raise ExerciseNotDone("Exercise 4.5: implement softmax_cross_entropy")
 
 
 def softmax_cross_entropy_derivative(logits, target):
@@ -176,7 +177,7 @@ def softmax_cross_entropy_derivative(logits, target):
     """
     logits, target = _pair(logits, target, "logits")
     # YOUR CODE HERE
-    raise NotImplementedError("Exercise 4.6: implement softmax_cross_entropy_derivative")
+    raise ExerciseNotDone("Exercise 4.6: implement softmax_cross_entropy_derivative")
 
 
 # ---------------------------------------------------------------- registry

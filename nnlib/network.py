@@ -15,6 +15,7 @@ from typing import NamedTuple
 import numpy as np
 
 from ._checks import as_float_array, unknown_name_error
+from ._exercises import ExerciseNotDone
 from .activations import get_activation
 
 # ---------------------------------------------------------------- parameters
@@ -59,7 +60,7 @@ def init_params(layer_sizes, method="xavier", seed=0):
         raise unknown_name_error("initialization method", method, INIT_METHODS)
     rng = np.random.default_rng(seed)
     # YOUR CODE HERE
-    raise NotImplementedError("Exercise 3.1: implement init_params")
+    raise ExerciseNotDone("Exercise 3.1: implement init_params")
 
 
 def check_network(X, weights, biases, activations):
@@ -144,7 +145,7 @@ def forward_pass(X, weights, biases, activations):
     """
     X, weights, biases, funcs = check_network(X, weights, biases, activations)
     # YOUR CODE HERE
-    raise NotImplementedError("Exercise 3.2: implement forward_pass")
+    raise ExerciseNotDone("Exercise 3.2: implement forward_pass")
 
 
 class ForwardCache(NamedTuple):
@@ -178,4 +179,4 @@ def forward_pass_with_cache(X, weights, biases, activations):
     """
     X, weights, biases, funcs = check_network(X, weights, biases, activations)
     # YOUR CODE HERE
-    raise NotImplementedError("Exercise 3.3: implement forward_pass_with_cache")
+    raise ExerciseNotDone("Exercise 3.3: implement forward_pass_with_cache")

@@ -20,6 +20,7 @@ per-sample score ``w . x + b`` becomes the vector ``X @ w + b`` of shape
 import numpy as np
 
 from ._checks import as_float_array, check_count, check_positive
+from ._exercises import ExerciseNotDone
 
 __all__ = ["step", "perceptron_predict", "perceptron_train"]
 
@@ -48,7 +49,7 @@ def step(z):
     """
     z = as_float_array(z, "z")
     # YOUR CODE HERE
-    raise NotImplementedError("Exercise 1.1: implement step")
+    raise ExerciseNotDone("Exercise 1.1: implement step")
 
 
 def perceptron_predict(X, w, b):
@@ -84,7 +85,7 @@ def perceptron_predict(X, w, b):
     """
     X, w, b = _check_model(X, w, b)
     # YOUR CODE HERE
-    raise NotImplementedError("Exercise 1.2: implement perceptron_predict")
+    raise ExerciseNotDone("Exercise 1.2: implement perceptron_predict")
 
 
 def perceptron_train(X, y, learning_rate=1.0, epochs=100):
@@ -148,7 +149,7 @@ def perceptron_train(X, y, learning_rate=1.0, epochs=100):
     learning_rate = check_positive(learning_rate, "learning_rate")
     epochs = check_count(epochs, "epochs")
     # YOUR CODE HERE
-    raise NotImplementedError("Exercise 1.3: implement perceptron_train")
+    raise ExerciseNotDone("Exercise 1.3: implement perceptron_train")
 
 
 def _check_model(X, w, b):

@@ -12,6 +12,7 @@ from typing import NamedTuple
 import numpy as np
 
 from ._checks import as_float_array, check_count, check_positive, check_same_shape
+from ._exercises import ExerciseNotDone
 from .backprop import backpropagation, check_loss_fits, loss_value
 from .losses import get_loss
 from .network import check_network, init_params
@@ -48,7 +49,7 @@ def gradient_descent_update(weights, biases, gradients, learning_rate):
         check_same_shape(np.asarray(gb), np.asarray(b), f"db of layer {layer}",
                          f"the biases of layer {layer}")
     # YOUR CODE HERE
-    raise NotImplementedError("Exercise 6.1: implement gradient_descent_update")
+    raise ExerciseNotDone("Exercise 6.1: implement gradient_descent_update")
 
 
 class TrainingResult(NamedTuple):
@@ -138,7 +139,7 @@ def train_network(X, Y, layer_sizes, activations, loss="mse", learning_rate=0.1,
     report = _reporter(progress, epochs)
     history = []
     # YOUR CODE HERE
-    raise NotImplementedError("Exercise 6.2: implement train_network")
+    raise ExerciseNotDone("Exercise 6.2: implement train_network")
 
 
 def _reporter(progress, epochs):

@@ -1,6 +1,8 @@
 """Tests of the course notebooks: the master copies in solutions/ and the student copies."""
 
 import json
+import logging
+import re
 import shutil
 import subprocess
 import sys
@@ -8,13 +10,25 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from nbformat.v4 import new_code_cell
+from nbgrader import utils
 
 from autograder import release
 from autograder.notebooks import execute
 
 ROOT = Path(__file__).resolve().parent.parent
 SOURCES = sorted((ROOT / "solutions").glob("[0-9][0-9]_*.ipynb"))
-STUDENT_MESSAGES = ("Exercise ", "replace this line with your answer", "set ")
+RUN_ON = "raises-exception"  # JupyterLab's Run All (and nbclient) go on past such a cell
+# What a student is shown for something not done yet: the lines of ExerciseNotDone.
+TASK = r"(: i|\.\nI)mplement `\w+` in nnlib/\w+\.py\."  # on one line or two
+NOT_DONE = {
+    "own": re.compile(rf"Exercise (\d+)\.\d+ is not done yet{TASK}"),
+    "earlier": re.compile(rf"Exercise (\d+)\.\d+ \(notebook (\d+)\) is not done yet; this "
+                          rf"notebook needs it{TASK}"),
+    "answer": re.compile(r"Not done yet: (replace this line with your answer|set \w+ in the "
+                         r"exercise cell above, then run this cell)\."),
+}
+NEEDS = "**Needs from earlier notebooks:**"
 
 pytestmark = pytest.mark.skipif(not SOURCES, reason="no notebooks yet")
 
@@ -46,6 +60,27 @@ def region_lines(source, begin, end, inside_wanted=True):
         elif inside == inside_wanted and line.strip():
             lines.append(line.strip())
     return lines
+
+
+def number(path):
+    """The notebook's number: 6 for 06_gradient_descent."""
+    return int(Path(path).name[:2])
+
+
+def setup_index(notebook):
+    return next(i for i, cell in enumerate(notebook.cells) if cell.cell_type == "code")
+
+
+def listed_needs(notebook):
+    """The earlier exercises the notebook's first cell names ("2.1-2.3" is 2.1, 2.2, 2.3)."""
+    intro = notebook.cells[0].source
+    if NEEDS not in intro:
+        return set()
+    paragraph = intro.split(NEEDS, 1)[1].split("Until", 1)[0]
+    found = set()
+    for first, start, last in re.findall(r"(\d+)\.(\d+)(?:-\d+\.(\d+))?", paragraph):
+        found |= {f"Exercise {first}.{k}" for k in range(int(start), int(last or start) + 1)}
+    return found
 
 
 # ---------------------------------------------------------------- the master copies
@@ -88,6 +123,7 @@ def test_nbgrader_metadata_is_valid(path):
         assert written, "every notebook has at least one manually graded written question"
     first = notebook.cells[0] if notebook.cells[0].cell_type == "code" else notebook.cells[1]
     assert "%autoreload 2" in first.source and "nnlib.check_setup()" in first.source
+    assert f"nnlib.this_notebook({number(path)})" in first.source
 
 
 @pytest.mark.parametrize("path", SOURCES, ids=lambda p: p.stem)
@@ -159,17 +195,92 @@ def test_no_solution_or_hidden_test_reaches_students(path):
     assert all(not cell.get("outputs") for cell in student.cells if cell.cell_type == "code")
 
 
+@pytest.mark.parametrize("path", SOURCES, ids=lambda p: p.stem)
+def test_run_all_goes_on_past_every_cell_but_the_setup(path):
+    """Does every code cell after the setup carry raises-exception, in both copies?"""
+    for notebook in (nbformat.read(path, 4), nbformat.read(ROOT / "notebooks" / path.name, 4)):
+        cells = notebook.cells[setup_index(notebook):]
+        assert RUN_ON not in cells[0].metadata.get("tags", []), "a broken setup must stop Run All"
+        untagged = [cell.get("id") for cell in cells[1:] if cell.cell_type == "code"
+                    and RUN_ON not in cell.metadata.get("tags", [])]
+        assert untagged == []
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("path", SOURCES, ids=lambda p: p.stem)
-def test_student_notebook_fails_only_with_not_implemented(path):
-    """Against the stubbed nnlib/, does every failing cell say what to implement?"""
-    notebook = execute(ROOT / "notebooks" / path.name, ROOT / "notebooks", allow_errors=True)
-    errors = outputs(notebook, "error")
-    assert errors, "the stubs should make at least one test cell fail"
-    unexpected = [e for e in errors if e[1] != "NotImplementedError"
-                  or not e[2].startswith(STUDENT_MESSAGES)]
-    assert unexpected == []
+def test_run_all_on_a_fresh_student_notebook(path):
+    """Does Run All reach the last cell, each error a line or two saying what is not done?
+
+    nbclient, like JupyterLab, stops at a failing cell unless it is tagged raises-exception.
+    Every error must be ExerciseNotDone's short text (no traceback), naming an exercise of
+    this notebook, or one of an earlier notebook as such; and every test cell must end in an
+    error, so that nbgrader scores it 0.
+    """
+    notebook = execute(ROOT / "notebooks" / path.name, ROOT / "notebooks")
+    code = [cell for cell in notebook.cells if cell.cell_type == "code"]
+    assert all(cell.execution_count for cell in code), "Run All stopped early"
     assert outputs(notebook, "stderr") == []
+    shown = []
+    for cell in code:
+        for output in cell.outputs:
+            if output.output_type == "error":
+                assert output.ename == "ExerciseNotDone", output.traceback
+                shown.append("\n".join(output.traceback))
+    assert shown, "the stubs should make at least one test cell fail"
+    for text in shown:
+        kinds = {kind: pattern.fullmatch(text) for kind, pattern in NOT_DONE.items()}
+        assert any(kinds.values()), f"not the short kind: {text!r}"
+        if kinds["own"]:
+            assert int(kinds["own"].group(1)) == number(path), text
+        if kinds["earlier"]:
+            exercise, named = kinds["earlier"].group(1, 2)
+            assert exercise == named and int(named) < number(path), text
+        assert all(len(line) <= 83 for line in text.splitlines()), "nbgrader cuts longer lines"
+    tests = [cell for cell in code if utils.is_grade(cell) and not utils.is_solution(cell)]
+    scores = [utils.determine_grade(cell, logging.getLogger())[0] for cell in tests]
+    assert scores == [0] * len(tests)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("path", SOURCES, ids=lambda p: p.stem)
+def test_the_top_of_the_notebook_names_the_earlier_exercises_it_uses(path, tmp_path):
+    """Does the first cell list exactly the earlier notebooks' exercises that the cells call?"""
+    notebook = nbformat.read(path, as_version=4)
+    at = setup_index(notebook) + 1
+    notebook.cells.insert(at, new_code_cell(
+        f"import sys\nsys.path.insert(0, {str(Path(__file__).parent)!r})\n"
+        "import exercise_calls\nexercise_calls.record(nnlib)"))
+    notebook.cells.append(new_code_cell("print(exercise_calls.recorded())"))
+    traced = tmp_path / path.name
+    nbformat.write(notebook, traced)
+    executed = execute(traced, path.parent, allow_errors=True, timeout=600)
+    called = set(json.loads(executed.cells[-1].outputs[0].text))
+    earlier = {label for label in called
+               if int(label.split()[1].split(".")[0]) < number(path)}
+    assert listed_needs(notebook) == earlier
+
+
+@pytest.mark.slow
+def test_validate_lists_what_is_left_briefly(tmp_path):
+    """Does `nbgrader validate` on a fresh student notebook show each failing test cell with
+    the short error only, never a traceback?"""
+    shutil.copytree(ROOT / "nnlib", tmp_path / "nnlib",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(ROOT / "notebooks" / SOURCES[0].name, tmp_path)
+    release.put_venv_on_path()
+    result = subprocess.run([str(Path(sys.executable).parent / "nbgrader"), "validate",
+                             SOURCES[0].name], cwd=tmp_path, capture_output=True, text=True,
+                            timeout=600)
+    errors = [block.split("\n\n")[0].strip()
+              for block in result.stdout.split("The error was:\n\n")[1:]]
+    assert "Traceback" not in result.stdout and "nnlib/testing.py" not in result.stdout
+    assert errors == [
+        "Exercise 1.1 is not done yet: implement `step` in nnlib/perceptron.py.",
+        "Exercise 1.2 is not done yet.\n    Implement `perceptron_predict` in nnlib/perceptron.py.",
+        "Not done yet: set w_and in the exercise cell above, then run this cell.",
+        "Exercise 1.3 is not done yet: implement `perceptron_train` in nnlib/perceptron.py.",
+        "You did not provide a response.",
+    ], result.stdout
 
 
 @pytest.mark.slow

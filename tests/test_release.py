@@ -105,15 +105,46 @@ def test_every_exercise_is_numbered_once_and_called_here():
 
 @pytest.mark.parametrize(("module", "function", "label"), exercises())
 def test_every_stub_raises_naming_its_exercise(module, function, label, tmp_path):
-    """Does each stub raise NotImplementedError with its label, once earlier notebooks are done?"""
+    """Does each stub raise ExerciseNotDone (a NotImplementedError) with its label, and say in
+    one line what to do, once earlier notebooks are done?"""
     earlier = release.MODULE_ORDER[:release.MODULE_ORDER.index(module)]
     student = released_library(tmp_path / "nnlib", f"student_nnlib_{module}_{function}",
                                complete=earlier)
     func = getattr(getattr(student, module), function)
-    with pytest.raises(NotImplementedError) as raised:
+    own = release.MODULE_ORDER.index(module) + 1
+    student.this_notebook(own)
+    with pytest.raises(student.ExerciseNotDone) as raised:
         func(*CALLS[function])
+    assert isinstance(raised.value, NotImplementedError)
     assert str(raised.value) == label
     assert f"implement {function}" in label
+    exercise = label.split(":")[0]
+    one = f"{exercise} is not done yet: implement `{function}` in nnlib/{module}.py."
+    two = f"{exercise} is not done yet.\nImplement `{function}` in nnlib/{module}.py."
+    shown = "\n".join(raised.value._render_traceback_())  # what IPython shows
+    assert shown == (one if len(one) <= 83 else two)  # nbgrader's Validate cuts at 83
+
+
+def test_an_earlier_notebooks_stub_says_this_notebook_needs_it(tmp_path):
+    """In notebook 6, does a stub of notebook 3 say it belongs there and is needed here?"""
+    student = released_library(tmp_path / "nnlib", "student_nnlib_earlier")
+    student.this_notebook(6)
+    with pytest.raises(NotImplementedError) as raised:
+        student.training.train_network(*CALLS["train_network"])
+    assert raised.value._render_traceback_() == [
+        "Exercise 3.1 (notebook 3) is not done yet; this notebook needs it.",
+        "Implement `init_params` in nnlib/network.py."]
+    student.this_notebook(3)
+    assert raised.value._render_traceback_() == [
+        "Exercise 3.1 is not done yet: implement `init_params` in nnlib/network.py."]
+
+
+def test_only_modules_with_stubs_import_the_error():
+    """Does every student module with a stub import ExerciseNotDone, and no other module?"""
+    for path in sorted(STUDENT.glob("*.py")):
+        text = path.read_text()
+        has_stub = f"raise {release.STUB_ERROR}(" in text
+        assert (release.STUB_IMPORT in text) == has_stub or path.name == "__init__.py", path.name
 
 
 @pytest.mark.parametrize("path", sorted(REFERENCE.glob("*.py")), ids=lambda p: p.name)
@@ -146,10 +177,29 @@ def test_strip_solutions_replaces_a_region_with_the_labelled_stub():
               "    return y + 1\n"
               "    ### END SOLUTION\n")
     assert release.strip_solutions(source) == (
+        "from ._exercises import ExerciseNotDone\n"
+        "\n"
+        "\n"
         "def f(x):\n"
         "    y = x\n"
         "    # YOUR CODE HERE\n"
-        '    raise NotImplementedError("Exercise 9.1: implement f")\n')
+        '    raise ExerciseNotDone("Exercise 9.1: implement f")\n')
+
+
+@pytest.mark.parametrize(("imports", "expected"), [
+    ("import numpy as np\n\nfrom ._checks import a\nfrom .network import b\n",
+     "import numpy as np\n\nfrom ._checks import a\n{import}\nfrom .network import b\n"),
+    ("import numpy as np\n\nfrom ._checks import (\n    a,\n)\n",
+     "import numpy as np\n\nfrom ._checks import (\n    a,\n)\n{import}\n"),
+    ("import numpy as np\n", "import numpy as np\n\n{import}\n"),
+    ('"""Doc."""\n', '"""Doc."""\n\n{import}\n'),
+])
+def test_the_errors_import_goes_where_isort_puts_it(imports, expected):
+    """Is the import of ExerciseNotDone placed in sorted order among the module's imports?"""
+    region = "\n\ndef f():\n    ### BEGIN SOLUTION Exercise 9.1: implement f\n    return 1\n" \
+             "    ### END SOLUTION\n"
+    stripped = release.strip_solutions(imports + region)
+    assert stripped.startswith(expected.replace("{import}", release.STUB_IMPORT))
 
 
 @pytest.mark.parametrize(("source", "message"), [
@@ -192,7 +242,7 @@ def test_complete_modules_keep_their_solutions(tmp_path):
     activations = (tmp_path / "activations.py").read_text()
     assert "BEGIN SOLUTION" not in activations and "np.maximum(z, 0.0)" in activations
     network = (tmp_path / "network.py").read_text()
-    assert "BEGIN SOLUTION" not in network and 'raise NotImplementedError("Exercise 3.1' in network
+    assert "BEGIN SOLUTION" not in network and 'raise ExerciseNotDone("Exercise 3.1' in network
     with pytest.raises(ValueError, match="unknown module.*'activation'"):
         release.release_library(REFERENCE, tmp_path, complete=["activation"])
 

@@ -9,6 +9,7 @@ expected, what came back, and a hint toward the fix, e.g.::
 
 import numpy as np
 
+from ._exercises import ExerciseNotDone
 from .gradcheck import check_gradient, numerical_gradient
 
 __all__ = ["answer_given", "assert_close", "assert_gradient", "assert_raises",
@@ -31,7 +32,7 @@ def _fail(call, expected, got, hint):
 
 
 def answer_given(value, name):
-    """Stop with ``NotImplementedError`` while a notebook answer is still ``None``.
+    """Stop with ``ExerciseNotDone`` while a notebook answer is still ``None``.
 
     Parameters
     ----------
@@ -41,7 +42,7 @@ def answer_given(value, name):
         Its name, for the message.
     """
     if value is None:
-        raise NotImplementedError(f"set {name} in the exercise cell above, then run this cell")
+        raise ExerciseNotDone(f"set {name} in the exercise cell above, then run this cell")
 
 
 def assert_shape(got, shape, call, hint=""):
