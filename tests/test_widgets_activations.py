@@ -4,6 +4,7 @@ from importlib import import_module
 
 import numpy as np
 import pytest
+from explorers import assert_every_control_matters
 from numpy.testing import assert_allclose
 
 from nnlib.widgets.activations import (
@@ -111,7 +112,8 @@ def test_depth_slider_extends_the_drawn_curve():
     assert len(product_line.get_xdata()) == 20
     assert_allclose(product_line.get_ydata(), explorer.view_data["product"])
     assert explorer.axes[0].get_yscale() == "log"
-    assert f"after 20 layers: {explorer.view_data['final']:.3g}" == explorer.axes[0].get_title()
+    assert (f"sigmoid: after 20 layers: {explorer.view_data['final']:.3g}"
+            == explorer.axes[0].get_title())
 
 
 def test_switching_to_relu_shows_where_the_product_dies():
@@ -123,22 +125,61 @@ def test_switching_to_relu_shows_where_the_product_dies():
     assert np.all(np.isnan(shown[first - 1:])) and np.all(shown[:first - 1] == 1.0)
     assert f"from layer {first}" in explorer.axes[0].get_title()
     explorer.controls["active_side"].value = True
-    assert explorer.axes[0].get_title() == "after 30 layers: 1"
+    assert explorer.axes[0].get_title() == "ReLU: after 30 layers: 1"
 
 
-def test_an_unimplemented_activation_gets_a_friendly_message(student_nnlib):
-    """Over the stubbed library, do both explorers say what to implement?"""
+def test_alpha_is_disabled_unless_leaky_relu_is_chosen():
+    """Is the alpha slider disabled while it cannot change the figure?"""
+    explorer = activation_explorer(activation="sigmoid")
+    assert explorer.controls["alpha"].disabled
+    explorer.controls["activation"].value = "leaky_relu"
+    assert not explorer.controls["alpha"].disabled
+    explorer.controls["activation"].value = "relu"
+    assert explorer.controls["alpha"].disabled
+
+
+@pytest.mark.parametrize("activation", NAMES)
+def test_every_control_of_the_activation_explorer_changes_the_figure(activation):
+    """From every activation, does each enabled control change the picture?"""
+    other = next(name for name in NAMES if name != activation)
+    assert_every_control_matters(activation_explorer(activation=activation, alpha=0.1),
+                                 dict(alpha=0.3, activation=other))
+
+
+def test_every_control_of_the_depth_explorer_changes_the_figure():
+    """Do the depth, the seed, the active side and the activation change the picture?"""
+    explorer = depth_explorer(activation="sigmoid", depth=10)
+    assert_every_control_matters(explorer, dict(depth=20, seed=3, active_side=True,
+                                                activation="relu"))
+
+
+def test_the_active_side_says_when_it_changes_nothing():
+    """With sigmoid (an even derivative), does the title say |z| changes nothing?"""
+    explorer = depth_explorer(activation="sigmoid", depth=10)
+    explorer.controls["active_side"].value = True
+    assert explorer.view_data["even"]
+    assert "f' is even: |z| changes nothing" in explorer.axes[0].get_title()
+    explorer.controls["activation"].value = "relu"
+    assert not explorer.view_data["even"] and "even" not in explorer.axes[0].get_title()
+
+
+def test_before_the_exercises_the_explorers_draw_what_they_can(student_nnlib):
+    """Over the stubbed library, do both explorers draw what they can and say what is missing?"""
     widgets = import_module(f"{student_nnlib.__name__}.widgets.activations")
     explorer = widgets.activation_explorer()
-    assert explorer.view_data is None
     assert "implement sigmoid in nnlib/activations.py first (Exercise 2.1)" in (
         explorer.status.value)
+    assert "needs sigmoid (Exercise 2.1)" in explorer.axes[0].get_title()
     explorer.controls["activation"].value = "leaky_relu"
     assert "implement leaky_relu in nnlib/activations.py first (Exercise 2.7)" in (
         explorer.status.value)
     depth = widgets.depth_explorer(activation="tanh")
     assert "implement tanh_derivative in nnlib/activations.py first (Exercise 2.4)" in (
         depth.status.value)
+    # sigmoid's bound 0.25**L needs no exercise: it is drawn
+    bound = depth.axes[0].lines[0]
+    assert_allclose(bound.get_ydata(), 0.25 ** np.arange(1, 11))
+    assert "tanh_derivative (Exercise 2.4)" in depth.axes[0].get_title()
     assert depth.widget is not None
 
 
@@ -148,6 +189,6 @@ def test_explorers_render_with_a_static_image():
         for name in NAMES:
             explorer.controls["activation"].value = name
             assert explorer.view_data["activation"] == name
-        bundle = explorer._repr_mimebundle_()
+        bundle, _ = explorer._repr_mimebundle_()
         assert "application/vnd.jupyter.widget-view+json" in bundle
         assert len(bundle["image/png"]) > 1000

@@ -3,6 +3,7 @@
 from importlib import import_module
 
 import numpy as np
+from explorers import assert_every_control_matters
 from numpy.testing import assert_allclose
 
 from nnlib import network
@@ -38,7 +39,7 @@ def test_more_hidden_units_fit_the_bumps_better():
     twenty = explorer.view_data["mse"]
     assert twenty < 0.05 * one
     assert f"20 hidden units: MSE {twenty:.4f}" in explorer.axes[0].get_title()
-    assert len(explorer.axes[1].lines) == 20  # one term per hidden unit
+    assert len(explorer.axes[1].collections[0].get_segments()) == 20  # a term per unit
     fit_line = explorer.axes[0].lines[1]
     assert_allclose(fit_line.get_ydata(), explorer.view_data["fit"])
 
@@ -65,11 +66,27 @@ def test_the_fit_is_the_trained_network():
     assert np.max(np.abs(view["fit"] - start)) < 0.5
 
 
-def test_an_unimplemented_function_gets_a_friendly_message(student_nnlib):
-    """Does the explorer over the stubbed library say what to implement?"""
+def test_every_control_changes_the_figure():
+    """Do the curve and the number of hidden units each change the picture?"""
+    assert_every_control_matters(approximation_explorer(kind="sine", hidden_units=3),
+                                 dict(kind="abs", hidden_units=4))
+
+
+def test_each_setting_is_trained_once():
+    """Does moving back to a setting reuse the network trained for it?"""
+    first = approximation_view("step", hidden_units=2, epochs=20)
+    again = approximation_view("step", hidden_units=2, epochs=20)
+    assert again["fit"] is first["fit"]
+
+
+def test_before_the_exercises_the_target_is_drawn(student_nnlib):
+    """Over the stubbed library, does the explorer draw the curve and name what it needs?"""
     module = import_module(f"{student_nnlib.__name__}.widgets.approximation")
     explorer = module.approximation_explorer()
-    assert explorer.view_data is None
     assert "implement init_params in nnlib/network.py first (Exercise 3.1)" in (
         explorer.status.value)
+    target = explorer.axes[0].lines[0]
+    assert_allclose(target.get_ydata(), np.sin(explorer.view_data["x"]))
+    assert len(explorer.axes[0].lines[1].get_xdata()) == 0  # no fit yet
+    assert "init_params (Exercise 3.1)" in explorer.axes[0].get_title()
     assert explorer.widget is not None

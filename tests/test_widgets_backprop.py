@@ -4,6 +4,7 @@ from importlib import import_module
 
 import numpy as np
 import pytest
+from explorers import assert_every_control_matters
 from matplotlib.patches import Circle
 from numpy.testing import assert_allclose
 
@@ -40,7 +41,7 @@ def test_graph_draws_five_nodes_and_their_numbers():
     ax = explorer.axes[0]
     assert sum(isinstance(p, Circle) for p in ax.patches) == 5
     texts = [t.get_text() for t in ax.texts]
-    for name in ("w_1", "w_2", "v_1", "v_2"):
+    for name in ("w₁", "w₂", "v₁", "v₂"):
         assert sum(name in t for t in texts) == 2  # the weight and its gradient
     red = [t for t in ax.texts if t.get_color() == "#cc0000"]
     assert len(red) >= 4 + 3  # four edge gradients, the hidden and output nodes
@@ -48,20 +49,20 @@ def test_graph_draws_five_nodes_and_their_numbers():
 
 def gradient_text(ax, name):
     """The text of the gradient label of a weight."""
-    return next(t.get_text() for t in ax.texts if rf"\partial {name}$" in t.get_text())
+    return next(t.get_text() for t in ax.texts if t.get_text().startswith(f"∂L/∂{name}"))
 
 
 def test_moving_the_input_changes_the_numbers_shown():
     """Does the input slider change the forward values, the gradients and the title?"""
     explorer = graph_explorer(x=1.0)
     ax = explorer.axes[0]
-    title, dw1 = ax.get_title(), gradient_text(ax, "w_1")
+    title, dw1 = ax.get_title(), gradient_text(ax, "w₁")
     explorer.controls["x"].value = -1.5
     view = explorer.view_data
     assert ax.get_title() != title
     assert f"{view['loss']:.4f}" in ax.get_title()
-    assert gradient_text(ax, "w_1") != dw1
-    assert gradient_text(ax, "w_1").endswith(f"= {view['dw_in'][0]:.3f}")
+    assert gradient_text(ax, "w₁") != dw1
+    assert gradient_text(ax, "w₁").endswith(f"= {view['dw_in'][0]:.3f}")
     assert any(t.get_text() == "x = -1.50" for t in ax.texts)
 
 
@@ -124,11 +125,34 @@ def test_unknown_vary_is_refused():
         complexity_view("height")
 
 
-@pytest.mark.parametrize("factory", ["graph_explorer", "complexity_explorer"])
-def test_an_unimplemented_function_gets_a_friendly_message(student_nnlib, factory):
-    """Does each explorer over the stubbed library say what to implement?"""
+def test_every_control_of_the_graph_explorer_changes_the_figure():
+    """Do the input, the target and the four weights each change the picture?"""
+    assert_every_control_matters(graph_explorer(), dict(x=0.3, target=1.0, w1=2.0, w2=0.5,
+                                                        v1=-1.0, v2=2.0))
+
+
+def test_every_control_of_the_complexity_explorer_changes_the_figure():
+    """Does the dropdown change the picture, and were both choices measured at once?"""
+    explorer = complexity_explorer(vary="width", **QUICK)
+    assert_every_control_matters(explorer, dict(vary="depth"))
+
+
+def test_before_the_exercises_the_graph_shows_its_weights(student_nnlib):
+    """Over the stubbed library, does the graph show the weights, with ? for the rest?"""
     widgets = import_module(f"{student_nnlib.__name__}.widgets.backprop")
-    explorer = getattr(widgets, factory)(**(QUICK if factory == "complexity_explorer" else {}))
+    explorer = widgets.graph_explorer(w1=1.0)
+    assert "first (Exercise 3." in explorer.status.value
+    texts = [t.get_text() for t in explorer.axes[0].texts]
+    assert "w₁ = 1.00" in texts and "∂L/∂w₁ = ?" in texts and "x = 1.00" in texts
+    assert "the ? need" in explorer.axes[0].get_title()
+    explorer.controls["w1"].value = 2.0
+    assert "w₁ = 2.00" in [t.get_text() for t in explorer.axes[0].texts]
+
+
+def test_over_the_stubbed_library_the_complexity_explorer_says_what_to_implement(student_nnlib):
+    """Does the complexity explorer over the stubbed library say what to implement?"""
+    widgets = import_module(f"{student_nnlib.__name__}.widgets.backprop")
+    explorer = widgets.complexity_explorer(**QUICK)
     assert explorer.view_data is None
     assert "first (Exercise 3." in explorer.status.value
     assert explorer.widget is not None

@@ -4,6 +4,7 @@ from importlib import import_module
 
 import numpy as np
 import pytest
+from explorers import assert_every_control_matters
 from numpy.testing import assert_allclose
 
 from nnlib.widgets.losses import loss_explorer, loss_view
@@ -93,17 +94,27 @@ def test_a_prediction_outside_0_1_is_refused():
             loss_view(prediction=bad)
 
 
-def test_an_unimplemented_loss_gets_a_friendly_message(student_nnlib):
-    """Over the stubbed library, does the explorer say to implement mse first?"""
+def test_every_control_changes_the_figure():
+    """Do the target and the prediction each change the picture?"""
+    assert_every_control_matters(loss_explorer(), dict(target=0.0, prediction=0.6))
+
+
+def test_before_the_exercises_the_axes_and_the_question_marks_are_drawn(student_nnlib):
+    """Over the stubbed library, does the explorer say to implement mse first, and draw?"""
     widgets = import_module(f"{student_nnlib.__name__}.widgets.losses")
     explorer = widgets.loss_explorer()
-    assert explorer.view_data is None
     assert "implement mse in nnlib/losses.py first (Exercise 4.1)" in explorer.status.value
+    assert explorer.view_data["loss"] == {}
+    legend = [text.get_text() for text in explorer.axes[0].get_legend().get_texts()]
+    assert legend == ["MSE: dL/dp = ?", "cross-entropy: dL/dp = ?"]
+    assert "needs mse (Exercise 4.1)" in explorer.axes[0].get_title()
+    explorer.controls["prediction"].value = 0.7
+    assert "p = 0.70" in explorer.axes[0].get_title()
     assert explorer.widget is not None
 
 
 def test_explorer_renders_with_a_static_image():
     """Does the explorer give a widget bundle with a PNG?"""
-    bundle = loss_explorer()._repr_mimebundle_()
+    bundle, _ = loss_explorer()._repr_mimebundle_()
     assert "application/vnd.jupyter.widget-view+json" in bundle
     assert len(bundle["image/png"]) > 1000

@@ -4,8 +4,11 @@ from importlib import import_module
 
 import numpy as np
 import pytest
+from explorers import assert_every_control_matters
 from numpy.testing import assert_allclose
 
+from nnlib import network
+from nnlib.widgets._explorer import artists
 from nnlib.widgets.network import (
     INIT_CHOICES,
     init_explorer,
@@ -27,7 +30,7 @@ def test_xor_view_computes_the_network_by_hand():
     h = sigmoid(np.array([-3.0, 9.0]))
     assert_allclose(view["output"][0], sigmoid(6 * h[0] + 6 * h[1] - 9))
     assert view["n_right"] == 4 and view["right"].all()
-    assert view["surface"].shape == view["xx"].shape
+    assert view["surface"].shape == (81, 81)
     assert 0.0 < view["surface"].min() < 0.5 < view["surface"].max() < 1.0
 
 
@@ -46,12 +49,13 @@ def test_sliders_reshape_the_surface_and_update_the_count():
     assert len(explorer.controls) == 9
     assert explorer.controls["w1_01"].description == "W1[0,1]"
     assert "2 of 4 right" in explorer.axes[0].get_title()
-    rings_before = explorer.axes[0].collections[-1].get_offsets().shape[0]
+    rings = artists(explorer.axes[0])["wrong"]
+    rings_before = rings.get_offsets().shape[0]
     surface_before = explorer.view_data["surface"].copy()
     explorer.set(**XOR_SOLUTION)
     assert "4 of 4 right" in explorer.axes[0].get_title()
     assert rings_before == 2
-    assert explorer.axes[0].collections[-1].get_offsets().shape[0] == 0  # no red ring left
+    assert rings.get_offsets().shape[0] == 0  # no red ring left
     assert not np.allclose(explorer.view_data["surface"], surface_before)
     labels = sorted(text.get_text() for text in explorer.axes[0].texts)
     assert labels == ["0.06", "0.06", "0.92", "0.92"]
@@ -106,22 +110,56 @@ def test_init_explorer_redraws_for_each_control():
     explorer.controls["depth"].value = 4
     assert len(ax_curve.lines[0].get_xdata()) == 5
     assert ax_curve.get_title().endswith("after 4 layers")
-    assert ax_hist.get_xlabel() == "activation in layer 4"
+    assert ax_hist.get_title() == "the activations in layer 4"
     explorer.set(method="small", activation="relu")
     assert ax_curve.get_title().startswith("too small (std 0.01), relu:")
     assert_allclose(ax_curve.lines[0].get_ydata(), explorer.view_data["spread"])
     assert explorer.view_data["spread"][-1] < 1e-4  # std 0.01 shrinks it over 10x a layer
-    assert len(ax_hist.patches) == 50
+    counts, edges, _ = ax_hist.patches[0].get_data()
+    assert len(counts) == 50 and counts.sum() == explorer.view_data["last"].size
     explorer.controls["depth"].value = 1
     assert ax_curve.get_title().endswith("after 1 layer")
 
 
-@pytest.mark.parametrize(("module", "factory"), [("network", "xor_network_explorer"),
-                                                 ("network", "init_explorer")])
-def test_an_unimplemented_function_gets_a_friendly_message(student_nnlib, module, factory):
-    """Does each explorer over the stubbed library say what to implement?"""
-    widgets = import_module(f"{student_nnlib.__name__}.widgets.{module}")
-    explorer = getattr(widgets, factory)()
+def test_the_first_layers_of_the_deep_network_are_a_shallow_network():
+    """Is the view of depth L what an L-layer network computes (it shows a 30-layer one)?"""
+    view = init_view(method="he", activation="relu", depth=4, width=20, n_samples=16)
+    weights, biases = network.init_params([20] * 5, method="he", seed=0)
+    X = np.random.default_rng(1).normal(size=(16, 20))
+    _, cache = network.forward_pass_with_cache(X, weights, biases, ["relu"] * 4)
+    assert_allclose(view["spread"], [A.std(axis=0).mean() for A in cache.A])
+    assert_allclose(view["last"], cache.A[-1].ravel())
+
+
+def test_every_control_of_the_xor_explorer_changes_the_figure():
+    """Does each of the nine sliders change the picture?"""
+    explorer = xor_network_explorer(**XOR_SOLUTION)
+    assert_every_control_matters(explorer, {name: value + 1.0
+                                            for name, value in XOR_SOLUTION.items()})
+
+
+def test_every_control_of_the_init_explorer_changes_the_figure():
+    """Do the weights, the activation and the depth each change the picture?"""
+    assert_every_control_matters(init_explorer(), dict(method="he", activation="relu",
+                                                       depth=4))
+
+
+def test_before_the_exercises_the_xor_explorer_draws_the_hidden_lines(student_nnlib):
+    """Over the stubbed library, are the inputs and the hidden units' lines drawn?"""
+    widgets = import_module(f"{student_nnlib.__name__}.widgets.network")
+    explorer = widgets.xor_network_explorer(**XOR_SOLUTION)
+    assert "nnlib/network.py first (Exercise 3." in explorer.status.value
+    line = explorer.axes[0].lines[0]
+    # hidden unit 0: 6 x1 + 6 x2 - 3 = 0 is x2 = 0.5 - x1
+    assert_allclose(line.get_xdata() + line.get_ydata(), [0.5, 0.5])
+    assert not explorer.axes[0].images[0].get_visible()
+    assert "the output needs" in explorer.axes[0].get_title()
+
+
+def test_before_the_exercises_the_init_explorer_says_what_to_implement(student_nnlib):
+    """Does the init explorer over the stubbed library (nothing to draw) say what to implement?"""
+    widgets = import_module(f"{student_nnlib.__name__}.widgets.network")
+    explorer = widgets.init_explorer()
     assert explorer.view_data is None
     assert "nnlib/network.py first (Exercise 3." in explorer.status.value
     assert explorer.widget is not None

@@ -2,9 +2,11 @@
 
 import numpy as np
 import pytest
+from explorers import assert_every_control_matters, picture
 from numpy.testing import assert_allclose
 
 from nnlib.widgets import friendly_message
+from nnlib.widgets._explorer import PNG_DPI
 from nnlib.widgets.perceptron import boundary_explorer, perceptron_view, training_explorer
 
 
@@ -44,23 +46,74 @@ def test_training_replay_moves_epoch_by_epoch():
     """Does the epoch slider replay training until OR is learned?"""
     explorer = training_explorer(gate="or", epoch=1)
     assert not explorer.view_data["converged"]
-    first_bars = len(explorer.axes[1].patches)
+    heights = lambda: [bar.get_height() for bar in explorer.axes[1].patches]  # noqa: E731
+    assert sum(h > 0 for h in heights()) == 1
     explorer.controls["epoch"].value = 10
     assert explorer.view_data["converged"]
     assert explorer.view_data["n_wrong"] == 0
-    assert len(explorer.axes[1].patches) > first_bars
+    assert heights()[:len(explorer.view_data["mistakes"])] == explorer.view_data["mistakes"]
     assert explorer.axes[1].get_title() == "converged"
 
 
-def test_an_unimplemented_function_gets_a_friendly_message(student_nnlib):
-    """Does an explorer over the stubbed library say what to implement instead of failing?"""
+def test_the_learning_rate_scales_the_weights_shown_not_the_line():
+    """From w = 0, does the rate scale w and b (shown in the corner) and leave the line?"""
+    explorer = training_explorer(gate="and", epoch=3, learning_rate=1.0)
+    line = np.array(explorer.axes[0].lines[0].get_xydata())
+    w, b = explorer.view_data["w"], explorer.view_data["b"]
+    explorer.controls["learning_rate"].value = 0.5
+    assert_allclose(explorer.view_data["w"], 0.5 * w)
+    assert explorer.view_data["b"] == pytest.approx(0.5 * b)
+    assert_allclose(explorer.axes[0].lines[0].get_xydata(), line)
+    corner = explorer.axes[0].texts[-1].get_text()
+    assert f"b = {0.5 * b:.3g}" in corner and "learning rate 0.5 scales them" in corner
+
+
+def test_every_control_of_the_boundary_explorer_changes_the_figure():
+    """Do w1, w2, b and the gate each change the picture?"""
+    assert_every_control_matters(boundary_explorer(),
+                                 dict(w1=0.5, w2=-1.0, b=0.3, gate="xor"))
+
+
+def test_every_control_of_the_training_explorer_changes_the_figure():
+    """Do the gate, the epoch and the learning rate each change the picture?"""
+    assert_every_control_matters(training_explorer(gate="or", epoch=1),
+                                 dict(gate="and", epoch=4, learning_rate=0.3))
+
+
+def test_the_labels_fit_in_the_figure():
+    """Are the axis labels and the legend inside the figure (not clipped)?"""
+    explorer = boundary_explorer()
+    picture(explorer)
+    renderer = explorer.figure.canvas.get_renderer()
+    box = explorer.figure.bbox
+    ax = explorer.axes[0]
+    for artist in (ax.xaxis.label, ax.yaxis.label, ax.get_legend(), ax.title):
+        extent = artist.get_window_extent(renderer)
+        assert box.x0 <= extent.x0 and extent.x1 <= box.x1
+        assert box.y0 <= extent.y0 and extent.y1 <= box.y1
+
+
+def test_before_the_exercises_the_points_and_the_line_are_drawn(student_nnlib):
+    """Over the stubbed library, does the boundary explorer draw the gate and the line?"""
     from importlib import import_module
 
     widgets = import_module(f"{student_nnlib.__name__}.widgets.perceptron")
     explorer = widgets.boundary_explorer()
-    assert explorer.view_data is None
     assert "implement perceptron_predict in nnlib/perceptron.py first (Exercise 1.2)" in (
         explorer.status.value)
+    ax = explorer.axes[0]
+    # the line w1 x1 + w2 x2 + b = 0 with w = (1, 1), b = -1.5: x2 = 1.5 - x1
+    assert_allclose(ax.lines[0].get_xdata() + ax.lines[0].get_ydata(), [1.5, 1.5])
+    assert sum(len(c.get_offsets()) for c in ax.collections) == 4  # the four inputs
+    assert not ax.images[0].get_visible()  # the regions wait for perceptron_predict
+    assert "perceptron_predict (Exercise 1.2)" in ax.get_title()
+    before = picture(explorer)
+    explorer.controls["b"].value = -0.5  # the line still follows its sliders
+    assert not np.array_equal(picture(explorer), before)
+    training = widgets.training_explorer()
+    assert "(Exercise 1." in training.status.value
+    assert "perceptron_train" in training.axes[1].get_title() or (
+        "perceptron_predict" in training.axes[1].get_title())
     assert explorer.widget is not None  # it still displays
 
 
@@ -75,9 +128,13 @@ def test_friendly_message_without_an_exercise_label():
 @pytest.mark.parametrize("gate", ["and", "or", "xor"])
 def test_explorer_renders_as_a_widget_with_a_static_image(gate):
     """Does the explorer give a widget bundle plus a PNG for pages without a kernel?"""
-    bundle = boundary_explorer(gate=gate)._repr_mimebundle_()
+    explorer = boundary_explorer(gate=gate)
+    bundle, metadata = explorer._repr_mimebundle_()
     assert "application/vnd.jupyter.widget-view+json" in bundle
     assert len(bundle["image/png"]) > 1000
+    # drawn at 1.5 times the screen's pixels, shown at the screen's size
+    assert PNG_DPI == 1.5 * explorer.figure.dpi
+    assert metadata["image/png"]["width"] == round(explorer.figure.get_figwidth() * 100)
 
 
 def test_explorers_skip_all_work_during_autograding(monkeypatch):

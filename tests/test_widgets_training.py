@@ -4,6 +4,7 @@ from importlib import import_module
 
 import numpy as np
 import pytest
+from explorers import assert_every_control_matters, picture
 from libraries import released_library
 from numpy.testing import assert_allclose
 
@@ -15,6 +16,7 @@ from nnlib.widgets.training import (
     descent_view,
     playground_explorer,
     playground_view,
+    training_monitor,
 )
 
 # ---------------------------------------------------------------- the loss surface
@@ -132,13 +134,82 @@ def test_divergence_is_shown_not_raised(monkeypatch):
 # ---------------------------------------------------------------- before the exercises are done
 
 
-def test_an_unimplemented_function_gets_a_friendly_message(student_nnlib):
-    """Do both explorers over the stubbed library say what to implement?"""
+def test_before_the_exercises_the_surface_and_the_data_are_drawn(student_nnlib):
+    """Over the stubbed library, do both explorers draw what they can and say what is missing?"""
     module = import_module(f"{student_nnlib.__name__}.widgets.training")
-    for explorer in (module.descent_explorer(), module.playground_explorer()):
-        assert explorer.view_data is None
-        assert "first (Exercise 3." in explorer.status.value
-        assert explorer.widget is not None
+    descent = module.descent_explorer()
+    assert "first (Exercise" in descent.status.value
+    assert len(descent.view_data["path"]) == 1  # the start; the contours need no exercise
+    assert descent.axes[0].collections  # the contours
+    assert "the path needs" in descent.axes[0].get_title()
+    playground = module.playground_explorer(dataset="xor")
+    assert "first (Exercise 3." in playground.status.value
+    points = sum(len(c.get_offsets()) for c in playground.axes[0].collections)
+    assert points == 200  # the data
+    assert "training needs" in playground.axes[0].get_title()
+    before = picture(playground)
+    playground.controls["dataset"].value = "moons"
+    assert not np.array_equal(picture(playground), before)
+    assert playground.widget is not None
+
+
+def test_every_control_of_the_descent_explorer_changes_the_figure():
+    """Do the learning rate and the steps each change the picture?"""
+    assert_every_control_matters(descent_explorer(), dict(learning_rate=0.1, steps=10))
+
+
+def test_the_title_writes_the_rate_as_the_slider_shows_it():
+    """Does the title write the learning rate as the slider's readout does (0.0501)?"""
+    explorer = descent_explorer(learning_rate=10 ** -1.3)
+    assert explorer.controls["learning_rate"].readout_format == ".3g"  # d3: 0.0501
+    assert explorer.axes[0].get_title().startswith("learning rate 0.0501:")
+    explorer.controls["learning_rate"].value = 0.001
+    assert explorer.axes[0].get_title().startswith("learning rate 0.00100:")  # d3's ".3g"
+
+
+def test_every_control_of_the_playground_changes_the_figure():
+    """Does each control of the playground change the picture?"""
+    explorer = playground_explorer(dataset="xor", hidden_units=4, epochs=20)
+    assert_every_control_matters(explorer, dict(dataset="moons", activation="relu",
+                                                hidden_units=3, hidden_layers=2,
+                                                learning_rate=0.1, epochs=30))
+
+
+def test_the_playground_trains_each_setting_once():
+    """Does moving back to a setting show the network trained before, without training?"""
+    explorer = playground_explorer(dataset="xor", hidden_units=4, epochs=20)
+    first = explorer.view_data["probability"]
+    explorer.controls["hidden_units"].value = 5
+    explorer.controls["hidden_units"].value = 4
+    assert explorer.view_data["probability"] is first
+
+
+# ---------------------------------------------------------------- the training monitor
+
+
+def test_the_monitor_follows_training_and_draws_now_and_then():
+    """Does the monitor fill its bar and curve, drawing far fewer times than epochs?"""
+    from nnlib import training
+
+    monitor = training_monitor(200, min_seconds=0.0)
+    X, y = widgets_training.playground_data("xor")
+    result = training.train_network(X, y.reshape(-1, 1), [2, 4, 1], ["tanh", "sigmoid"],
+                                    loss="binary_cross_entropy", epochs=200,
+                                    progress=monitor)
+    assert monitor.losses == pytest.approx(result.history)
+    assert monitor.bar.value == 200 and "epoch 200 of 200" in monitor.label.value
+    assert monitor.frames_drawn == 50  # every 4 epochs
+    assert_allclose(monitor.line.get_ydata(), result.history)
+    assert monitor.widget is not None
+
+
+def test_the_monitor_draws_nothing_while_grading(monkeypatch):
+    """During autograding, does the monitor only count?"""
+    monkeypatch.setenv("NBGRADER_EXECUTION", "autograde")
+    monitor = training_monitor(10)
+    for epoch in range(10):
+        monitor(epoch, 1.0 / (epoch + 1))
+    assert monitor.figure is None and monitor.bar.value == 10
 
 
 @pytest.fixture(scope="module")

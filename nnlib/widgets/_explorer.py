@@ -10,8 +10,16 @@ from pathlib import Path
 import ipywidgets as widgets
 import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.artist import Artist
 
 _EXERCISE = re.compile(r"(Exercise [\d.]+): implement (\w+)")
+# The explorers' figures: titles at a fixed height (else matplotlib measures the tick
+# labels on every draw to keep clear of them); a notebook may hold many explorers, so
+# no warning about the number of open figures.
+STYLE = {"axes.titley": 1.0, "figure.max_open_warning": 0}
+# Saved pictures (the PNG beside the live figure): 1.5 times the pixels of the
+# figure on screen (100 dpi), sharp on high-density screens.
+PNG_DPI = 150
 
 
 def friendly_message(error):
@@ -38,15 +46,145 @@ def friendly_message(error):
     return f"this needs code you have not written yet{where}: {error}"
 
 
+def missing_function(error):
+    """The stub a view is waiting for, e.g. ``"perceptron_predict (Exercise 1.2)"``.
+
+    Parameters
+    ----------
+    error : NotImplementedError
+    """
+    match = _EXERCISE.search(str(error))
+    return f"{match.group(2)} ({match.group(1)})" if match else "code not written yet"
+
+
+class Stubs:
+    """Catches the stubs' ``NotImplementedError`` so that a view returns what it could compute.
+
+    Use one instance as a context manager around each part of a view that
+    needs a function the student may not have written yet; the part is
+    skipped, and the first such error is kept in ``error`` (None when every
+    part ran). A view returns it as ``missing``, so that the explorer draws
+    the rest and says what is missing.
+
+    Examples
+    --------
+    >>> stubs, regions = Stubs(), None
+    >>> with stubs:
+    ...     raise NotImplementedError("Exercise 1.2: implement perceptron_predict")
+    >>> missing_function(stubs.error)
+    'perceptron_predict (Exercise 1.2)'
+    """
+
+    def __init__(self):
+        self.error = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, kind, error, trace):
+        if isinstance(error, NotImplementedError):
+            self.error = self.error or error
+            return True
+        return False
+
+
+def static(artist):
+    """Mark an artist of an explorer's figure as never changing, and return it.
+
+    It is then drawn once with the ticks (see ``Backdrop``) rather than on
+    every redraw; for legends and labels outside the data, or under it.
+    """
+    figure = artist.get_figure(root=True)
+    next(a for a in figure.artists if isinstance(a, Backdrop)).add(artist)
+    return artist
+
+
+def artists(ax):
+    """The artists an explorer's draw function made on ``ax``, by name.
+
+    Empty on the first draw, when the draw function makes them; later draws
+    update them (``set_data``, ``set_offsets``, ``set_text``, ...) instead of
+    clearing the axes and drawing everything again, which is several times
+    slower.
+    """
+    return ax.__dict__.setdefault("_explorer_artists", {})
+
+
+class Backdrop(Artist):
+    """The axes' ticks and labels, drawn once and then copied: the slow part of a redraw.
+
+    Rendering the tick labels of a figure takes most of the time a redraw
+    takes, yet a slider seldom changes them. A Backdrop, added to the figure
+    behind everything, marks the axes' ``xaxis`` and ``yaxis`` as animated
+    (matplotlib then leaves them out of a draw on screen, and still saves
+    them in a file), draws them itself, keeps the picture and, while the
+    limits, labels, positions and size stay the same, copies that picture
+    instead of drawing them again. Anything else is drawn as usual.
+    """
+
+    def __init__(self, axes):
+        super().__init__()
+        self.set_zorder(-1e9)
+        self.set_in_layout(False)
+        self._axes = list(axes)
+        self._static = []
+        self._key = self._region = None
+
+    def add(self, artist):
+        """Draw ``artist`` here too, with the ticks: it must never change nor cover data."""
+        artist.set_animated(True)
+        self._static.append(artist)
+        self._key = None
+
+    def _state(self, renderer):
+        """What the picture depends on."""
+        state = [renderer.width, renderer.height, self.get_figure(root=True).dpi]
+        for ax in self._axes:
+            ax.apply_aspect()
+            state.append((ax.axison, ax.get_visible(), ax.get_position().bounds,
+                          ax.viewLim.bounds, ax.get_xscale(), ax.get_yscale(),
+                          ax.get_xlabel(), ax.get_ylabel()))
+        return state
+
+    def draw(self, renderer):
+        figure = self.get_figure(root=True)
+        for ax in self._axes:
+            for axis in (ax.xaxis, ax.yaxis):
+                axis.set_animated(True)
+            # the white of the axes is the figure's: without it, the static artists
+            # in the axes stay visible
+            ax.patch.set_visible(False)
+        if figure.canvas.is_saving():  # the axes draw their own ticks into a file
+            return
+        self._static = [artist for artist in self._static if artist.axes in self._axes]
+        state = self._state(renderer)
+        if state == self._key and hasattr(renderer, "restore_region"):
+            renderer.restore_region(self._region)
+            return
+        for ax in self._axes:
+            if ax.axison and ax.get_visible():
+                ax.xaxis.draw(renderer)
+                ax.yaxis.draw(renderer)
+        for artist in self._static:
+            if artist.get_visible() and artist.axes in self._axes:  # not cleared away
+                artist.draw(renderer)
+        if hasattr(renderer, "copy_from_bbox"):
+            self._region, self._key = renderer.copy_from_bbox(figure.bbox), state
+
+
 class Explorer:
     """A matplotlib figure whose content follows a set of ipywidgets controls.
 
     Parameters
     ----------
     view : callable
-        ``view(**values) -> dict``, called with one keyword per control.
+        ``view(**values) -> dict``, called with one keyword per control. A
+        view that could compute only part of its picture, because a stub
+        raised ``NotImplementedError``, returns that error as ``missing``.
     draw : callable
-        ``draw(axes, view_dict)``: draws on the (cleared) list of axes.
+        ``draw(axes, view_dict)``: draws on the list of axes. The axes are
+        not cleared between draws: it makes its artists on the first draw
+        (see ``artists``) and updates them later.
     controls : dict of str to ipywidgets.ValueWidget
         The sliders, dropdowns, ... by the keyword they set.
     ncols, nrows : int
@@ -54,6 +192,9 @@ class Explorer:
     figsize : tuple of float
     projections : list of str or None, optional
         One matplotlib projection per axes (e.g. ``"3d"``).
+    active : callable, optional
+        ``active(**values) -> set of str``: the controls that change the
+        figure for these values; the others are disabled. Default: all.
 
     Attributes
     ----------
@@ -61,29 +202,36 @@ class Explorer:
         What ``view`` returned for the current values; None when it raised
         ``NotImplementedError`` (then ``status`` says what to implement).
     status : ipywidgets.HTML
-        A message line under the controls.
+        A message line under the controls: what is still to implement.
     figure : matplotlib.figure.Figure
     """
 
     def __init__(self, view, draw, controls, ncols=1, nrows=1, figsize=(6.0, 4.0),
-                 projections=None):
-        self.view, self.draw = view, draw
+                 projections=None, active=None):
+        self.view, self.draw, self.active = view, draw, active
         self.controls = dict(controls)
         self.status = widgets.HTML()
         self.view_data = None
         self._output = None
+        self._laid_out = False
         if os.environ.get("NBGRADER_EXECUTION") == "autograde":
             # nobody sees figures while nbgrader grades: skip the work
             self.figure, self.axes = None, []
             self.status.value = "(figures are not drawn during autograding)"
             return
-        # shown as part of self.widget, not on its own; a notebook may hold many
-        # explorers, so no warning about the number of open figures
-        with plt.ioff(), plt.rc_context({"figure.max_open_warning": 0}):
+        # shown as part of self.widget, not on its own
+        with plt.ioff(), plt.rc_context(STYLE):
             self.figure = plt.figure(figsize=figsize)
+        canvas = self.figure.canvas
+        if isinstance(canvas, widgets.DOMWidget):  # ipympl: no "Figure 1" above the figure
+            canvas.header_visible = False
+            canvas.footer_visible = False
+            canvas.resizable = False
         projections = projections or [None] * (ncols * nrows)
-        self.axes = [self.figure.add_subplot(nrows, ncols, i + 1, projection=p)
-                     for i, p in enumerate(projections)]
+        with plt.rc_context(STYLE):
+            self.axes = [self.figure.add_subplot(nrows, ncols, i + 1, projection=p)
+                         for i, p in enumerate(projections)]
+        self.figure.add_artist(Backdrop(self.axes))
         for control in self.controls.values():
             control.observe(self.update, names="value")
         self.update()
@@ -99,19 +247,29 @@ class Explorer:
 
     def update(self, change=None):
         """Recompute the view for the current values and redraw the figure."""
+        values = self.values()
+        if self.active is not None:
+            active = self.active(**values)
+            for name, control in self.controls.items():
+                control.disabled = name not in active
         try:
-            data = self.view(**self.values())
+            data = self.view(**values)
         except NotImplementedError as error:
             self.view_data = None
             self.status.value = f"<b>To see this figure:</b> {friendly_message(error)}."
             for ax in self.axes:
                 ax.clear()
+                artists(ax).clear()
                 ax.set_axis_off()
             self.axes[0].text(0.5, 0.5, friendly_message(error), ha="center", va="center",
                               wrap=True, transform=self.axes[0].transAxes)
             self._refresh()
+            self._laid_out = False
         else:
-            self.status.value = ""
+            missing = data.get("missing")
+            self.status.value = "" if missing is None else (
+                f"<b>To see the whole figure:</b> {friendly_message(missing)}; "
+                "meanwhile it shows what works without it.")
             self.show(data)
 
     def show(self, data, now=False):
@@ -126,10 +284,18 @@ class Explorer:
             animations drawn during a long computation).
         """
         self.view_data = data
-        for ax in self.axes:
-            ax.clear()
-            ax.set_axis_on()
+        if not self._laid_out:  # the first picture, or the first after a message
+            with plt.rc_context(STYLE):
+                for ax in self.axes:
+                    ax.clear()
+                    artists(ax).clear()
+                    ax.set_axis_on()
         self.draw(self.axes, data)
+        if not self._laid_out:
+            # once: the labels inside the figure (tight_layout on every draw would
+            # cost as much as the drawing)
+            self.figure.tight_layout()
+            self._laid_out = True
         if now and isinstance(self.figure.canvas, widgets.DOMWidget):
             self.figure.canvas.draw()  # draw_idle waits until the kernel is idle
         else:
@@ -163,9 +329,11 @@ class Explorer:
         bundle = self.widget._repr_mimebundle_(**kwargs)
         if self.figure is None:
             return bundle
-        # for pages shown without a kernel (JupyterLab prefers the widget)
+        # for pages shown without a kernel (JupyterLab prefers the widget): a sharp
+        # picture at 1.5 times the pixels, shown at the live figure's size
         bundle["image/png"] = base64.b64encode(_png(self.figure)).decode("ascii")
-        return bundle
+        width = round(self.figure.get_figwidth() * self.figure.dpi)
+        return bundle, {"image/png": {"width": width}}
 
 
 def display_figure(figure):
@@ -177,7 +345,7 @@ def display_figure(figure):
 
 def _png(figure):
     buffer = BytesIO()
-    figure.savefig(buffer, format="png", dpi=72)
+    figure.savefig(buffer, format="png", dpi=PNG_DPI)
     return buffer.getvalue()
 
 
@@ -186,6 +354,23 @@ def slider(value, low, high, step, description, integer=False):
     kind = widgets.IntSlider if integer else widgets.FloatSlider
     return kind(value=value, min=low, max=high, step=step, description=description,
                 continuous_update=True, style={"description_width": "initial"})
+
+
+def log_slider(value, low, high, step, description):
+    """A slider over ``10**low .. 10**high`` whose readout writes the value as titles do.
+
+    Its readout (d3's ``".3g"``: 3 significant digits, trailing zeros kept)
+    writes a value as ``as_readout`` does, so a title that uses it agrees.
+    """
+    return widgets.FloatLogSlider(value=value, base=10, min=low, max=high, step=step,
+                                  description=description, readout_format=".3g",
+                                  continuous_update=True,
+                                  style={"description_width": "initial"})
+
+
+def as_readout(value):
+    """A log slider's value as its readout shows it, e.g. ``0.0501`` or ``0.00100``."""
+    return f"{value:#.3g}"
 
 
 def grid(low, high, resolution=101):

@@ -1,10 +1,12 @@
 """Explorers for notebook 02: the activation functions, and their derivatives through depth."""
 
+import functools
+
 import numpy as np
 from ipywidgets import Checkbox, Dropdown
 
 from .. import activations
-from ._explorer import Explorer, slider
+from ._explorer import Explorer, Stubs, artists, missing_function, slider, static
 
 # The dropdowns offer the registry's non-linear element-wise activations: not identity (a
 # straight line) nor softmax (it mixes a row).
@@ -80,12 +82,31 @@ def activation_view(activation="sigmoid", alpha=0.01):
     dict
         ``z`` (G,): the grid; ``value`` (G,): ``f(z)``; ``derivative`` (G,):
         ``f'(z)``; ``range``: the output range as text; ``max_derivative``:
-        the largest slope on the grid; ``activation``, ``alpha``.
+        the largest slope on the grid; ``activation``, ``alpha``. While the
+        function or its derivative is a stub, what needs it is None and
+        ``missing`` is the first stub's error.
     """
     z = np.linspace(-Z_LIMIT, Z_LIMIT, Z_POINTS)
-    value, derivative = _function_and_derivative(activation, z, alpha)
-    return dict(z=z, value=value, derivative=derivative, range=output_range(activation, alpha),
-                max_derivative=float(derivative.max()), activation=activation, alpha=alpha)
+    function, derivative = _function_and_derivative(activation, alpha)
+    stubs = Stubs()
+    value = output = slope = max_slope = None
+    with stubs:
+        value = function(z)
+        output = output_range(activation, alpha)
+    with stubs:
+        slope = derivative(z)
+        max_slope = float(slope.max())
+    return dict(z=z, value=value, derivative=slope, range=output, max_derivative=max_slope,
+                activation=activation, alpha=alpha, missing=stubs.error)
+
+
+def _function_and_derivative(activation, alpha):
+    """``f`` and ``f'`` from nnlib, with ``alpha`` passed to leaky ReLU only."""
+    if activation == "leaky_relu":
+        return (functools.partial(activations.leaky_relu, alpha=alpha),
+                functools.partial(activations.leaky_relu_derivative, alpha=alpha))
+    found = activations.get_activation(activation)
+    return found.function, found.derivative
 
 
 def _label(activation, alpha):
@@ -96,27 +117,52 @@ def _label(activation, alpha):
 
 def draw_activation(axes, view):
     """Left: ``f(z)`` with its output range in the title. Right: ``f'(z)``."""
+    if not artists(axes[0]):
+        for ax, color, ylabel in zip(axes, ("#3465a4", "#cc0000"), ("$f(z)$", "$f'(z)$")):
+            ax.axhline(0.0, color="#babdb6", linewidth=0.8)
+            ax.axvline(0.0, color="#babdb6", linewidth=0.8)
+            artists(ax)["curve"], = ax.plot([], [], color=color, linewidth=2)
+            ax.set(xlim=(-Z_LIMIT, Z_LIMIT), xlabel="$z$", ylabel=ylabel)
+            ax.locator_params(nbins=6)
+        axes[1].set_ylim(-0.1, 1.2)
     label = _label(view["activation"], view["alpha"])
-    for ax in axes:
-        ax.axhline(0.0, color="#babdb6", linewidth=0.8)
-        ax.axvline(0.0, color="#babdb6", linewidth=0.8)
-        ax.set(xlim=(-Z_LIMIT, Z_LIMIT), xlabel="$z$")
-    axes[0].plot(view["z"], view["value"], color="#3465a4", linewidth=2)
-    axes[0].set(ylabel="$f(z)$", title=f"{label}: range {view['range']}")
-    axes[1].plot(view["z"], view["derivative"], color="#cc0000", linewidth=2)
-    axes[1].set(ylim=(-0.1, 1.2), ylabel="$f'(z)$",
-                title=f"derivative: largest {view['max_derivative']:.3g}")
-    axes[0].figure.subplots_adjust(wspace=0.3)
+    value, slope = view["value"], view["derivative"]
+    waiting = None if view["missing"] is None else missing_function(view["missing"])
+    left, right = artists(axes[0])["curve"], artists(axes[1])["curve"]
+    left.set_data(view["z"], value if value is not None else np.full_like(view["z"], np.nan))
+    right.set_data(view["z"], slope if slope is not None else np.full_like(view["z"], np.nan))
+    if value is not None:
+        # the y range that fits the curve, at most -6 to 6 (where ReLU ends)
+        low, high = float(value.min()), float(value.max())
+        pad = 0.08 * max(high - low, 1e-3)
+        axes[0].set_ylim(low - pad, high + pad)
+        axes[0].set_title(f"{label}: range {view['range']}", fontsize="medium")
+    else:
+        axes[0].set_title(f"{label}: needs {waiting}", fontsize="medium")
+    if slope is not None:
+        axes[1].set_title(f"derivative: largest {view['max_derivative']:.3g}",
+                          fontsize="medium")
+    else:
+        axes[1].set_title(f"derivative: needs {waiting}", fontsize="medium")
 
 
 def activation_explorer(activation="sigmoid", alpha=0.01):
-    """A dropdown of the activations (``NAMES``) and an alpha slider for leaky ReLU."""
+    """A dropdown of the activations (``NAMES``) and an alpha slider for leaky ReLU.
+
+    The alpha slider is disabled unless leaky ReLU is chosen.
+    """
     controls = {
         "activation": Dropdown(options=[(LABELS[n], n) for n in NAMES], value=activation,
                                description="activation"),
         "alpha": slider(alpha, 0.0, 0.5, 0.01, "alpha (leaky ReLU)"),
     }
-    return Explorer(activation_view, draw_activation, controls, ncols=2, figsize=(9.0, 3.8))
+    return Explorer(activation_view, draw_activation, controls, ncols=2, figsize=(8.6, 3.6),
+                    active=_alpha_for_leaky_relu)
+
+
+def _alpha_for_leaky_relu(activation, alpha):
+    """The controls that matter: alpha only for leaky ReLU."""
+    return {"activation", "alpha"} if activation == "leaky_relu" else {"activation"}
 
 
 def depth_view(activation="sigmoid", depth=10, active_side=False, seed=0):
@@ -136,46 +182,72 @@ def depth_view(activation="sigmoid", depth=10, active_side=False, seed=0):
     active_side : bool, default False
         If True, use ``|z_l|``: every unit on its active side (``z > 0``).
         Sigmoid and tanh have even derivatives, so this changes nothing for
-        them.
+        them (``even`` says so).
     seed : int
 
     Returns
     -------
     dict
-        ``layers`` (L,): 1..depth; ``z`` (L,); ``factors`` (L,): ``f'(z_l)``;
-        ``product`` (L,): the running product; ``bound`` (L,): ``0.25**l``,
-        sigmoid's largest possible product; ``final``: the product through all
-        layers; ``first_zero``: the first layer whose factor is 0, or None.
+        ``layers`` (L,): 1..depth; ``z`` (L,); ``bound`` (L,): ``0.25**l``,
+        sigmoid's largest possible product; ``factors`` (L,): ``f'(z_l)``;
+        ``product`` (L,): the running product; ``final``: the product through
+        all layers; ``first_zero``: the first layer whose factor is 0, or
+        None; ``even``: whether ``f'(|z|) = f'(z)`` here, so that
+        ``active_side`` changes nothing. While the derivative is a stub, the
+        last five are None and ``missing`` is its error.
     """
     z = np.random.default_rng(seed).normal(size=MAX_DEPTH)[:depth]
-    if active_side:
-        z = np.abs(z)
-    factors = activations.get_activation(activation).derivative(z)
-    product = np.cumprod(factors)
     layers = np.arange(1, depth + 1)
+    view = dict(layers=layers, z=np.abs(z) if active_side else z, bound=0.25 ** layers,
+                factors=None, product=None, final=None, first_zero=None, even=None,
+                activation=activation, active_side=active_side, missing=None)
+    derivative = activations.get_activation(activation).derivative
+    try:
+        factors = derivative(view["z"])
+        even = bool(np.allclose(derivative(np.abs(z)), derivative(z), rtol=1e-12, atol=0))
+    except NotImplementedError as error:
+        view["missing"] = error
+        return view
+    product = np.cumprod(factors)
     zeros = np.flatnonzero(factors == 0.0)
-    return dict(layers=layers, z=z, factors=factors, product=product, bound=0.25 ** layers,
-                final=float(product[-1]), first_zero=int(zeros[0]) + 1 if zeros.size else None,
-                activation=activation, active_side=active_side)
+    view.update(factors=factors, product=product, final=float(product[-1]), even=even,
+                first_zero=int(zeros[0]) + 1 if zeros.size else None)
+    return view
 
 
 def draw_depth(axes, view):
     """The running product on a log scale, next to sigmoid's bound ``0.25**L``."""
     ax = axes[0]
+    made = artists(ax)
+    if not made:
+        made["bound"], = ax.plot([], [], "--", color="#888a85",
+                                 label="$0.25^L$ (sigmoid at best)")
+        ax.axhline(1.0, color="#babdb6", linewidth=0.8)
+        made["product"], = ax.plot([], [], "o-", color="#3465a4", markersize=4,
+                                   label="$f'(z_1) \\cdots f'(z_L)$ of the activation chosen")
+        ax.set(yscale="log", xlim=(0.5, MAX_DEPTH + 0.5), ylim=(FLOOR, 10.0),
+               xlabel="number of layers $L$", ylabel="$f'(z_1) \\cdots f'(z_L)$")
+        ax.set_yticks(10.0 ** np.arange(-30, 1, 10))
+        ax.minorticks_off()
+        # nothing is drawn below 1e-20 in its corner (0.25**30 is 1e-18)
+        static(ax.legend(loc="lower left", fontsize="small"))
     layers, product = view["layers"], view["product"]
+    made["bound"].set_data(layers, view["bound"])
+    name = LABELS[view["activation"]]
+    if product is None:
+        made["product"].set_data([], [])
+        ax.set_title(f"{name}: the product needs {missing_function(view['missing'])}",
+                     fontsize="medium")
+        return
     shown = np.where(product > FLOOR, product, np.nan)  # log scale: 0 cannot be drawn
-    ax.plot(layers, view["bound"], "--", color="#888a85", label="$0.25^L$ (sigmoid at best)")
-    ax.axhline(1.0, color="#babdb6", linewidth=0.8)
-    ax.plot(layers, shown, "o-", color="#3465a4", markersize=4,
-            label=f"product of {LABELS[view['activation']]}' over the layers")
-    ax.set(yscale="log", xlim=(0.5, MAX_DEPTH + 0.5), ylim=(FLOOR, 10.0),
-           xlabel="number of layers $L$", ylabel="$f'(z_1) \\cdots f'(z_L)$")
+    made["product"].set_data(layers, shown)
     if view["first_zero"] is not None:
-        title = f"exactly 0 from layer {view['first_zero']} on (a unit with z <= 0)"
+        title = f"{name}: exactly 0 from layer {view['first_zero']} on (a unit with z <= 0)"
     else:
-        title = f"after {layers[-1]} layers: {view['final']:.3g}"
-    ax.set_title(title)
-    ax.legend(loc="lower left", fontsize="small")
+        title = f"{name}: after {layers[-1]} layers: {view['final']:.3g}"
+    if view["active_side"] and view["even"]:
+        title += " (f' is even: |z| changes nothing)"
+    ax.set_title(title, fontsize="medium")
 
 
 def depth_explorer(activation="sigmoid", depth=10, active_side=False, seed=0):
@@ -187,4 +259,4 @@ def depth_explorer(activation="sigmoid", depth=10, active_side=False, seed=0):
         "active_side": Checkbox(value=active_side, description="only z > 0 (active side)"),
         "seed": slider(seed, 0, 9, 1, "random seed", integer=True),
     }
-    return Explorer(depth_view, draw_depth, controls, figsize=(7.0, 4.2))
+    return Explorer(depth_view, draw_depth, controls, figsize=(6.6, 4.0))

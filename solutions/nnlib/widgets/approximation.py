@@ -1,10 +1,14 @@
 """Explorer for notebook 07: how many hidden units a curve needs (universal approximation)."""
 
+import functools
+
+import matplotlib.pyplot as plt
 import numpy as np
 from ipywidgets import Dropdown
+from matplotlib.collections import LineCollection
 
 from .. import datasets, losses, network, training
-from ._explorer import Explorer, slider
+from ._explorer import Explorer, artists, missing_function, slider
 
 CURVE_KINDS = ("sine", "step", "abs", "bumps")
 CURVE_SAMPLES = 100
@@ -62,44 +66,85 @@ def approximation_view(kind="sine", hidden_units=5, epochs=EPOCHS, seed=0):
         fine grid; ``units`` (400, H): each hidden unit's contribution
         ``W2[0, j] * tanh(W1[j] x + b1[j])`` to the output; ``mse``: the final
         training loss; ``history``: the loss per epoch; ``kind``,
-        ``hidden_units``.
+        ``hidden_units``. While training needs a stub, the network's parts are
+        None and ``missing`` is the stub's error. Each setting is trained once
+        and kept.
+    """
+    X, Y = datasets.make_curve(CURVE_SAMPLES, kind)
+    x, target = datasets.make_curve(400, kind)
+    try:
+        fitted = _fit(training.train_network, network.forward_pass, kind, hidden_units, epochs,
+                      seed)
+    except NotImplementedError as error:
+        fitted = dict(fit=None, units=None, output_bias=None, mse=None, history=[],
+                      missing=error)
+    return dict(X=X, Y=Y, x=x[:, 0], target=target[:, 0], kind=kind,
+                hidden_units=hidden_units, **fitted)
+
+
+@functools.lru_cache(maxsize=256)
+def _fit(train_network, forward_pass, kind, hidden_units, epochs, seed):
+    """The trained network's part of ``approximation_view``, kept per setting.
+
+    Cached by the settings and by nnlib's two functions: moving the slider
+    back to a number of units shows the network trained for it before.
     """
     X, Y = datasets.make_curve(CURVE_SAMPLES, kind)
     names = ["tanh", "identity"]
     start_weights, start_biases = spread_init(hidden_units, seed)
-    weights, biases, history = training.train_network(
+    weights, biases, history = train_network(
         X, Y, [1, hidden_units, 1], names, loss="mse",
         learning_rate=0.3 / np.sqrt(hidden_units), epochs=epochs, batch_size=None,
         shuffle=False, seed=seed, weights=start_weights, biases=start_biases)
-    x, target = datasets.make_curve(400, kind)
-    fit = network.forward_pass(x, weights, biases, names)
-    hidden = network.forward_pass(x, weights[:1], biases[:1], names[:1])
-    return dict(X=X, Y=Y, x=x[:, 0], target=target[:, 0], fit=fit[:, 0],
-                units=hidden * weights[1][0], output_bias=float(biases[1][0]),
-                mse=losses.mse(network.forward_pass(X, weights, biases, names), Y),
-                history=list(history), kind=kind, hidden_units=hidden_units)
+    x, _ = datasets.make_curve(400, kind)
+    fit = forward_pass(x, weights, biases, names)
+    hidden = forward_pass(x, weights[:1], biases[:1], names[:1])
+    return dict(fit=fit[:, 0], units=hidden * weights[1][0], output_bias=float(biases[1][0]),
+                mse=losses.mse(forward_pass(X, weights, biases, names), Y),
+                history=list(history), missing=None)
 
 
 def draw_approximation(axes, view):
     """The target and the network's fit; and the hidden units it adds up."""
-    ax = axes[0]
-    ax.plot(view["x"], view["target"], color="black", linewidth=1.5, label="target")
-    ax.plot(view["x"], view["fit"], color="#cc0000", linewidth=2, label="network")
-    ax.plot(view["X"][:, 0], view["Y"][:, 0], "o", color="black", markersize=2.5,
-            label="training points")
+    ax, terms = axes
+    made = artists(ax)
+    if not made:
+        made["target"], = ax.plot([], [], color="black", linewidth=1.5, label="target")
+        made["fit"], = ax.plot([], [], color="#cc0000", linewidth=2, label="network")
+        made["points"], = ax.plot([], [], "o", color="black", markersize=2.5,
+                                  label="training points")
+        ax.set(xlim=(-np.pi, np.pi), ylim=(-1.5, 1.5), xlabel="$x$")
+        ax.legend(loc="lower right", fontsize="small")
+        made["terms"] = LineCollection([], linewidths=1, alpha=0.7,
+                                       colors=plt.rcParams["axes.prop_cycle"].by_key()["color"])
+        terms.add_collection(made["terms"])
+        terms.set(xlim=(-np.pi, np.pi), xlabel="$x$",
+                  title="each hidden unit's term $v_j \\tanh(w_j x + b_j)$")
+    x = view["x"]
+    made["target"].set_data(x, view["target"])
+    made["points"].set_data(view["X"][:, 0], view["Y"][:, 0])
     units = "unit" if view["hidden_units"] == 1 else "units"
-    ax.set(xlim=(-np.pi, np.pi), ylim=(-1.5, 1.5), xlabel="$x$",
-           title=f"{view['kind']}, {view['hidden_units']} hidden {units}: "
-                 f"MSE {view['mse']:.4f}")
-    ax.legend(loc="lower right", fontsize="small")
-    ax = axes[1]
-    ax.plot(view["x"], view["units"], linewidth=1, alpha=0.7)
-    ax.set(xlim=(-np.pi, np.pi), xlabel="$x$",
-           title="each hidden unit's term $v_j \\tanh(w_j x + b_j)$ in the output")
+    if view["fit"] is None:
+        made["fit"].set_data([], [])
+        made["terms"].set_segments([])
+        ax.set_title(f"{view['kind']}: the fit needs {missing_function(view['missing'])}",
+                     fontsize="medium")
+        return
+    made["fit"].set_data(x, view["fit"])
+    made["terms"].set_segments([np.column_stack([x, term]) for term in view["units"].T])
+    low, high = float(view["units"].min()), float(view["units"].max())
+    pad = 0.05 * max(high - low, 1e-3)
+    terms.set_ylim(low - pad, high + pad)
+    ax.set_title(f"{view['kind']}, {view['hidden_units']} hidden {units}: "
+                 f"MSE {view['mse']:.4f}", fontsize="medium")
 
 
 def approximation_explorer(kind="sine", hidden_units=5):
-    """A curve dropdown and a hidden-units slider (1 to 50) for ``approximation_view``."""
+    """A curve dropdown and a hidden-units slider (1 to 50) for ``approximation_view``.
+
+    Each setting is trained once, when first chosen (about a second), and
+    kept: moving back to it is immediate.
+    """
     units = slider(hidden_units, 1, 50, 1, "hidden units", integer=True)
     units.continuous_update = False  # train once the slider is released
     controls = {
@@ -107,4 +152,4 @@ def approximation_explorer(kind="sine", hidden_units=5):
         "hidden_units": units,
     }
     return Explorer(approximation_view, draw_approximation, controls, ncols=2,
-                    figsize=(10.0, 4.0))
+                    figsize=(9.0, 3.8))

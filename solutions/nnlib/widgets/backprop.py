@@ -9,7 +9,7 @@ from ipywidgets import Dropdown
 from matplotlib.patches import Circle
 
 from .. import backprop, network
-from ._explorer import Explorer, slider
+from ._explorer import Explorer, artists, missing_function, slider, static
 
 # ---------------------------------------------------------------- the computational graph
 
@@ -54,61 +54,98 @@ def graph_view(x=1.0, target=0.0, w1=1.0, w2=-0.5, v1=1.5, v2=-1.0, b1=0.0, b2=0
     X, Y = np.array([[x]]), np.array([[target]])
     weights = [np.array([[w1], [w2]]), np.array([[v1, v2]])]
     biases = [np.array([b1, b2]), np.array([c])]
-    output, cache = network.forward_pass_with_cache(X, weights, biases, GRAPH_ACTIVATIONS)
-    dW, db = backprop.backpropagation(X, Y, weights, biases, GRAPH_ACTIVATIONS, "mse")
-    loss = backprop.loss_value(X, Y, weights, biases, GRAPH_ACTIVATIONS, "mse")
+    view = dict(x=float(x), target=float(target), w_in=weights[0][:, 0], w_out=weights[1][0],
+                z_hidden=None, a_hidden=None, y_hat=None, loss=None, dz_out=None,
+                da_hidden=None, dz_hidden=None, dw_in=None, dw_out=None, missing=None)
+    try:
+        output, cache = network.forward_pass_with_cache(X, weights, biases, GRAPH_ACTIVATIONS)
+        view.update(z_hidden=cache.Z[1][0], a_hidden=cache.A[1][0], y_hat=float(output[0, 0]),
+                    loss=float((output[0, 0] - target) ** 2))
+        dW, db = backprop.backpropagation(X, Y, weights, biases, GRAPH_ACTIVATIONS, "mse")
+        loss = backprop.loss_value(X, Y, weights, biases, GRAPH_ACTIVATIONS, "mse")
+    except NotImplementedError as error:
+        view["missing"] = error
+        return view
     dz_out = float(db[1][0])
-    return dict(x=float(x), target=float(target), z_hidden=cache.Z[1][0],
-                a_hidden=cache.A[1][0], y_hat=float(output[0, 0]), loss=float(loss),
-                dz_out=dz_out, da_hidden=dz_out * weights[1][0], dz_hidden=db[0],
-                dw_in=dW[0][:, 0], dw_out=dW[1][0], w_in=weights[0][:, 0],
-                w_out=weights[1][0])
+    view.update(loss=float(loss), dz_out=dz_out, da_hidden=dz_out * weights[1][0],
+                dz_hidden=db[0], dw_in=dW[0][:, 0], dw_out=dW[1][0])
+    return view
+
+
+# the graph's edges: from, to, the weight's name, and where it sits in the view
+EDGES = (("x", "h1", "w₁", "w_in", 0), ("x", "h2", "w₂", "w_in", 1),
+         ("h1", "out", "v₁", "w_out", 0), ("h2", "out", "v₂", "w_out", 1))
+GRADIENT_KEYS = {"w_in": "dw_in", "w_out": "dw_out"}
+NODE_LABELS = {"x": "$x$", "h1": "$h_1$", "h2": "$h_2$", "out": r"$\hat y$", "loss": "$L$"}
+
+
+def _number(value, digits):
+    """A number as the graph writes it; ``?`` while the function computing it is a stub."""
+    return "?" if value is None else f"{value:.{digits}f}"
 
 
 def draw_graph(axes, view):
-    """Nodes as circles and edges as lines; forward values in black, gradients in red."""
+    """Nodes as circles and edges as lines; forward values in black, gradients in red.
+
+    The labels are plain text (``∂L/∂w₁``), not mathtext: most of them change
+    on every move of a slider, and mathtext is parsed again for every new
+    string.
+    """
     ax = axes[0]
-    pos = NODE_POSITIONS
-    edges = [("x", "h1", "w_1", view["w_in"][0], view["dw_in"][0]),
-             ("x", "h2", "w_2", view["w_in"][1], view["dw_in"][1]),
-             ("h1", "out", "v_1", view["w_out"][0], view["dw_out"][0]),
-             ("h2", "out", "v_2", view["w_out"][1], view["dw_out"][1])]
-    box = dict(facecolor="white", edgecolor="none", alpha=0.8, pad=1.0)
-    for start, end, name, weight, gradient in edges:
-        (x0, y0), (x1, y1) = pos[start], pos[end]
-        ax.plot([x0, x1], [y0, y1], color="#888a85", linewidth=1.5, zorder=1)
-        mx, my = (x0 + x1) / 2, (y0 + y1) / 2
-        ax.text(mx, my + 0.03, f"${name}$ = {weight:.2f}", color=FORWARD_COLOR,
-                ha="center", va="bottom", fontsize="small", bbox=box, zorder=4)
-        ax.text(mx, my - 0.03, rf"$\partial L/\partial {name}$ = {gradient:.3f}",
-                color=BACKWARD_COLOR, ha="center", va="top", fontsize="small", bbox=box,
-                zorder=4)
-    ax.plot([pos["out"][0], pos["loss"][0]], [0.0, 0.0], color="#888a85", linewidth=1.5,
-            zorder=1)
-    labels = {"x": "$x$", "h1": "$h_1$", "h2": "$h_2$", "out": r"$\hat y$", "loss": "$L$"}
-    for node, (px, py) in pos.items():
-        ax.add_patch(_circle((px, py), node == "loss"))
-        ax.text(px, py, labels[node], ha="center", va="center", fontsize="large", zorder=3)
+    made = artists(ax)
+    if not made:
+        _draw_graph_frame(ax, made)
+    for _, _, name, key, j in EDGES:
+        weight, gradients = view[key][j], view[GRADIENT_KEYS[key]]
+        made[f"{name} value"].set_text(f"{name} = {weight:.2f}")
+        made[f"{name} gradient"].set_text(
+            f"∂L/∂{name} = {_number(None if gradients is None else gradients[j], 3)}")
     forward, backward = _node_texts(view)
+    for node in NODE_POSITIONS:
+        made[f"{node} forward"].set_text(forward[node])
+        made[f"{node} backward"].set_text(backward[node])
+    if view["missing"] is not None:
+        title = f"the ? need {missing_function(view['missing'])}"
+    else:
+        title = f"L = (ŷ - y)² = {view['loss']:.4f}   (black: forward values, red: gradients)"
+    ax.set_title(title, fontsize="medium")
+
+
+def _draw_graph_frame(ax, made):
+    """The parts of the graph that never move, and empty texts for the numbers."""
+    pos = NODE_POSITIONS
+    box = dict(facecolor="white", edgecolor="none", alpha=0.8, pad=1.0)
+    for start, end, name, _, _ in EDGES:
+        (x0, y0), (x1, y1) = pos[start], pos[end]
+        static(ax.plot([x0, x1], [y0, y1], color="#888a85", linewidth=1.5, zorder=1)[0])
+        mx, my = (x0 + x1) / 2, (y0 + y1) / 2
+        made[f"{name} value"] = ax.text(mx, my + 0.03, "", color=FORWARD_COLOR, ha="center",
+                                        va="bottom", fontsize="small", bbox=box, zorder=4)
+        made[f"{name} gradient"] = ax.text(mx, my - 0.03, "", color=BACKWARD_COLOR,
+                                           ha="center", va="top", fontsize="small", bbox=box,
+                                           zorder=4)
+    static(ax.plot([pos["out"][0], pos["loss"][0]], [0.0, 0.0], color="#888a85",
+                   linewidth=1.5, zorder=1)[0])
+    # the edges, the nodes and their names never change: drawn once (see Backdrop)
+    for node, (px, py) in pos.items():
+        static(ax.add_patch(_circle((px, py), node == "loss")))
+        static(ax.text(px, py, NODE_LABELS[node], ha="center", va="center", fontsize="large",
+                       zorder=3))
     gap = NODE_RADIUS + 0.05
     for node, (px, py) in pos.items():
         if node == "h2":  # both below the node, forward nearer to it
-            near, far, va, sign = forward[node], backward[node], "top", -1.0
+            forward, backward, va = (py - gap, py - gap - 0.3, "top")
+            backward_va = va
         elif node == "h1":  # both above the node
-            near, far, va, sign = forward[node], backward[node], "bottom", 1.0
+            forward, backward, va = (py + gap, py + gap + 0.3, "bottom")
+            backward_va = va
         else:  # forward above, backward below
-            ax.text(px, py + gap, forward[node], color=FORWARD_COLOR, ha="center",
-                    va="bottom", fontsize="small")
-            ax.text(px, py - gap, backward[node], color=BACKWARD_COLOR, ha="center",
-                    va="top", fontsize="small")
-            continue
-        ax.text(px, py + sign * gap, near, color=FORWARD_COLOR, ha="center", va=va,
-                fontsize="small")
-        ax.text(px, py + sign * (gap + 0.3), far, color=BACKWARD_COLOR, ha="center", va=va,
-                fontsize="small")
-    ax.set(xlim=(-0.6, 6.8), ylim=(-2.2, 2.2), aspect="equal",
-           title=rf"$L = (\hat y - y)^2$ = {view['loss']:.4f}   "
-                 "(black: forward values, red: gradients)")
+            forward, backward, va, backward_va = py + gap, py - gap, "bottom", "top"
+        made[f"{node} forward"] = ax.text(px, forward, "", color=FORWARD_COLOR, ha="center",
+                                          va=va, fontsize="small")
+        made[f"{node} backward"] = ax.text(px, backward, "", color=BACKWARD_COLOR,
+                                           ha="center", va=backward_va, fontsize="small")
+    ax.set(xlim=(-0.6, 6.8), ylim=(-2.2, 2.2), aspect="equal")
     ax.set_axis_off()
 
 
@@ -122,14 +159,14 @@ def _node_texts(view):
     """The forward text and the backward text of each node."""
     z, a, dz, da = view["z_hidden"], view["a_hidden"], view["dz_hidden"], view["da_hidden"]
     forward = {"x": f"x = {view['x']:.2f}",
-               "out": rf"$\hat y$ = {view['y_hat']:.3f}",
-               "loss": f"y = {view['target']:.2f}\nL = {view['loss']:.4f}"}
-    backward = {"x": "", "out": rf"$\partial L/\partial \hat y$ = {view['dz_out']:.3f}",
-                "loss": r"$\partial L/\partial L$ = 1"}
+               "out": f"ŷ = {_number(view['y_hat'], 3)}",
+               "loss": f"y = {view['target']:.2f}\nL = {_number(view['loss'], 4)}"}
+    backward = {"x": "", "out": f"∂L/∂ŷ = {_number(view['dz_out'], 3)}",
+                "loss": "∂L/∂L = 1"}
     for j in range(2):
-        forward[f"h{j + 1}"] = f"z = {z[j]:.3f}   a = {a[j]:.3f}"
-        backward[f"h{j + 1}"] = (rf"$\partial L/\partial a$ = {da[j]:.3f}   "
-                                 rf"$\partial L/\partial z$ = {dz[j]:.3f}")
+        zj, aj, dzj, daj = (None if v is None else v[j] for v in (z, a, dz, da))
+        forward[f"h{j + 1}"] = f"z = {_number(zj, 3)}   a = {_number(aj, 3)}"
+        backward[f"h{j + 1}"] = f"∂L/∂a = {_number(daj, 3)}   ∂L/∂z = {_number(dzj, 3)}"
     return forward, backward
 
 
@@ -143,7 +180,7 @@ def graph_explorer(x=1.0, target=0.0, w1=1.0, w2=-0.5, v1=1.5, v2=-1.0):
         "v1": slider(v1, -3.0, 3.0, 0.1, "v1"),
         "v2": slider(v2, -3.0, 3.0, 0.1, "v2"),
     }
-    return Explorer(graph_view, draw_graph, controls, figsize=(10.0, 5.0))
+    return Explorer(graph_view, draw_graph, controls, figsize=(8.4, 4.4))
 
 
 # ---------------------------------------------------------------- the cost of backprop
@@ -154,6 +191,25 @@ DEPTHS = (1, 2, 3, 4, 5, 6, 7, 8, 9, 10)
 
 def complexity_view(vary="width", widths=WIDTHS, depths=DEPTHS, fixed_depth=3,
                     fixed_width=256, n_samples=64, repeats=5, seed=0):
+    """Time the forward pass and backpropagation as the width or the depth grows.
+
+    See ``measure_complexity``, which this calls once per setting (the
+    measurements are kept: moving back to a setting shows them again).
+    """
+    if vary not in ("width", "depth"):
+        raise ValueError(f"vary must be 'width' or 'depth', got {vary!r}")
+    return dict(_measured(network.forward_pass, backprop.backpropagation, vary, tuple(widths),
+                          tuple(depths), fixed_depth, fixed_width, n_samples, repeats, seed))
+
+
+@functools.lru_cache(maxsize=16)
+def _measured(forward_pass, backpropagation, *settings):
+    """``measure_complexity(*settings)``, kept per setting and per nnlib function."""
+    return measure_complexity(*settings)
+
+
+def measure_complexity(vary="width", widths=WIDTHS, depths=DEPTHS, fixed_depth=3,
+                       fixed_width=256, n_samples=64, repeats=5, seed=0):
     """Time the forward pass and backpropagation as the width or the depth grows.
 
     Every network has ``L`` layers of ``n`` units (ReLU, identity output) and
@@ -247,7 +303,12 @@ def _fit(cost, seconds):
 
 
 def draw_complexity(axes, view):
-    """Measured times with their fitted ``k L n^2`` curves, and the backward / forward ratio."""
+    """Measured times with their fitted ``k L n^2`` curves, and the backward / forward ratio.
+
+    Redrawn from scratch: it changes only when the dropdown does.
+    """
+    for ax in axes:
+        ax.clear()
     ax = axes[0]
     sizes, ms = view["sizes"], 1e3
     ax.plot(sizes, view["forward"] * ms, "o", color="#3465a4", label="forward_pass")
@@ -266,7 +327,6 @@ def draw_complexity(axes, view):
            tick_label=[str(s) for s in sizes])
     ax.set(xlabel=xlabel, ylabel="backpropagation / forward_pass",
            title=f"backprop costs {np.median(view['ratio']):.1f} forward passes (median)")
-    ax.figure.tight_layout()
 
 
 def complexity_explorer(vary="width", **options):
@@ -280,4 +340,7 @@ def complexity_explorer(vary="width", **options):
     """
     controls = {"vary": Dropdown(options=("width", "depth"), value=vary, description="vary")}
     view = functools.partial(complexity_view, **options)
-    return Explorer(view, draw_complexity, controls, ncols=2, figsize=(10.0, 4.0))
+    explorer = Explorer(view, draw_complexity, controls, ncols=2, figsize=(9.0, 3.8))
+    if explorer.view_data is not None:  # measure the other choice now, not when it is chosen
+        view(vary="depth" if vary == "width" else "width")
+    return explorer

@@ -1,12 +1,13 @@
 """Explorers for notebook 03: XOR with a 2-2-1 network, and the signal through depth."""
 
+import functools
 import inspect
 
 import numpy as np
 from ipywidgets import Dropdown
 
 from .. import datasets, network
-from ._explorer import Explorer, grid, slider
+from ._explorer import Explorer, artists, grid, missing_function, slider, static
 from .perceptron import LIMITS, boundary_line
 
 # ---------------------------------------------------------------- XOR by hand
@@ -49,49 +50,83 @@ def xor_network_view(w1_00=1.0, w1_01=1.0, b1_0=0.0, w1_10=1.0, w1_11=1.0, b1_1=
     dict
         ``X`` (4, 2) and ``y`` (4,): the XOR truth table; ``output`` (4,): the
         network's output; ``right`` (4,) bool, whether ``output > 0.5`` matches
-        ``y``; ``n_right``; ``surface`` (R, R): the output over a grid (``xx``,
-        ``yy``); ``hidden_lines``: for each hidden unit, two points of the line
-        where its weighted sum is 0, or None; ``weights``, ``biases``.
+        ``y``; ``n_right``; ``surface`` (R, R): the output over a grid spanning
+        ``LIMITS``; ``hidden_lines``: for each hidden unit, two points of the
+        line where its weighted sum is 0, or None; ``weights``, ``biases``.
+        While ``forward_pass`` is a stub, the output's entries are None and
+        ``missing`` is its error.
     """
     weights, biases = xor_params(w1_00, w1_01, b1_0, w1_10, w1_11, b1_1, w2_00, w2_01, b2_0)
     X, y = datasets.logic_gate("xor")
-    output = network.forward_pass(X, weights, biases, XOR_ACTIVATIONS)[:, 0]
-    xx, yy, points = grid(*LIMITS, resolution=81)
-    surface = network.forward_pass(points, weights, biases, XOR_ACTIVATIONS)[:, 0]
-    right = (output > 0.5) == (y == 1.0)
     hidden_lines = [boundary_line(weights[0][j], biases[0][j]) for j in range(2)]
-    return dict(X=X, y=y, output=output, right=right, n_right=int(right.sum()), xx=xx, yy=yy,
-                surface=surface.reshape(xx.shape), hidden_lines=hidden_lines, weights=weights,
-                biases=biases)
+    view = dict(X=X, y=y, output=None, right=None, n_right=None, surface=None,
+                hidden_lines=hidden_lines, weights=weights, biases=biases, missing=None)
+    try:
+        output = network.forward_pass(X, weights, biases, XOR_ACTIVATIONS)[:, 0]
+        _, _, points = grid(*LIMITS, resolution=XOR_GRID)
+        surface = network.forward_pass(points, weights, biases, XOR_ACTIVATIONS)[:, 0]
+    except NotImplementedError as error:
+        view["missing"] = error
+        return view
+    right = (output > 0.5) == (y == 1.0)
+    view.update(output=output, right=right, n_right=int(right.sum()),
+                surface=surface.reshape(XOR_GRID, XOR_GRID))
+    return view
+
+
+XOR_GRID = 81
 
 
 def draw_xor_network(axes, view):
     """The output as a colour map, its 0.5 contour, the hidden units' lines and the inputs."""
     ax = axes[0]
-    ax.contourf(view["xx"], view["yy"], view["surface"], levels=np.linspace(0.0, 1.0, 11),
-                cmap="RdBu_r", alpha=0.6)
+    made = artists(ax)
+    X, y = view["X"], view["y"]
+    if not made:
+        made["surface"] = ax.imshow(np.full((2, 2), 0.5), extent=(*LIMITS, *LIMITS),
+                                    origin="lower", cmap="RdBu_r", vmin=0.0, vmax=1.0,
+                                    alpha=0.6, interpolation="bilinear")
+        made["hidden"] = [ax.plot([], [], linestyle="--", color=color, linewidth=1.5,
+                                  label=f"hidden unit {j}: z = 0")[0]
+                          for j, color in enumerate(("#4e9a06", "#75507b"))]
+        ax.scatter(X[y == 0, 0], X[y == 0, 1], s=120, c="#204a87", edgecolors="white",
+                   label="target 0", zorder=3)
+        ax.scatter(X[y == 1, 0], X[y == 1, 1], s=120, c="#f57900", marker="s",
+                   edgecolors="white", label="target 1", zorder=3)
+        made["wrong"] = ax.scatter([], [], s=400, facecolors="none", edgecolors="#cc0000",
+                                   linewidths=2.5, label="wrong", zorder=4)
+        made["outputs"] = [ax.annotate("", (x1, x2), xytext=(10, 8),
+                                       textcoords="offset points", fontsize="small", zorder=5)
+                           for x1, x2 in X]
+        made["contour"] = None
+        ax.set(xlim=LIMITS, ylim=LIMITS, xlabel="$x_1$", ylabel="$x_2$", aspect="equal")
+        ax.locator_params(nbins=5)
+        static(ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=3,
+                         fontsize="x-small", frameon=False))
+    for line, points in zip(made["hidden"], view["hidden_lines"]):
+        line.set_data(*(points if points is not None else ([], [])))
+    if made["contour"] is not None:
+        made["contour"].remove()
+        made["contour"] = None
     surface = view["surface"]
+    made["surface"].set_visible(surface is not None)
+    if surface is None:
+        made["wrong"].set_offsets(np.empty((0, 2)))
+        for text in made["outputs"]:
+            text.set_text("")
+        ax.set_title(f"XOR: the output needs {missing_function(view['missing'])}",
+                     fontsize="medium")
+        return
+    made["surface"].set_data(surface)
     if surface.min() < 0.5 < surface.max():  # contour() warns when the level is absent
-        ax.contour(view["xx"], view["yy"], surface, levels=[0.5], colors="black",
-                   linewidths=2)
-    for j, (line, color) in enumerate(zip(view["hidden_lines"], ("#4e9a06", "#75507b"))):
-        if line is not None:
-            ax.plot(*line, linestyle="--", color=color, linewidth=1.5,
-                    label=f"hidden unit {j}: z = 0")
-    X, y, right = view["X"], view["y"], view["right"]
-    ax.scatter(X[y == 0, 0], X[y == 0, 1], s=120, c="#204a87", edgecolors="white",
-               label="target 0", zorder=3)
-    ax.scatter(X[y == 1, 0], X[y == 1, 1], s=120, c="#f57900", marker="s",
-               edgecolors="white", label="target 1", zorder=3)
-    ax.scatter(X[~right, 0], X[~right, 1], s=400, facecolors="none", edgecolors="#cc0000",
-               linewidths=2.5, label="wrong", zorder=4)
-    for (x1, x2), out in zip(X, view["output"]):
-        ax.annotate(f"{out:.2f}", (x1, x2), xytext=(10, 8), textcoords="offset points",
-                    fontsize="small", zorder=5)
-    ax.set(xlim=LIMITS, ylim=LIMITS, xlabel="$x_1$", ylabel="$x_2$", aspect="equal",
-           title=f"XOR: {view['n_right']} of 4 right (output > 0.5 means 1)")
-    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=3, fontsize="x-small")
-    ax.figure.tight_layout()
+        made["contour"] = ax.contour(np.linspace(*LIMITS, XOR_GRID),
+                                     np.linspace(*LIMITS, XOR_GRID), surface, levels=[0.5],
+                                     colors="black", linewidths=2)
+    made["wrong"].set_offsets(X[~view["right"]])
+    for text, out in zip(made["outputs"], view["output"]):
+        text.set_text(f"{out:.2f}")
+    ax.set_title(f"XOR: {view['n_right']} of 4 right (output > 0.5 means 1)",
+                 fontsize="medium")
 
 
 def xor_network_explorer(**values):
@@ -111,7 +146,7 @@ def xor_network_explorer(**values):
     start = {**defaults, **values}
     controls = {name: slider(start[name], -10.0, 10.0, 0.5, _label(name))
                 for name in XOR_PARAMETERS}
-    return Explorer(xor_network_view, draw_xor_network, controls, figsize=(5.5, 5.5))
+    return Explorer(xor_network_view, draw_xor_network, controls, figsize=(4.8, 5.2))
 
 
 def _label(name):
@@ -133,21 +168,28 @@ FIXED_STD = {"small": 0.01, "large": 1.0}
 INIT_ACTIVATIONS = ("tanh", "relu", "sigmoid")
 
 
-def init_view(method="xavier", activation="tanh", depth=10, width=100, n_samples=500, seed=0):
+INIT_DEPTH = 30  # the deepest network of the depth slider
+HISTOGRAM_BINS = 50
+
+
+def init_view(method="xavier", activation="tanh", depth=10, width=100, n_samples=256, seed=0):
     """How much the activations still vary between inputs, layer after layer.
 
-    A batch of standard normal inputs goes through ``depth`` layers of
-    ``width`` units, all with the same activation and zero biases. The
-    weights come from ``network.init_params``; the fixed-std choices rescale
-    the He draws to that standard deviation.
+    A batch of standard normal inputs goes through layers of ``width``
+    units, all with the same activation and zero biases. The weights come
+    from ``network.init_params``; the fixed-std choices rescale the He draws
+    to that standard deviation. The network computed is ``INIT_DEPTH`` (30)
+    layers deep, once per setting; the view shows its first ``depth`` layers,
+    which are what a network of ``depth`` layers would compute when
+    ``init_params`` draws the layers one after the other.
 
     Parameters
     ----------
     method : {"xavier", "he", "small", "large"}
     activation : str
         The activation of every layer.
-    depth : int
-        Number of layers ``L``.
+    depth : int, 1 to 30
+        Number of layers ``L`` shown.
     width : int
         Units per layer (and inputs).
     n_samples : int
@@ -161,40 +203,77 @@ def init_view(method="xavier", activation="tanh", depth=10, width=100, n_samples
         standard deviation of a unit's activation over the batch, averaged over
         the units (``spread[0]`` is the input's, about 1); ``weight_std``: the
         standard deviation the weights were drawn with; ``last`` (N * width,):
-        every activation of the last layer; ``method``, ``label``,
-        ``activation``, ``depth``.
+        every activation of layer L; ``counts`` (50,) and ``edges`` (51,): their
+        histogram; ``method``, ``label``, ``activation``, ``depth``.
+    """
+    weight_std, spread, outputs = _signal(network.init_params, network.forward_pass_with_cache,
+                                          method, activation, max(depth, INIT_DEPTH), width,
+                                          n_samples, seed)
+    last = outputs[depth]
+    # over a round range (1, 2 or 5 times a power of 10), so that the axis changes seldom
+    reach = _round_up(float(np.abs(last).max()))
+    counts, edges = np.histogram(last, bins=HISTOGRAM_BINS,
+                                 range=(0.0 if last.min() >= 0 else -reach, reach))
+    return dict(layers=np.arange(depth + 1), spread=spread[:depth + 1], weight_std=weight_std,
+                last=last, counts=counts, edges=edges, method=method,
+                label=INIT_CHOICES[method], activation=activation, depth=depth)
+
+
+def _round_up(value):
+    """The smallest of 1, 2 or 5 times a power of 10 that is at least ``value`` (> 0)."""
+    if not value > 0:
+        return 1.0
+    power = 10.0 ** np.floor(np.log10(value))
+    return float(next(m * power for m in (1, 2, 5, 10) if m * power >= value * (1 - 1e-12)))
+
+
+@functools.lru_cache(maxsize=32)
+def _signal(init_params, forward_pass_with_cache, method, activation, depth, width, n_samples,
+            seed):
+    """The weight std, the spread per layer and every layer's activations (flat).
+
+    Cached by the settings and by nnlib's two functions (a student who
+    redefines them gets a fresh computation).
     """
     sizes = [width] * (depth + 1)
     if method in FIXED_STD:
-        weights, biases = network.init_params(sizes, method="he", seed=seed)
+        weights, biases = init_params(sizes, method="he", seed=seed)
         weight_std = FIXED_STD[method]
         weights = [W * (weight_std / np.sqrt(2.0 / width)) for W in weights]
     else:
-        weights, biases = network.init_params(sizes, method=method, seed=seed)
+        weights, biases = init_params(sizes, method=method, seed=seed)
         weight_std = float(np.sqrt(2.0 / (2 * width) if method == "xavier" else 2.0 / width))
     X = np.random.default_rng(seed + 1).normal(size=(n_samples, width))
-    _, cache = network.forward_pass_with_cache(X, weights, biases, [activation] * depth)
+    _, cache = forward_pass_with_cache(X, weights, biases, [activation] * depth)
     spread = np.array([A.std(axis=0).mean() for A in cache.A])
-    return dict(layers=np.arange(depth + 1), spread=spread, weight_std=weight_std,
-                last=cache.A[-1].ravel(), method=method, label=INIT_CHOICES[method],
-                activation=activation, depth=depth)
+    return weight_std, spread, tuple(A.ravel() for A in cache.A)
 
 
 def draw_init(axes, view):
     """The spread per layer (log scale), and a histogram of the last layer's activations."""
-    ax = axes[0]
-    ax.semilogy(view["layers"], view["spread"], marker="o", color="#3465a4")
-    ax.axhline(1.0, color="#888a85", linestyle=":", linewidth=1)
+    ax, hist = axes
+    made = artists(ax)
+    if not made:
+        made["spread"], = ax.semilogy([], [], marker="o", color="#3465a4", markersize=4)
+        ax.axhline(1.0, color="#888a85", linestyle=":", linewidth=1)
+        ax.set(xlim=(-0.5, INIT_DEPTH + 0.5), xlabel="layer",
+               ylabel="spread of the activations over the batch")
+        artists(hist)["bars"] = hist.stairs(np.zeros(HISTOGRAM_BINS), np.arange(51.0),
+                                            fill=True, color="#888a85")
+        hist.set(ylabel="count", xlabel="activation")
+        hist.locator_params(nbins=5)
     spread = view["spread"]
-    ax.set_ylim(min(spread.min() / 3, 1e-2), max(spread.max() * 3, 3.0))
-    ax.set(xlabel="layer", ylabel="spread of the activations over the batch",
-           title=f"{view['label']}, {view['activation']}: "
-                 f"{view['spread'][-1]:.2g} after {_layers(view['depth'])}")
-    ax = axes[1]
-    ax.hist(view["last"], bins=50, color="#888a85")
-    ax.set(xlabel=f"activation in layer {view['depth']}", ylabel="count",
-           title="the last layer's activations")
-    ax.figure.tight_layout()
+    made["spread"].set_data(view["layers"], spread)
+    # whole steps of 10**5, so that the axis changes seldom
+    low = 10.0 ** (5 * np.floor(np.log10(max(min(spread.min() / 3, 1e-2), 1e-300)) / 5))
+    high = 10.0 ** (5 * np.ceil(np.log10(max(spread.max() * 3, 3.0)) / 5))
+    ax.set_ylim(low, high)
+    ax.set_title(f"{view['label']}, {view['activation']}: "
+                 f"{spread[-1]:.2g} after {_layers(view['depth'])}", fontsize="medium")
+    counts, edges = view["counts"], view["edges"]
+    artists(hist)["bars"].set_data(counts, edges)
+    hist.set(xlim=(edges[0], edges[-1]), ylim=(0, _round_up(counts.max() * 1.05)))
+    hist.set_title(f"the activations in layer {view['depth']}", fontsize="medium")
 
 
 def init_explorer(method="xavier", activation="tanh", depth=10):
@@ -206,7 +285,7 @@ def init_explorer(method="xavier", activation="tanh", depth=10):
                                description="activation"),
         "depth": slider(depth, 1, 30, 1, "depth L", integer=True),
     }
-    return Explorer(init_view, draw_init, controls, ncols=2, figsize=(10.0, 4.0))
+    return Explorer(init_view, draw_init, controls, ncols=2, figsize=(9.0, 3.8))
 
 
 def _layers(count):

@@ -2,9 +2,10 @@
 
 import numpy as np
 from ipywidgets import Dropdown
+from matplotlib.colors import ListedColormap
 
 from .. import datasets, perceptron
-from ._explorer import Explorer, grid, slider
+from ._explorer import Explorer, Stubs, artists, grid, missing_function, slider, static
 
 GATES = ("and", "or", "xor")
 LIMITS = (-0.5, 1.5)
@@ -24,20 +25,26 @@ def perceptron_view(w1=1.0, w2=1.0, b=-1.5, gate="and"):
     Returns
     -------
     dict
-        ``X`` (4, 2) and ``y`` (4,): the gate; ``prediction`` (4,);
-        ``wrong`` (4,) bool, the misclassified inputs; ``n_wrong``;
-        ``regions`` (R, R): the prediction over a grid (``xx``, ``yy``);
-        ``line``: two points ``(xs, ys)`` of the boundary ``w.x + b = 0``, or
-        None when both weights are 0.
+        ``X`` (4, 2) and ``y`` (4,): the gate; ``line``: two points
+        ``(xs, ys)`` of the boundary ``w.x + b = 0``, or None when both
+        weights are 0; ``prediction`` (4,); ``wrong`` (4,) bool, the
+        misclassified inputs; ``n_wrong``; ``regions`` (R, R): the prediction
+        over a grid spanning ``LIMITS``. While ``perceptron_predict`` is a
+        stub, the last four are None and ``missing`` is its error.
     """
     X, y = datasets.logic_gate(gate)
     w = np.array([w1, w2])
-    prediction = perceptron.perceptron_predict(X, w, b)
-    xx, yy, points = grid(*LIMITS, resolution=61)
-    regions = perceptron.perceptron_predict(points, w, b).reshape(xx.shape)
-    wrong = prediction != y
-    return dict(X=X, y=y, prediction=prediction, wrong=wrong, n_wrong=int(wrong.sum()),
-                xx=xx, yy=yy, regions=regions, line=boundary_line(w, b), w=w, b=b, gate=gate)
+    stubs = Stubs()
+    prediction = wrong = n_wrong = regions = None
+    with stubs:
+        prediction = perceptron.perceptron_predict(X, w, b)
+        _, _, points = grid(*LIMITS, resolution=61)
+        regions = perceptron.perceptron_predict(points, w, b).reshape(61, 61)
+        wrong = prediction != y
+        n_wrong = int(wrong.sum())
+    return dict(X=X, y=y, prediction=prediction, wrong=wrong, n_wrong=n_wrong,
+                regions=regions, line=boundary_line(w, b), w=w, b=b, gate=gate,
+                missing=stubs.error)
 
 
 def boundary_line(w, b, limits=LIMITS):
@@ -57,22 +64,40 @@ def boundary_line(w, b, limits=LIMITS):
     return None
 
 
+REGION_COLORS = ListedColormap(["#dde6f3", "#f7e1c8"])
+
+
 def draw_perceptron(axes, view):
     """Draw the gate's points, the predicted regions and the boundary."""
     ax = axes[0]
-    ax.contourf(view["xx"], view["yy"], view["regions"], levels=[-0.5, 0.5, 1.5],
-                colors=["#dde6f3", "#f7e1c8"])
-    X, y, wrong = view["X"], view["y"], view["wrong"]
-    ax.scatter(X[y == 0, 0], X[y == 0, 1], s=120, c="#3465a4", label="target 0", zorder=3)
-    ax.scatter(X[y == 1, 0], X[y == 1, 1], s=120, c="#f57900", marker="s", label="target 1",
-               zorder=3)
-    ax.scatter(X[wrong, 0], X[wrong, 1], s=400, facecolors="none", edgecolors="#cc0000",
-               linewidths=2.5, label="misclassified", zorder=4)
-    if view["line"] is not None:
-        ax.plot(*view["line"], color="black", linewidth=2)
-    ax.set(xlim=LIMITS, ylim=LIMITS, xlabel="$x_1$", ylabel="$x_2$", aspect="equal",
-           title=f"{view['gate'].upper()}: {view['n_wrong']} of 4 misclassified")
-    ax.legend(loc="upper left", fontsize="small", framealpha=0.9)
+    made = artists(ax)
+    if not made:  # the first draw: what every later draw updates
+        made["regions"] = ax.imshow(np.zeros((2, 2)), extent=(*LIMITS, *LIMITS),
+                                    origin="lower", cmap=REGION_COLORS, vmin=0, vmax=1,
+                                    interpolation="nearest")
+        made["zeros"] = ax.scatter([], [], s=120, c="#3465a4", label="target 0", zorder=3)
+        made["ones"] = ax.scatter([], [], s=120, c="#f57900", marker="s", label="target 1",
+                                  zorder=3)
+        made["wrong"] = ax.scatter([], [], s=400, facecolors="none", edgecolors="#cc0000",
+                                   linewidths=2.5, label="misclassified", zorder=4)
+        made["line"], = ax.plot([], [], color="black", linewidth=2)
+        ax.set(xlim=LIMITS, ylim=LIMITS, xlabel="$x_1$", ylabel="$x_2$", aspect="equal")
+        ax.locator_params(nbins=5)
+        static(ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.13), ncol=3,
+                         fontsize="small", frameon=False))
+    X, y = view["X"], view["y"]
+    made["zeros"].set_offsets(X[y == 0])
+    made["ones"].set_offsets(X[y == 1])
+    made["line"].set_data(*(view["line"] if view["line"] is not None else ([], [])))
+    done = view["missing"] is None
+    made["regions"].set_visible(done)
+    made["wrong"].set_offsets(X[view["wrong"]] if done else np.empty((0, 2)))
+    if done:
+        made["regions"].set_data(view["regions"])
+        title = f"{view['gate'].upper()}: {view['n_wrong']} of 4 misclassified"
+    else:
+        title = f"{view['gate'].upper()}: the regions need {missing_function(view['missing'])}"
+    ax.set_title(title, fontsize="medium")
 
 
 def boundary_explorer(w1=1.0, w2=1.0, b=-1.5, gate="and"):
@@ -83,42 +108,79 @@ def boundary_explorer(w1=1.0, w2=1.0, b=-1.5, gate="and"):
         "b": slider(b, -3.0, 3.0, 0.1, "b"),
         "gate": Dropdown(options=GATES, value=gate, description="gate"),
     }
-    return Explorer(perceptron_view, draw_perceptron, controls, figsize=(5.0, 5.0))
+    return Explorer(perceptron_view, draw_perceptron, controls, figsize=(4.6, 4.9))
 
 
 def training_view(gate="or", epoch=1, learning_rate=1.0):
     """The perceptron after ``epoch`` epochs of the learning rule.
 
+    Training starts from ``w = 0, b = 0``, so every update adds
+    ``learning_rate`` times ``+-x`` and ``+-1``: after any epoch, ``w`` and
+    ``b`` are ``learning_rate`` times those of a rate of 1, and the line
+    ``w.x + b = 0`` is the same. The figure shows ``w`` and ``b`` to make that
+    visible.
+
     Returns
     -------
     dict
         Everything ``perceptron_view`` returns for the weights reached, plus
-        ``mistakes``: the list of mistakes per epoch so far, and
-        ``converged``: whether an epoch made no mistake.
+        ``mistakes``: the list of mistakes per epoch so far, ``converged``:
+        whether an epoch made no mistake, and ``learning_rate``. While
+        ``perceptron_train`` is a stub: the gate, ``missing`` its error, and
+        None for the rest.
     """
     X, y = datasets.logic_gate(gate)
-    w, b, mistakes = perceptron.perceptron_train(X, y, learning_rate=learning_rate,
-                                                 epochs=epoch)
-    view = perceptron_view(w[0], w[1], b, gate)
-    view.update(mistakes=mistakes, converged=mistakes[-1] == 0)
-    return view
+    stubs = Stubs()
+    with stubs:
+        w, b, mistakes = perceptron.perceptron_train(X, y, learning_rate=learning_rate,
+                                                     epochs=epoch)
+        view = perceptron_view(w[0], w[1], b, gate)
+        view.update(mistakes=mistakes, converged=mistakes[-1] == 0,
+                    learning_rate=learning_rate)
+        return view
+    return dict(X=X, y=y, prediction=None, wrong=None, n_wrong=None, regions=None, line=None,
+                w=None, b=None, gate=gate, mistakes=None, converged=None,
+                learning_rate=learning_rate, missing=stubs.error)
+
+
+MAX_EPOCHS = 20
 
 
 def draw_training(axes, view):
-    """The boundary after the chosen epoch, and the mistakes per epoch."""
+    """The boundary after the chosen epoch, with ``w`` and ``b``; the mistakes per epoch."""
     draw_perceptron(axes[:1], view)
     ax = axes[1]
-    epochs = np.arange(1, len(view["mistakes"]) + 1)
-    ax.bar(epochs, view["mistakes"], color="#888a85")
-    ax.set(xlabel="epoch", ylabel="mistakes in the epoch", ylim=(0, 4.5),
-           title="converged" if view["converged"] else "still learning")
+    made = artists(ax)
+    if not made:
+        epochs = np.arange(1, MAX_EPOCHS + 1)
+        made["bars"] = ax.bar(epochs, np.zeros(MAX_EPOCHS), color="#888a85")
+        made["weights"] = axes[0].text(0.98, 0.02, "", transform=axes[0].transAxes,
+                                       ha="right", va="bottom", fontsize="small")
+        ax.set(xlabel="epoch", ylabel="mistakes in the epoch", ylim=(0, 4.5),
+               xlim=(0.4, MAX_EPOCHS + 0.6))
+        ax.locator_params(nbins=5)
+    mistakes = view["mistakes"] or []
+    for i, bar in enumerate(made["bars"]):
+        bar.set_height(mistakes[i] if i < len(mistakes) else 0)
+    if view["missing"] is not None:
+        made["weights"].set_text("")
+        ax.set_title(f"training needs {missing_function(view['missing'])}", fontsize="medium")
+        return
+    w, b = view["w"], view["b"]
+    made["weights"].set_text(f"w = ({w[0]:.3g}, {w[1]:.3g}), b = {b:.3g}\n"
+                             f"(learning rate {view['learning_rate']:.3g} scales them)")
+    ax.set_title("converged" if view["converged"] else "still learning", fontsize="medium")
 
 
 def training_explorer(gate="or", epoch=1, learning_rate=1.0):
-    """Replay perceptron training epoch by epoch with an epoch slider."""
+    """Replay perceptron training epoch by epoch with an epoch slider.
+
+    The learning rate scales ``w`` and ``b`` (shown in the corner) but, from
+    ``w = 0``, never moves the line: see ``training_view``.
+    """
     controls = {
         "gate": Dropdown(options=GATES, value=gate, description="gate"),
-        "epoch": slider(epoch, 1, 20, 1, "epoch", integer=True),
+        "epoch": slider(epoch, 1, MAX_EPOCHS, 1, "epoch", integer=True),
         "learning_rate": slider(learning_rate, 0.1, 2.0, 0.1, "learning rate"),
     }
-    return Explorer(training_view, draw_training, controls, ncols=2, figsize=(9.0, 4.2))
+    return Explorer(training_view, draw_training, controls, ncols=2, figsize=(8.6, 4.3))

@@ -1,10 +1,27 @@
-"""Explorers for notebook 06: gradient descent on a loss surface, and a training playground."""
+"""Explorers for notebook 06: gradient descent on a loss surface, a training playground, and
+a progress display for any training (``training_monitor``)."""
 
+import functools
+import os
+import time
+
+import matplotlib.pyplot as plt
 import numpy as np
-from ipywidgets import Button, Dropdown, FloatLogSlider
+from ipywidgets import HTML, Button, DOMWidget, Dropdown, HBox, IntProgress, Output, VBox
 
 from .. import backprop, datasets, network, training
-from ._explorer import Explorer, grid, slider
+from ._explorer import (
+    STYLE,
+    Explorer,
+    artists,
+    as_readout,
+    display_figure,
+    grid,
+    log_slider,
+    missing_function,
+    slider,
+    static,
+)
 from .activations import NAMES as NONLINEAR_ACTIVATIONS
 
 # ---------------------------------------------------------------- a loss surface
@@ -23,8 +40,13 @@ B_LIMITS = (-2.0, 5.0)
 ESCAPE = 1e3
 
 
+MAX_STEPS = 100  # the steps slider's end
+
+
 def surface_loss(w, b):
     """MSE of the unit ``w * x + b`` on the surface data, for many ``(w, b)`` at once.
+
+    Plain numpy (the picture of the bowl is provided, not an exercise).
 
     Parameters
     ----------
@@ -35,23 +57,42 @@ def surface_loss(w, b):
     -------
     ndarray, shape (G,)
     """
-    # G one-unit models side by side are one layer with G outputs:
-    # column g of the output is model g's prediction for every x.
-    output = network.forward_pass(SURFACE_X, [np.reshape(w, (-1, 1))], [np.ravel(b)],
-                                  ["identity"])
+    # G one-unit models side by side: column g is model g's prediction for every x
+    output = SURFACE_X * np.ravel(w) + np.ravel(b)
     return np.mean((output - SURFACE_Y) ** 2, axis=0)
+
+
+@functools.lru_cache(maxsize=1)
+def loss_surface(resolution=81):
+    """The loss over a grid of ``(w, b)`` in ``W_LIMITS x B_LIMITS``, and its minimum.
+
+    Returns
+    -------
+    ww, bb, surface : ndarray, shape (R, R)
+    minimum : ndarray, shape (2,)
+        The least-squares ``(w, b)``.
+    """
+    ww, bb = np.meshgrid(np.linspace(*W_LIMITS, resolution), np.linspace(*B_LIMITS, resolution))
+    surface = surface_loss(ww.ravel(), bb.ravel()).reshape(ww.shape)
+    design = np.column_stack([SURFACE_X[:, 0], np.ones(len(SURFACE_X))])
+    minimum = np.linalg.lstsq(design, SURFACE_Y[:, 0], rcond=None)[0]
+    for array in (ww, bb, surface, minimum):
+        array.flags.writeable = False
+    return ww, bb, surface, minimum
 
 
 def descent_view(learning_rate=0.05, steps=30, w0=SURFACE_START[0], b0=SURFACE_START[1]):
     """Gradient descent on the loss of one linear unit, from ``(w0, b0)``.
 
     Each step computes the gradient with ``backprop.backpropagation`` and
-    moves with ``training.gradient_descent_update``.
+    moves with ``training.gradient_descent_update``. The path of
+    ``MAX_STEPS`` steps is computed once per rate and start; fewer steps show
+    its beginning.
 
     Parameters
     ----------
     learning_rate : float
-    steps : int
+    steps : int, 0 to ``MAX_STEPS``
         How many updates to take (fewer if the path diverges).
     w0, b0 : float
         The starting weight and bias.
@@ -64,67 +105,95 @@ def descent_view(learning_rate=0.05, steps=30, w0=SURFACE_START[0], b0=SURFACE_S
         the path left the box ``|w|, |b| <= ESCAPE`` (it then stops there);
         ``ww``, ``bb``, ``surface`` (R, R): the loss over a grid;
         ``minimum`` (2,): the best ``(w, b)``; ``learning_rate``, ``steps``.
+        While a function of the path is a stub, ``path`` holds the start
+        only and ``missing`` is the stub's error.
+    """
+    ww, bb, surface, minimum = loss_surface()
+    view = dict(ww=ww, bb=bb, surface=surface, minimum=minimum, learning_rate=learning_rate,
+                steps=steps, diverged=False, missing=None)
+    try:
+        path, diverged = _descent_path(backprop.backpropagation,
+                                       training.gradient_descent_update, learning_rate,
+                                       float(w0), float(b0), max(steps, MAX_STEPS))
+    except NotImplementedError as error:
+        path, diverged, view["missing"] = np.array([[w0, b0]]), False, error
+    shown = path[:steps + 1]
+    view.update(path=shown, losses=surface_loss(shown[:, 0], shown[:, 1]),
+                diverged=diverged and len(shown) == len(path))
+    return view
+
+
+@functools.lru_cache(maxsize=64)
+def _descent_path(backpropagation, gradient_descent_update, learning_rate, w0, b0, steps):
+    """The ``(w, b)`` after each of up to ``steps`` updates, and whether they diverged.
+
+    Cached by the settings and by nnlib's two functions.
     """
     weights, biases = [np.array([[w0]])], [np.array([b0])]
     path = [(w0, b0)]
     diverged = False
     for _ in range(steps):
-        gradients = backprop.backpropagation(SURFACE_X, SURFACE_Y, weights, biases,
-                                             ["identity"], "mse")
-        weights, biases = training.gradient_descent_update(weights, biases, gradients,
-                                                           learning_rate)
+        gradients = backpropagation(SURFACE_X, SURFACE_Y, weights, biases, ["identity"], "mse")
+        weights, biases = gradient_descent_update(weights, biases, gradients, learning_rate)
         path.append((weights[0][0, 0], biases[0][0]))
         if max(abs(path[-1][0]), abs(path[-1][1])) > ESCAPE:
             diverged = True
             break
     path = np.array(path)
-    axis_w = np.linspace(*W_LIMITS, 81)
-    axis_b = np.linspace(*B_LIMITS, 81)
-    ww, bb = np.meshgrid(axis_w, axis_b)
-    surface = surface_loss(ww.ravel(), bb.ravel()).reshape(ww.shape)
-    design = np.column_stack([SURFACE_X[:, 0], np.ones(len(SURFACE_X))])
-    minimum = np.linalg.lstsq(design, SURFACE_Y[:, 0], rcond=None)[0]
-    return dict(path=path, losses=surface_loss(path[:, 0], path[:, 1]), diverged=diverged,
-                ww=ww, bb=bb, surface=surface, minimum=minimum,
-                learning_rate=learning_rate, steps=steps)
+    path.flags.writeable = False
+    return path, diverged
 
 
 def draw_descent(axes, view):
     """The contours with the path of the iterates, and the loss at each step."""
-    ax = axes[0]
-    levels = np.geomspace(view["surface"].min() * 1.05, view["surface"].max(), 14)
-    ax.contour(view["ww"], view["bb"], view["surface"], levels=levels, cmap="viridis_r",
-               linewidths=1)
+    ax, curve = axes
+    made = artists(ax)
+    if not made:  # the surface never changes: its contours are drawn once
+        levels = np.geomspace(view["surface"].min() * 1.05, view["surface"].max(), 14)
+        static(ax.contour(view["ww"], view["bb"], view["surface"], levels=levels,
+                          cmap="viridis_r", linewidths=1))
+        made["path"], = ax.plot([], [], "o-", color="#cc0000", markersize=3, linewidth=1.2)
+        ax.plot(*view["minimum"], marker="*", markersize=14, color="black", linestyle="none")
+        made["start"], = ax.plot([], [], marker="s", markersize=7, color="#cc0000",
+                                 linestyle="none")
+        ax.set(xlim=W_LIMITS, ylim=B_LIMITS, xlabel="weight $w$", ylabel="bias $b$")
+        made["losses"], = curve.semilogy([], [], "o-", color="#cc0000", markersize=3)
+        curve.axhline(view["surface"].min(), color="grey", linestyle="--", linewidth=1)
+        curve.set(xlabel="step", ylabel="loss (log scale)",
+                  ylim=(view["surface"].min() / 2, 1e4))
+        curve.set_title("loss after each step", fontsize="medium")
     path = view["path"]
-    ax.plot(path[:, 0], path[:, 1], "o-", color="#cc0000", markersize=3, linewidth=1.2)
-    ax.plot(*view["minimum"], marker="*", markersize=14, color="black", linestyle="none")
-    ax.plot(*path[0], marker="s", markersize=7, color="#cc0000", linestyle="none")
-    ax.set(xlim=W_LIMITS, ylim=B_LIMITS, xlabel="weight $w$", ylabel="bias $b$")
-    final = view["losses"][-1]
-    if view["diverged"]:
+    made["path"].set_data(path[:, 0], path[:, 1])
+    made["start"].set_data(path[:1, 0], path[:1, 1])
+    steps = np.arange(len(path))
+    made["losses"].set_data(steps, view["losses"])
+    losses = view["losses"]
+    curve.set_xlim(0, _round_up(max(view["steps"], 1)))  # round: the axis changes seldom
+    final = losses[-1]
+    if view["missing"] is not None:
+        title = f"the path needs {missing_function(view['missing'])}"
+    elif view["diverged"]:
         title = f"diverged after {len(path) - 1} steps"
-    elif final > view["losses"][0]:
+    elif final > losses[0]:
         title = f"loss {final:.4g} after {len(path) - 1} steps, and rising"
     else:
         title = f"loss {final:.4g} after {len(path) - 1} steps"
-    ax.set_title(f"learning rate {view['learning_rate']:.3g}: {title}", fontsize="medium")
-    ax = axes[1]
-    ax.semilogy(np.arange(len(path)), view["losses"], "o-", color="#cc0000", markersize=3)
-    ax.axhline(view["surface"].min(), color="grey", linestyle="--", linewidth=1)
-    ax.set(xlabel="step", ylabel="loss (log scale)", xlim=(0, max(view["steps"], 1)),
-           title="loss after each step")
+    ax.set_title(f"learning rate {as_readout(view['learning_rate'])}: {title}", fontsize="medium")
+
+
+def _round_up(count):
+    """The smallest of 1, 2 or 5 times a power of 10 that is at least ``count`` (>= 1)."""
+    power = 10 ** (len(str(int(count))) - 1)
+    return next(m * power for m in (1, 2, 5, 10) if m * power >= count)
 
 
 def descent_explorer(learning_rate=0.05, steps=30):
     """A learning-rate slider (log scale) and a steps slider for ``descent_view``."""
     controls = {
-        "learning_rate": FloatLogSlider(value=learning_rate, base=10, min=-3, max=0, step=0.05,
-                                        description="learning rate", readout_format=".3f",
-                                        continuous_update=True,
-                                        style={"description_width": "initial"}),
-        "steps": slider(steps, 0, 100, 1, "steps", integer=True),
+        "learning_rate": log_slider(learning_rate, -3, 0, 0.05, "learning rate"),
+        "steps": slider(steps, 0, MAX_STEPS, 1, "steps", integer=True),
     }
-    return Explorer(descent_view, draw_descent, controls, ncols=2, figsize=(10.0, 4.2))
+    return Explorer(descent_view, draw_descent, controls, ncols=2, figsize=(9.0, 3.9))
 
 
 # ---------------------------------------------------------------- the training playground
@@ -196,8 +265,31 @@ def playground_view(dataset="moons", hidden_units=8, hidden_layers=1, activation
         epoch so far; ``accuracy``: the fraction of training points on the
         right side of 0.5; ``epochs``, ``dataset``; ``diverged``: None, or
         the message of the ``FloatingPointError`` that stopped training
-        (the view then shows the last finite network).
+        (the view then shows the last finite network); ``missing``: None, or
+        the error of a stub training needs (the view then has the data only).
+        Without ``progress``, a setting is trained once and kept.
     """
+    X, y = playground_data(dataset, seed)
+    settings = (dataset, hidden_units, hidden_layers, activation, learning_rate, epochs, seed)
+    try:
+        if progress is None:  # the same settings again: the same network, trained once
+            return dict(_trained_playground(training.train_network, network.forward_pass,
+                                            *settings))
+        return _train_playground(*settings, progress=progress, frames=frames)
+    except NotImplementedError as error:
+        return dict(X=X, y=y, xx=None, yy=None, probability=None, history=[], accuracy=None,
+                    epochs=epochs, dataset=dataset, diverged=None, missing=error)
+
+
+@functools.lru_cache(maxsize=128)
+def _trained_playground(train_network, forward_pass, *settings):
+    """``_train_playground(*settings)``, kept per setting and per nnlib function."""
+    return _train_playground(*settings)
+
+
+def _train_playground(dataset, hidden_units, hidden_layers, activation, learning_rate, epochs,
+                      seed, progress=None, frames=20):
+    """Train the playground's network: see ``playground_view``."""
     X, y = playground_data(dataset, seed)
     sizes = [2] + [hidden_units] * hidden_layers + [1]
     names = [activation] * hidden_layers + ["sigmoid"]
@@ -226,41 +318,65 @@ def playground_view(dataset="moons", hidden_units=8, hidden_layers=1, activation
                                 None)
 
 
+PLAYGROUND_GRID = 61
+
+
 def _playground_snapshot(X, y, dataset, names, weights, biases, history, epochs, diverged):
     """The playground's view dict for one state of the network."""
-    xx, yy, points = grid(*PLAYGROUND_LIMITS[dataset], resolution=61)
+    xx, yy, points = grid(*PLAYGROUND_LIMITS[dataset], resolution=PLAYGROUND_GRID)
     probability = network.forward_pass(points, weights, biases, names)[:, 0].reshape(xx.shape)
     predicted = network.forward_pass(X, weights, biases, names)[:, 0] > 0.5
     return dict(X=X, y=y, xx=xx, yy=yy, probability=probability, history=list(history),
                 accuracy=float(np.mean(predicted == (y == 1.0))), epochs=epochs,
-                dataset=dataset, diverged=diverged)
+                dataset=dataset, diverged=diverged, missing=None)
 
 
 def draw_playground(axes, view):
     """The decision regions with the data, and the loss curve."""
-    ax = axes[0]
-    ax.contourf(view["xx"], view["yy"], view["probability"], levels=np.linspace(0, 1, 11),
-                cmap="RdBu_r", alpha=0.45, vmin=0.0, vmax=1.0)
-    ax.contour(view["xx"], view["yy"], view["probability"], levels=[0.5], colors="black",
-               linewidths=1.5)
-    X, y = view["X"], view["y"]
-    ax.scatter(X[y == 0, 0], X[y == 0, 1], s=18, c="#204a87", edgecolors="white",
-               linewidths=0.5, label="class 0")
-    ax.scatter(X[y == 1, 0], X[y == 1, 1], s=18, c="#a40000", marker="s", edgecolors="white",
-               linewidths=0.5, label="class 1")
-    limits = PLAYGROUND_LIMITS[view["dataset"]]
-    ax.set(xlim=limits, ylim=limits, aspect="equal", xlabel="$x_1$", ylabel="$x_2$")
-    done = len(view["history"])
+    ax, curve = axes
+    made = artists(ax)
+    if not made:
+        made["probability"] = ax.imshow(np.full((2, 2), 0.5), origin="lower", cmap="RdBu_r",
+                                        alpha=0.45, vmin=0.0, vmax=1.0,
+                                        interpolation="bilinear")
+        made["zeros"] = ax.scatter([], [], s=14, c="#204a87", label="class 0")
+        made["ones"] = ax.scatter([], [], s=14, c="#a40000", marker="s", label="class 1")
+        made["contour"], made["dataset"] = None, None
+        ax.set(aspect="equal", xlabel="$x_1$", ylabel="$x_2$")
+        ax.locator_params(nbins=5)
+        made["loss"], = curve.plot([], [], color="#cc0000")
+        curve.set(xlabel="epoch", ylabel="mean loss", title="training loss per epoch")
+    X, y, dataset = view["X"], view["y"], view["dataset"]
+    limits = PLAYGROUND_LIMITS[dataset]
+    if made["dataset"] != (dataset, id(X)):
+        made["zeros"].set_offsets(X[y == 0])
+        made["ones"].set_offsets(X[y == 1])
+        made["probability"].set_extent((*limits, *limits))
+        ax.set(xlim=limits, ylim=limits)
+        made["dataset"] = (dataset, id(X))
+    if made["contour"] is not None:
+        made["contour"].remove()
+        made["contour"] = None
+    probability = view["probability"]
+    made["probability"].set_visible(probability is not None)
+    history = view["history"]
+    done = len(history)
+    made["loss"].set_data(np.arange(1, done + 1), history)
+    curve.set(xlim=(0, view["epochs"]), ylim=(0, max([0.8, *history]) * 1.05))
+    if probability is None:
+        ax.set_title(f"{dataset}: training needs {missing_function(view['missing'])}",
+                     fontsize="medium")
+        return
+    made["probability"].set_data(probability)
+    if probability.min() < 0.5 < probability.max():
+        axis = np.linspace(*limits, PLAYGROUND_GRID)
+        made["contour"] = ax.contour(axis, axis, probability, levels=[0.5], colors="black",
+                                     linewidths=1.5)
     if view["diverged"]:
         title = f"diverged in epoch {done + 1}: learning rate too large?"
     else:
         title = f"{view['accuracy']:.0%} right after {done} of {view['epochs']} epochs"
-    ax.set_title(f"{view['dataset']}: {title}", fontsize="medium")
-    ax = axes[1]
-    if done:
-        ax.plot(np.arange(1, done + 1), view["history"], color="#cc0000")
-    ax.set(xlim=(0, view["epochs"]), ylim=(0, max([0.8, *view["history"]]) * 1.05),
-           xlabel="epoch", ylabel="mean loss", title="training loss per epoch")
+    ax.set_title(f"{dataset}: {title}", fontsize="medium")
 
 
 class PlaygroundExplorer(Explorer):
@@ -314,12 +430,132 @@ def playground_explorer(dataset="moons", hidden_units=8, hidden_layers=1, activa
                                description="activation"),
         "hidden_units": slider(hidden_units, 1, 32, 1, "hidden units", integer=True),
         "hidden_layers": slider(hidden_layers, 1, 3, 1, "hidden layers", integer=True),
-        "learning_rate": FloatLogSlider(value=learning_rate, base=10, min=-2, max=1, step=0.1,
-                                        description="learning rate", readout_format=".3f",
-                                        style={"description_width": "initial"}),
+        "learning_rate": log_slider(learning_rate, -2, 1, 0.1, "learning rate"),
         "epochs": slider(epochs, 10, 300, 10, "epochs", integer=True),
     }
     for name in ("hidden_units", "hidden_layers", "learning_rate", "epochs"):
         controls[name].continuous_update = False  # train once the slider is released
     return PlaygroundExplorer(playground_view, draw_playground, controls, ncols=2,
-                              figsize=(10.0, 4.4))
+                              figsize=(9.0, 4.0))
+
+
+# ---------------------------------------------------------------- a progress display for training
+
+
+class TrainingMonitor:
+    """A progress bar and a live loss curve for ``training.train_network``.
+
+    Pass it as ``progress=``: ``train_network`` calls it after every epoch
+    as ``monitor(epoch, loss, weights, biases)``. It keeps every loss and
+    redraws at most ``frames`` times in all (and never twice within
+    ``min_seconds``), plus once at the end, so that drawing costs little
+    next to training.
+
+    Parameters
+    ----------
+    epochs : int
+        The ``epochs`` given to ``train_network``: the end of the bar.
+    frames : int, default 50
+    min_seconds : float, default 0.2
+    title : str, optional
+
+    Attributes
+    ----------
+    losses : list of float
+        The mean loss of each epoch so far.
+    bar : ipywidgets.IntProgress
+    label : ipywidgets.HTML
+        ``epoch e of E, loss L``.
+    figure : matplotlib.figure.Figure or None
+        None during autograding, when nothing is drawn.
+    frames_drawn : int
+    """
+
+    def __init__(self, epochs, frames=50, min_seconds=0.2, title="training loss"):
+        self.epochs, self.min_seconds = epochs, min_seconds
+        self.every = max(1, epochs // frames)
+        self.losses, self.frames_drawn, self._last_draw = [], 0, -np.inf
+        self.bar = IntProgress(value=0, min=0, max=epochs, description="training")
+        self.label = HTML(f"epoch 0 of {epochs}")
+        self.figure = self._output = None
+        if os.environ.get("NBGRADER_EXECUTION") == "autograde":
+            return
+        with plt.ioff(), plt.rc_context(STYLE):
+            self.figure, self.ax = plt.subplots(figsize=(5.0, 2.4))
+        if isinstance(self.figure.canvas, DOMWidget):
+            self.figure.canvas.header_visible = False
+            self.figure.canvas.footer_visible = False
+        self.line, = self.ax.plot([], [], color="#cc0000")
+        self.ax.set(xlim=(0, epochs), xlabel="epoch", ylabel="mean loss")
+        self.ax.set_title(title, fontsize="medium")
+        self.figure.tight_layout()
+
+    def __call__(self, epoch, loss, weights=None, biases=None):
+        """Record the loss of epoch ``epoch`` (counted from 0); redraw now and then."""
+        self.losses.append(float(loss))
+        done = epoch + 1
+        last = done >= self.epochs
+        if not last and (done % self.every or
+                         time.perf_counter() - self._last_draw < self.min_seconds):
+            return
+        self.bar.value = min(done, self.epochs)
+        self.label.value = f"epoch {done} of {self.epochs}, loss {loss:.4g}"
+        if self.figure is not None:
+            self._draw()
+
+    def _draw(self):
+        self.frames_drawn += 1
+        self._last_draw = time.perf_counter()
+        losses = np.asarray(self.losses)
+        self.line.set_data(np.arange(1, len(losses) + 1), losses)
+        finite = losses[np.isfinite(losses)]
+        if finite.size:
+            self.ax.set_ylim(0, float(finite.max()) * 1.05 or 1.0)
+        canvas = self.figure.canvas
+        if isinstance(canvas, DOMWidget):
+            canvas.draw()  # at once: the kernel is busy training, draw_idle would wait
+        elif self._output is not None:
+            with self._output:
+                self._output.clear_output(wait=True)
+                display_figure(self.figure)
+
+    @property
+    def widget(self):
+        """The bar, the label and the loss curve in one box."""
+        row = HBox([self.bar, self.label])
+        if self.figure is None:
+            return VBox([row])
+        canvas = self.figure.canvas
+        if not isinstance(canvas, DOMWidget):
+            self._output = self._output or Output()
+            canvas = self._output
+        return VBox([row, canvas])
+
+    def _ipython_display_(self):
+        from IPython.display import display
+
+        display(self.widget)
+
+
+def training_monitor(epochs, **options):
+    """Show a ``TrainingMonitor`` under the cell now, and return it for ``progress=``.
+
+    Examples
+    --------
+    In a notebook cell::
+
+        from nnlib.widgets.training import training_monitor
+
+        result = training.train_network(X, Y, [2, 8, 1], ["tanh", "sigmoid"],
+                                        loss="binary_cross_entropy", epochs=300,
+                                        progress=training_monitor(300))
+    """
+    monitor = TrainingMonitor(epochs, **options)
+    try:
+        from IPython import get_ipython
+        from IPython.display import display
+    except ImportError:  # pragma: no cover - IPython comes with ipywidgets
+        return monitor
+    if get_ipython() is not None:
+        display(monitor)
+    return monitor
