@@ -110,7 +110,7 @@ def test_the_dropdown_switches_between_width_and_depth():
     assert ax.get_xlabel().startswith("width n")
     assert ax.get_title() == "time against width (L = 2 layers)"
     assert len(ax.lines) == 4 and len(ax.lines[0].get_xdata()) == 3
-    assert len(explorer.axes[1].patches) == 3
+    assert_allclose(explorer.axes[1].lines[0].get_ydata(), explorer.view_data["ratio"])
     explorer.controls["vary"].value = "depth"
     assert ax.get_xlabel().startswith("depth L")
     assert ax.get_title() == "time against depth (n = 16 units)"
@@ -138,15 +138,17 @@ def test_every_control_of_the_complexity_explorer_changes_the_figure():
 
 
 def test_before_the_exercises_the_graph_shows_its_weights(student_nnlib):
-    """Over the stubbed library, does the graph show the weights, with ? for the rest?"""
+    """Over the stubbed library, does the graph show its nodes and input, with ? for the rest?"""
     widgets = import_module(f"{student_nnlib.__name__}.widgets.backprop")
-    explorer = widgets.graph_explorer(w1=1.0)
+    explorer = widgets.graph_explorer(x=1.0)
     assert "first (Exercise 3." in explorer.status.value
+    assert sum(isinstance(p, Circle) for p in explorer.axes[0].patches) == 5
     texts = [t.get_text() for t in explorer.axes[0].texts]
-    assert "w₁ = 1.00" in texts and "∂L/∂w₁ = ?" in texts and "x = 1.00" in texts
+    assert "w₁" in texts and "∂L/∂w₁ = ?" in texts and "x = 1.00" in texts
+    assert "ŷ = ?" in texts
     assert "the ? need" in explorer.axes[0].get_title()
-    explorer.controls["w1"].value = 2.0
-    assert "w₁ = 2.00" in [t.get_text() for t in explorer.axes[0].texts]
+    explorer.controls["x"].value = 2.0
+    assert "x = 2.00" in [t.get_text() for t in explorer.axes[0].texts]
 
 
 def test_over_the_stubbed_library_the_complexity_explorer_says_what_to_implement(student_nnlib):

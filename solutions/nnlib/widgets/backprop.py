@@ -96,18 +96,18 @@ def draw_graph(axes, view):
     if not made:
         _draw_graph_frame(ax, made)
     for _, _, name, key, j in EDGES:
-        weight, gradients = view[key][j], view[GRADIENT_KEYS[key]]
-        made[f"{name} value"].set_text(f"{name} = {weight:.2f}")
+        gradients = view[GRADIENT_KEYS[key]]
         made[f"{name} gradient"].set_text(
             f"∂L/∂{name} = {_number(None if gradients is None else gradients[j], 3)}")
     forward, backward = _node_texts(view)
     for node in NODE_POSITIONS:
         made[f"{node} forward"].set_text(forward[node])
-        made[f"{node} backward"].set_text(backward[node])
+        if node != "loss":
+            made[f"{node} backward"].set_text(backward[node])
     if view["missing"] is not None:
         title = f"the ? need {missing_function(view['missing'])}"
     else:
-        title = f"L = (ŷ - y)² = {view['loss']:.4f}   (black: forward values, red: gradients)"
+        title = f"L = (ŷ - y)² = {view['loss']:.4f}"
     ax.set_title(title, fontsize="medium")
 
 
@@ -119,8 +119,10 @@ def _draw_graph_frame(ax, made):
         (x0, y0), (x1, y1) = pos[start], pos[end]
         static(ax.plot([x0, x1], [y0, y1], color="#888a85", linewidth=1.5, zorder=1)[0])
         mx, my = (x0 + x1) / 2, (y0 + y1) / 2
-        made[f"{name} value"] = ax.text(mx, my + 0.03, "", color=FORWARD_COLOR, ha="center",
-                                        va="bottom", fontsize="small", bbox=box, zorder=4)
+        # the weight's name; its value is the slider's (drawn once: fewer texts to draw
+        # on every move of a slider)
+        static(ax.text(mx, my + 0.03, name, color=FORWARD_COLOR, ha="center", va="bottom",
+                       fontsize="small", bbox=box, zorder=4))
         made[f"{name} gradient"] = ax.text(mx, my - 0.03, "", color=BACKWARD_COLOR,
                                            ha="center", va="top", fontsize="small", bbox=box,
                                            zorder=4)
@@ -145,6 +147,9 @@ def _draw_graph_frame(ax, made):
                                           va=va, fontsize="small")
         made[f"{node} backward"] = ax.text(px, backward, "", color=BACKWARD_COLOR,
                                            ha="center", va=backward_va, fontsize="small")
+    static(made["loss backward"]).set_text("∂L/∂L = 1")  # always
+    static(ax.text(0.5, 0.0, "black: forward values, red: gradients", ha="center",
+                   va="bottom", fontsize="small", color="#555753", transform=ax.transAxes))
     ax.set(xlim=(-0.6, 6.8), ylim=(-2.2, 2.2), aspect="equal")
     ax.set_axis_off()
 
@@ -302,31 +307,38 @@ def _fit(cost, seconds):
     return float(cost @ seconds / (cost @ cost))
 
 
-def draw_complexity(axes, view):
-    """Measured times with their fitted ``k L n^2`` curves, and the backward / forward ratio.
+COMPLEXITY_LINES = (("forward", "o", "#3465a4", "forward_pass"),
+                    ("forward_fit", "--", "#3465a4", r"fit $k\,L\,n^2$"),
+                    ("backward", "s", "#cc0000", "backpropagation"),
+                    ("backward_fit", "--", "#cc0000", r"fit $k\,L\,n^2$"))
 
-    Redrawn from scratch: it changes only when the dropdown does.
-    """
-    for ax in axes:
-        ax.clear()
-    ax = axes[0]
+
+def draw_complexity(axes, view):
+    """Measured times with their fitted ``k L n^2`` curves, and the backward / forward ratio."""
+    ax, ratio = axes
+    made = artists(ax)
+    if not made:
+        for key, style, color, label in COMPLEXITY_LINES:
+            made[key], = ax.plot([], [], style, color=color, label=label)
+        ax.set_ylabel("CPU milliseconds (best of several runs)")
+        static(ax.legend(loc="upper left", fontsize="small"))
+        made["ratio"], = ratio.plot([], [], "o-", color="#888a85")
+        ratio.set_ylabel("backpropagation / forward_pass")
     sizes, ms = view["sizes"], 1e3
-    ax.plot(sizes, view["forward"] * ms, "o", color="#3465a4", label="forward_pass")
-    ax.plot(sizes, view["forward_fit"] * ms, "--", color="#3465a4", label=r"fit $k\,L\,n^2$")
-    ax.plot(sizes, view["backward"] * ms, "s", color="#cc0000", label="backpropagation")
-    ax.plot(sizes, view["backward_fit"] * ms, "--", color="#cc0000", label=r"fit $k\,L\,n^2$")
+    for key, *_ in COMPLEXITY_LINES:
+        made[key].set_data(sizes, view[key] * ms)
+    made["ratio"].set_data(sizes, view["ratio"])
     if view["vary"] == "width":
         xlabel, fixed = "width n (units per layer)", f"L = {view['depth'][0]} layers"
     else:
         xlabel, fixed = "depth L (layers)", f"n = {view['width'][0]} units"
-    ax.set(xlabel=xlabel, ylabel="CPU milliseconds (best of several runs)", ylim=(0, None),
-           title=f"time against {view['vary']} ({fixed})")
-    ax.legend(fontsize="small")
-    ax = axes[1]
-    ax.bar(np.arange(len(sizes)), view["ratio"], color="#888a85",
-           tick_label=[str(s) for s in sizes])
-    ax.set(xlabel=xlabel, ylabel="backpropagation / forward_pass",
-           title=f"backprop costs {np.median(view['ratio']):.1f} forward passes (median)")
+    highest = max(view["forward"].max(), view["backward"].max(), view["backward_fit"].max())
+    span = (0.0, sizes.max() * 1.05)
+    ax.set(xlabel=xlabel, xlim=span, ylim=(0, highest * ms * 1.1))
+    ax.set_title(f"time against {view['vary']} ({fixed})", fontsize="medium")
+    ratio.set(xlabel=xlabel, xlim=span, ylim=(0, view["ratio"].max() * 1.2))
+    ratio.set_title(f"backprop costs {np.median(view['ratio']):.1f} forward passes (median)",
+                    fontsize="medium")
 
 
 def complexity_explorer(vary="width", **options):
