@@ -144,3 +144,20 @@ def test_explorers_skip_all_work_during_autograding(monkeypatch):
     assert explorer.figure is None and explorer.view_data is None
     assert "not drawn during autograding" in explorer.status.value
     assert "image/png" not in explorer._repr_mimebundle_()
+
+
+def test_no_figure_caption_in_the_notebook():
+    """Under ipympl, is the "Figure 1" caption above the figure hidden?"""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    program = ("from nnlib.widgets.perceptron import boundary_explorer\n"
+               "canvas = boundary_explorer().figure.canvas\n"
+               "print(type(canvas).__name__, canvas.header_visible)\n")
+    solutions = Path(__file__).resolve().parents[1] / "solutions"
+    environment = {**os.environ, "MPLBACKEND": "module://ipympl.backend_nbagg"}
+    shown = subprocess.run([sys.executable, "-c", program], cwd=solutions, env=environment,
+                           capture_output=True, text=True, check=True).stdout
+    assert shown.split() == ["Canvas", "False"]
