@@ -132,9 +132,11 @@ def draw_approximation(axes, view):
         return
     made["fit"].set_data(x, view["fit"])
     made["terms"].set_segments([np.column_stack([x, term]) for term in view["units"].T])
-    low, high = float(view["units"].min()), float(view["units"].max())
-    pad = 0.05 * max(high - low, 1e-3)
-    terms.set_ylim(low - pad, high + pad)
+    # a round, symmetric range (1, 2 or 5 times a power of 10): the axis changes seldom
+    reach = float(np.abs(view["units"]).max()) * 1.05
+    power = 10.0 ** np.floor(np.log10(max(reach, 1e-6)))
+    reach = next(m * power for m in (1, 2, 5, 10) if m * power >= reach)
+    terms.set_ylim(-reach, reach)
     ax.set_title(f"{view['kind']}, {view['hidden_units']} hidden {units}: "
                  f"MSE {view['mse']:.4f}", fontsize="medium")
 
