@@ -561,3 +561,19 @@ def drive_explorer(page: NotebookPage, index: int) -> list[Control]:
             result.redraw_ms = page.page.evaluate("() => window.__redrawMs")
     page.kernel_idle()
     return results
+
+
+_WIDGET_RIGHT_JS = """box => Math.max(...[...box.querySelectorAll(
+    '.widget-slider, .widget-dropdown, .widget-checkbox, .widget-button, .widget-html-content, '
+    + '.jupyter-matplotlib-canvas-div')].map(element => element.getBoundingClientRect().right))"""
+
+
+def save_widget_png(page: NotebookPage, index: int, path: Path, margin: int = 6):
+    """Save the explorer of cell ``index`` as a PNG, cropped to its controls and figure."""
+    widget = explorer_widget(page, index)
+    widget.scroll_into_view_if_needed()
+    box = widget.bounding_box()
+    right = widget.evaluate(_WIDGET_RIGHT_JS)
+    page.page.screenshot(path=str(path), clip={
+        "x": box["x"], "y": box["y"],
+        "width": min(box["width"], right - box["x"] + margin), "height": box["height"]})

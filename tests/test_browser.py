@@ -321,10 +321,9 @@ def save_screenshots(target: Path = IMAGES) -> list[Path]:
                 try:
                     page.run_all()
                     for index, explorer in notebook.explorers.items():
-                        browser.wait_for_figure(page, index)
                         browser.settled_pixels(page, browser.wait_for_figure(page, index))
                         path = target / f"{notebook.name}-{explorer}.png"
-                        browser.explorer_widget(page, index).screenshot(path=path)
+                        browser.save_widget_png(page, index, path)
                         saved.append(path)
                         print(f"saved {path.relative_to(REPO)}")
                 finally:
