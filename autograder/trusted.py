@@ -24,6 +24,7 @@ cell did; ``grade`` combines it with nbgrader's.
 
 import ast
 import builtins
+import contextlib
 import copy
 import functools
 import importlib
@@ -386,35 +387,37 @@ def describe(error):
 
 def run_test(test, namespace):
     """Run one ``definitions.TestCell`` in ``namespace()`` (a fresh namespace per call)."""
-    scope, failure, failed_hidden = namespace(), None, False
-    segments = test.segments
-    for index, segment in enumerate(segments):
-        try:
-            exec(compile(segment.source, f"<{test.grade_id}>", "exec"), scope)  # noqa: S102
-        except (Exception, Stopped) as error:
-            failure, failed_hidden = error, segment.hidden
-            if failed_hidden and any(not s.hidden for s in segments[index + 1:]):
-                visible = run_visible(test, namespace)  # the kernel ran the parts after it too
-                return Verdict(visible.visible, False, visible.message or describe(error),
-                               visible.suspicious or error_is_suspicious(error), test.notebook)
-            break
-    if failure is None:
+    error, index = _run_segments(test, namespace)
+    if error is None:
         return Verdict(True, True, notebook=test.notebook)
-    return Verdict(failed_hidden, False, describe(failure), error_is_suspicious(failure),
-                   test.notebook)
+    first, suspicious = error, error_is_suspicious(error)
+    visible = test.segments[index].hidden
+    if visible and any(not s.hidden for s in test.segments[index + 1:]):
+        # a hidden part failed, but the kernel also ran the visible parts after it
+        later, _ = _run_segments(test, namespace, hidden=False)
+        if later is not None:
+            visible, first = False, later
+            suspicious = suspicious or error_is_suspicious(later)
+    return Verdict(visible, False, describe(first), suspicious, test.notebook)
 
 
-def run_visible(test, namespace):
+def _run_segments(test, namespace, hidden=True):
+    """Run the cell's segments (visible only, without ``hidden``) in a fresh namespace.
+
+    Returns
+    -------
+    (BaseException or None, int or None)
+        The first error and the index of the segment that raised it.
+    """
     scope = namespace()
-    for segment in test.segments:
-        if segment.hidden:
+    for index, segment in enumerate(test.segments):
+        if segment.hidden and not hidden:
             continue
         try:
             exec(compile(segment.source, f"<{test.grade_id}>", "exec"), scope)  # noqa: S102
         except (Exception, Stopped) as error:
-            return Verdict(False, False, describe(error), error_is_suspicious(error),
-                           test.notebook)
-    return Verdict(True, True, notebook=test.notebook)
+            return error, index
+    return None, None
 
 
 def error_is_suspicious(error):
@@ -502,26 +505,25 @@ def trusted_verdicts(course, assignment, staged_dir, events_file, limits, timeou
 
 def _notebook_verdicts(tests, staged_dir, student, package):
     path = staged_dir / f"{tests.name}.ipynb"
-    answers, stopped = {}, None
+    answers = {}
     try:
         notebook = nbformat.read(path, as_version=4) if path.is_file() else None
     except Exception:  # an unreadable notebook has no answers
         notebook = None
-    try:
-        with np.errstate(all="ignore"), warnings.catch_warnings():
-            warnings.simplefilter("ignore")
+    with _quietly():
+        try:
             if notebook is not None:
                 student.run_cells(student_cells(notebook, tests))
                 answers = student.variables(tests.answers) if tests.answers else {}
-    except Stopped as error:  # the student's cells killed the worker: the answers are lost
-        stopped = error
-    namespace = notebook_namespace(tests, package, answers)
-    verdicts = {}
-    for test in tests.tests:
-        with np.errstate(all="ignore"), warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            verdict = run_test(test, namespace)
-        if stopped is not None and not verdict.passed and not verdict.message:
-            verdict.message = describe(stopped)
-        verdicts[test.grade_id] = verdict
-    return verdicts
+        except Stopped:  # the student's cells killed the worker: the answers are lost
+            answers = {}
+        namespace = notebook_namespace(tests, package, answers)
+        return {test.grade_id: run_test(test, namespace) for test in tests.tests}
+
+
+@contextlib.contextmanager
+def _quietly():
+    """Floating-point warnings off, here: a test that wants them says so with np.errstate."""
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        yield

@@ -421,3 +421,19 @@ def test_wrong_answers_fail_and_missing_ones_too(course, tmp_path):
     assert (verdicts["test-gradient-by-hand"].visible,
             verdicts["test-gradient-by-hand"].passed) == (False, False)
     assert verdicts["test-backprop-batch"].passed
+
+
+@pytest.mark.parametrize("source, expected", [
+    ("x = 1\n### BEGIN HIDDEN TESTS\nassert x == 1\n### END HIDDEN TESTS", (True, True)),
+    ("assert x == 2\n### BEGIN HIDDEN TESTS\nassert x == 1\n### END HIDDEN TESTS", (False, False)),
+    ("x = 1\n### BEGIN HIDDEN TESTS\nassert x == 2\n### END HIDDEN TESTS", (True, False)),
+    ("### BEGIN HIDDEN TESTS\nassert x == 2\n### END HIDDEN TESTS\nassert x == 1", (True, False)),
+    ("### BEGIN HIDDEN TESTS\nassert x == 2\n### END HIDDEN TESTS\nassert x == 3", (False, False)),
+])
+def test_the_visible_verdict_is_what_the_visible_parts_alone_say(source, expected):
+    """Is a failure of a hidden part a failed cell whose visible verdict comes from the visible
+    parts alone, including those after it (which the kernel runs too)?"""
+    cell = definitions.TestCell("t", "nb", 1, source, definitions.split_hidden(source))
+    verdict = trusted.run_test(cell, lambda: {"x": 1})
+    assert (verdict.visible, verdict.passed) == expected
+    assert bool(verdict.message) == (not verdict.passed)
