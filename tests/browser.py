@@ -292,15 +292,23 @@ _KERNEL_IDLE_JS = f"""path => {{
     const kernel = panel && panel.sessionContext.session?.kernel;
     return !!kernel && kernel.connectionStatus === 'connected' && kernel.status === 'idle';
 }}"""
-_WATCH_BUSY_JS = f"""path => {{
+# Count the execute requests the page sends and the replies it receives. JupyterLab clears
+# the '*' prompt of every queued cell as soon as one cell fails, and the kernel is idle for a
+# moment between two requests, so neither prompts nor status say that Run All is over.
+_WATCH_RUN_JS = f"""path => {{
     const kernel = ({_PANEL_JS})(path).sessionContext.session.kernel;
-    window.__sawBusy = false;
-    kernel.statusChanged.connect((_, status) => {{
-        if (status === 'busy') window.__sawBusy = true;
+    const run = window.__run = {{sent: new Set(), replied: new Set()}};
+    kernel.anyMessage.connect((_, {{msg, direction}}) => {{
+        if (direction === 'send' && msg.header.msg_type === 'execute_request') {{
+            run.sent.add(msg.header.msg_id);
+        }} else if (direction === 'recv' && msg.header.msg_type === 'execute_reply') {{
+            run.replied.add(msg.parent_header.msg_id);
+        }}
     }});
 }}"""
-_RUN_DONE_JS = f"""path => window.__sawBusy && ({_KERNEL_IDLE_JS})(path)
-    && ![...document.querySelectorAll('.jp-InputPrompt')].some(p => p.textContent.includes('*'))"""
+_RUN_DONE_JS = f"""path => window.__run.sent.size > 0
+    && [...window.__run.sent].every(id => window.__run.replied.has(id))
+    && ({_KERNEL_IDLE_JS})(path)"""
 
 
 def wait_for_app(page, command: str | None = None):
@@ -372,7 +380,7 @@ class NotebookPage:
         run's, not the saved ones.
         """
         self.command("notebook:clear-all-cell-outputs")
-        self.page.evaluate(_WATCH_BUSY_JS, self.notebook.path)
+        self.page.evaluate(_WATCH_RUN_JS, self.notebook.path)
         self.menu("Run", "Run All Cells")
         self.page.wait_for_function(_RUN_DONE_JS, arg=self.notebook.path,
                                     timeout=RUN_ALL_TIMEOUT_MS, polling=100)

@@ -20,7 +20,7 @@ SOLUTIONS = [p.name for p in sorted((REPO / "solutions").glob("[0-9][0-9]_*.ipyn
 STUDENT = [p.name for p in sorted((REPO / "notebooks").glob("[0-9][0-9]_*.ipynb"))]
 IMAGES = REPO / "docs" / "images"
 # What a stubbed exercise or an unanswered question raises: the only errors a fresh student
-# notebook may stop at while issue 10 ("Run All works for a student") is open.
+# notebook may show after Run All.
 UNFINISHED = re.compile(
     r"^(NotImplementedError|ExerciseNotDone): |replace this line with your answer")
 # What a traceback in nbgrader's Validate dialog looks like.
@@ -162,12 +162,15 @@ def test_run_all_worked_notebook(worked):
 
 @pytest.mark.parametrize("name", STUDENT, ids=lambda n: n[:-6])
 def test_run_all_student_notebook(workspace, lab, context, name):
-    """Does Run All on a fresh student notebook run to the end and show every explorer,
+    """Does Run All on a fresh student notebook run every cell and show every explorer,
     with nothing on the console? (Unfinished exercises may fail; nothing else may.)"""
     page = NotebookPage(context, lab, notebook_of(workspace, "notebooks", name)).open()
     try:
         cells = page.run_all()
         code, explorers = page.notebook.code_cells, page.notebook.explorers
+        unrun = [i for i in code if cells[i].count is None]
+        assert not unrun, (f"{name}: Run All left code cells {unrun} unrun, after "
+                           f"{describe(cells, max([i for i in code if i < unrun[0]] or unrun))}")
         other = [describe(cells, i) for i in code
                  if any(not UNFINISHED.search(error) for error in cells[i].errors)]
         assert not other, (f"{name}: errors other than unfinished exercises:\n"
@@ -176,14 +179,6 @@ def test_run_all_student_notebook(workspace, lab, context, name):
         assert not problems, (f"{name}: explorers that ran but are not shown:\n"
                               + "\n".join(problems))
         assert not page.console, f"{name}: the browser console says:\n{console_problems(page)}"
-        skipped = [i for i in code if cells[i].count is None]
-        if skipped:
-            failed = [i for i in code if cells[i].errors and i < skipped[0]]
-            stop = describe(cells, failed[-1]) if failed else "an unknown cell"
-            unseen = [explorers[i] for i in explorers if i in skipped]
-            pytest.xfail(f"issue 10 (Run All works for a student) is open: Run All stops after "
-                         f"{stop}; {len(skipped)} of {len(code)} code cells not run, "
-                         f"explorers never shown: {unseen or 'none'}")
     finally:
         page.close()
 
