@@ -114,8 +114,9 @@ test: $(STAMP) sandbox browser  ## lint, then run the whole test suite
 release: $(STAMP)  ## regenerate the student copies from solutions/
 	$(VENV)/bin/python -m autograder release
 
-solutions: $(STAMP)  ## re-run the master notebooks in solutions/ and save their outputs
+solutions: $(STAMP)  ## re-run the master notebooks in solutions/, save their outputs, release
 	$(VENV)/bin/python -m autograder execute
+	$(VENV)/bin/python -m autograder release
 
 clean:  ## remove caches and build leftovers (keeps .venv)
 	find . -path ./$(VENV) -prune -o \( -name __pycache__ -o -name .ipynb_checkpoints \) -type d -prune -exec rm -rf {} +

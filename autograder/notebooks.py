@@ -7,6 +7,8 @@ from pathlib import Path
 import nbformat
 from nbclient import NotebookClient
 
+from .sandbox import UnixSocketKernelManager
+
 BLAS_THREAD_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
 
 
@@ -45,8 +47,8 @@ def execute(path, cwd=None, allow_errors=False, timeout=120):
     path = Path(path)
     notebook = nbformat.read(path, as_version=4)
     notebook.metadata.pop("widgets", None)
-    NotebookClient(notebook, timeout=timeout, kernel_name="python3", allow_errors=allow_errors,
-                   store_widget_state=False,
+    NotebookClient(notebook, km=UnixSocketKernelManager(kernel_name="python3"),
+                   timeout=timeout, allow_errors=allow_errors, store_widget_state=False,
                    resources={"metadata": {"path": str(cwd or path.parent)}}).execute()
     return notebook
 

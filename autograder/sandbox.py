@@ -258,7 +258,28 @@ kernelapp.launch_new_instance()
 """
 
 
-class SandboxedKernelManager(AsyncKernelManager):
+class UnixSocketKernelManager(AsyncKernelManager):
+    """A kernel manager whose kernels talk over Unix sockets in a private folder.
+
+    Not over TCP on localhost, which any local user can reach (and which
+    ipykernel warns about on every start). The folder goes with the manager.
+    """
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self._private = private_dir()
+        weakref.finalize(self, shutil.rmtree, self._private, True)  # however the kernel ends
+        self.transport = "ipc"
+        self.ip = os.path.join(self._private, "k")
+        self.connection_file = os.path.join(self._private, "kernel.json")
+
+    async def _async_cleanup_resources(self, restart=False):
+        await super()._async_cleanup_resources(restart=restart)
+        if not restart:
+            shutil.rmtree(self._private, ignore_errors=True)
+
+
+class SandboxedKernelManager(UnixSocketKernelManager):
     """A kernel manager whose kernels run in the sandbox.
 
     The kernel talks to the grader over Unix sockets in a private folder (it
@@ -272,11 +293,6 @@ class SandboxedKernelManager(AsyncKernelManager):
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
-        self._private = private_dir()
-        weakref.finalize(self, shutil.rmtree, self._private, True)  # however the kernel ends
-        self.transport = "ipc"
-        self.ip = os.path.join(self._private, "k")
-        self.connection_file = os.path.join(self._private, "kernel.json")
         self.sandbox = Sandbox(Limits(**self.limits) if self.limits else None)
 
     def format_kernel_cmd(self, extra_arguments=None):
@@ -305,5 +321,3 @@ class SandboxedKernelManager(AsyncKernelManager):
     async def _async_cleanup_resources(self, restart=False):
         self.sandbox.kill_leftovers()
         await super()._async_cleanup_resources(restart=restart)
-        if not restart:
-            shutil.rmtree(self._private, ignore_errors=True)

@@ -1,5 +1,6 @@
 """Headless tests of the notebook 06 explorers: set a control, check what is shown."""
 
+import base64
 from importlib import import_module
 
 import numpy as np
@@ -192,6 +193,7 @@ def test_the_monitor_follows_training_and_draws_now_and_then():
     from nnlib import training
 
     monitor = training_monitor(200, min_seconds=0.0)
+    blank = monitor.image.value
     X, y = widgets_training.playground_data("xor")
     result = training.train_network(X, y.reshape(-1, 1), [2, 4, 1], ["tanh", "sigmoid"],
                                     loss="binary_cross_entropy", epochs=200,
@@ -200,7 +202,12 @@ def test_the_monitor_follows_training_and_draws_now_and_then():
     assert monitor.bar.value == 200 and "epoch 200 of 200" in monitor.label.value
     assert monitor.frames_drawn == 50  # every 4 epochs
     assert_allclose(monitor.line.get_ydata(), result.history)
-    assert monitor.widget is not None
+    assert bytes(monitor.image.value).startswith(b"\x89PNG") and monitor.image.value != blank
+    assert monitor.image in monitor.widget.children
+    # a page shown without a kernel gets the final curve as a picture
+    shown = monitor._repr_mimebundle_()
+    assert base64.b64decode(shown["image/png"]) == bytes(monitor.image.value)
+    assert "application/vnd.jupyter.widget-view+json" in shown
 
 
 def test_the_monitor_draws_nothing_while_grading(monkeypatch):
@@ -209,7 +216,7 @@ def test_the_monitor_draws_nothing_while_grading(monkeypatch):
     monitor = training_monitor(10)
     for epoch in range(10):
         monitor(epoch, 1.0 / (epoch + 1))
-    assert monitor.figure is None and monitor.bar.value == 10
+    assert monitor.figure is None and monitor.image is None and monitor.bar.value == 10
 
 
 @pytest.fixture(scope="module")

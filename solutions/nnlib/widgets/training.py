@@ -1,21 +1,26 @@
 """Explorers for notebook 06: gradient descent on a loss surface, a training playground, and
 a progress display for any training (``training_monitor``)."""
 
+import base64
 import functools
 import os
 import time
+from io import BytesIO
 
 import matplotlib.pyplot as plt
 import numpy as np
-from ipywidgets import HTML, Button, DOMWidget, Dropdown, HBox, IntProgress, Output, VBox
+import PIL.Image
+from ipywidgets import HTML, Button, Dropdown, HBox, Image, IntProgress, VBox
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
 
 from .. import backprop, datasets, network, training
 from ._explorer import (
     STYLE,
+    Backdrop,
     Explorer,
     artists,
     as_readout,
-    display_figure,
     grid,
     log_slider,
     missing_function,
@@ -441,6 +446,8 @@ def playground_explorer(dataset="moons", hidden_units=8, hidden_layers=1, activa
 
 # ---------------------------------------------------------------- a progress display for training
 
+MONITOR_DPI = 150  # the curve's PNG: sharp on high-density screens, shown at 100 dpi size
+
 
 class TrainingMonitor:
     """A progress bar and a live loss curve for ``training.train_network``.
@@ -450,6 +457,10 @@ class TrainingMonitor:
     redraws at most ``frames`` times in all (and never twice within
     ``min_seconds``), plus once at the end, so that drawing costs little
     next to training.
+
+    The curve is a PNG in an ``ipywidgets.Image``, not an ipympl canvas:
+    the kernel is busy training while it is drawn, and an ipympl canvas
+    that the page has not yet been able to acknowledge cannot be drawn then.
 
     Parameters
     ----------
@@ -466,8 +477,10 @@ class TrainingMonitor:
     bar : ipywidgets.IntProgress
     label : ipywidgets.HTML
         ``epoch e of E, loss L``.
+    image : ipywidgets.Image or None
+        The loss curve; None during autograding, when nothing is drawn.
     figure : matplotlib.figure.Figure or None
-        None during autograding, when nothing is drawn.
+        What ``image`` shows (not itself on screen).
     frames_drawn : int
     """
 
@@ -477,18 +490,23 @@ class TrainingMonitor:
         self.losses, self.frames_drawn, self._last_draw = [], 0, -np.inf
         self.bar = IntProgress(value=0, min=0, max=epochs, description="training")
         self.label = HTML(f"epoch 0 of {epochs}")
-        self.figure = self._output = None
+        self.figure = self.image = self._display = None
         if os.environ.get("NBGRADER_EXECUTION") == "autograde":
             return
-        with plt.ioff(), plt.rc_context(STYLE):
-            self.figure, self.ax = plt.subplots(figsize=(5.0, 2.4))
-        if isinstance(self.figure.canvas, DOMWidget):
-            self.figure.canvas.header_visible = False
-            self.figure.canvas.footer_visible = False
+        # a figure of its own, outside pyplot, shown only as the image; its ticks and title
+        # are drawn once (Backdrop) while the limits stay: a frame then costs ~20 ms
+        self.figure = Figure(figsize=(5.0, 2.4), dpi=MONITOR_DPI)
+        FigureCanvasAgg(self.figure)
+        with plt.rc_context(STYLE):
+            self.ax = self.figure.add_subplot()
         self.line, = self.ax.plot([], [], color="#cc0000")
         self.ax.set(xlim=(0, epochs), xlabel="epoch", ylabel="mean loss")
         self.ax.set_title(title, fontsize="medium")
+        self.figure.add_artist(Backdrop([self.ax]))
+        static(self.ax.title)
         self.figure.tight_layout()
+        self.image = Image(format="png", value=self._png(),
+                           layout={"width": f"{self.figure.get_figwidth() * 100:.0f}px"})
 
     def __call__(self, epoch, loss, weights=None, biases=None):
         """Record the loss of epoch ``epoch`` (counted from 0); redraw now and then."""
@@ -501,9 +519,9 @@ class TrainingMonitor:
         self.bar.value = min(done, self.epochs)
         self.label.value = f"epoch {done} of {self.epochs}, loss {loss:.4g}"
         if self.figure is not None:
-            self._draw()
+            self._draw(last)
 
-    def _draw(self):
+    def _draw(self, last=False):
         self.frames_drawn += 1
         self._last_draw = time.perf_counter()
         losses = np.asarray(self.losses)
@@ -511,30 +529,29 @@ class TrainingMonitor:
         finite = losses[np.isfinite(losses)]
         if finite.size:
             self.ax.set_ylim(0, float(finite.max()) * 1.05 or 1.0)
-        canvas = self.figure.canvas
-        if isinstance(canvas, DOMWidget):
-            canvas.draw()  # at once: the kernel is busy training, draw_idle would wait
-        elif self._output is not None:
-            with self._output:
-                self._output.clear_output(wait=True)
-                display_figure(self.figure)
+        self.image.value = self._png()
+        if last and self._display is not None:  # a saved notebook shows the final curve
+            self._display.update(self)
+
+    def _png(self):
+        """The figure as on screen, as PNG (fast compression: it is redrawn often)."""
+        self.figure.canvas.draw()
+        buffer = BytesIO()
+        PIL.Image.fromarray(np.asarray(self.figure.canvas.buffer_rgba())).save(
+            buffer, format="png", compress_level=1)
+        return buffer.getvalue()
 
     @property
     def widget(self):
         """The bar, the label and the loss curve in one box."""
         row = HBox([self.bar, self.label])
-        if self.figure is None:
-            return VBox([row])
-        canvas = self.figure.canvas
-        if not isinstance(canvas, DOMWidget):
-            self._output = self._output or Output()
-            canvas = self._output
-        return VBox([row, canvas])
+        return VBox([row] if self.image is None else [row, self.image])
 
-    def _ipython_display_(self):
-        from IPython.display import display
-
-        display(self.widget)
+    def _repr_mimebundle_(self, **kwargs):
+        bundle = self.widget._repr_mimebundle_(**kwargs)
+        if self.image is not None:  # for pages shown without a kernel
+            bundle["image/png"] = base64.b64encode(self.image.value).decode("ascii")
+        return bundle
 
 
 def training_monitor(epochs, **options):
@@ -557,5 +574,5 @@ def training_monitor(epochs, **options):
     except ImportError:  # pragma: no cover - IPython comes with ipywidgets
         return monitor
     if get_ipython() is not None:
-        display(monitor)
+        monitor._display = display(monitor, display_id=True)
     return monitor
