@@ -119,8 +119,13 @@ class Backdrop(Artist):
     (matplotlib then leaves them out of a draw on screen, and still saves
     them in a file), draws them itself, keeps the picture and, while the
     limits, labels, positions and size stay the same, copies that picture
-    instead of drawing them again. Anything else is drawn as usual.
+    instead of drawing them again. It keeps the pictures of the last
+    ``KEPT`` such states, so that a control going back and forth between a
+    few limits (a dropdown, a steps slider) is drawn once per state. Anything
+    else is drawn as usual.
     """
+
+    KEPT = 4  # full-figure pictures: a few MB each
 
     def __init__(self, axes):
         super().__init__()
@@ -128,13 +133,13 @@ class Backdrop(Artist):
         self.set_in_layout(False)
         self._axes = list(axes)
         self._static = []
-        self._key = self._region = None
+        self._pictures = {}  # state -> picture, the most recently used last
 
     def add(self, artist):
         """Draw ``artist`` here too, with the ticks: it must never change nor cover data."""
         artist.set_animated(True)
         self._static.append(artist)
-        self._key = None
+        self._pictures.clear()
 
     def _state(self, renderer):
         """What the picture depends on."""
@@ -144,7 +149,7 @@ class Backdrop(Artist):
             state.append((ax.axison, ax.get_visible(), ax.get_position().bounds,
                           ax.viewLim.bounds, ax.get_xscale(), ax.get_yscale(),
                           ax.get_xlabel(), ax.get_ylabel()))
-        return state
+        return tuple(state)
 
     def draw(self, renderer):
         figure = self.get_figure(root=True)
@@ -158,8 +163,10 @@ class Backdrop(Artist):
             return
         self._static = [artist for artist in self._static if artist.axes in self._axes]
         state = self._state(renderer)
-        if state == self._key and hasattr(renderer, "restore_region"):
-            renderer.restore_region(self._region)
+        picture = self._pictures.pop(state, None)
+        if picture is not None and hasattr(renderer, "restore_region"):
+            self._pictures[state] = picture
+            renderer.restore_region(picture)
             return
         for ax in self._axes:
             if ax.axison and ax.get_visible():
@@ -169,7 +176,9 @@ class Backdrop(Artist):
             if artist.get_visible() and artist.axes in self._axes:  # not cleared away
                 artist.draw(renderer)
         if hasattr(renderer, "copy_from_bbox"):
-            self._region, self._key = renderer.copy_from_bbox(figure.bbox), state
+            self._pictures[state] = renderer.copy_from_bbox(figure.bbox)
+            while len(self._pictures) > self.KEPT:
+                del self._pictures[next(iter(self._pictures))]
 
 
 class Explorer:
