@@ -202,6 +202,9 @@ def build_course(course_dir, solutions=release.SOURCE_NOTEBOOKS, progress=None):
     course_dir = Path(course_dir).resolve()
     course_dir.mkdir(parents=True, exist_ok=True)
     write_config(course_dir, solutions)
+    # nbgrader's exchange for release and collect (the config points there); formgrader
+    # warns when it is missing. Sharing it with students: see the README.
+    (course_dir / "exchange").mkdir(exist_ok=True)
     api = load_api(course_dir)
     reference, names, todo = Path(solutions) / "nnlib", [], assignments(solutions)
     for name, notebook, module in todo:

@@ -265,7 +265,7 @@ def test_validate_names_what_is_left(workspace, lab, context):
 
 def test_formgrader_and_assignment_list_load(instructor_course, context, tmp_path):
     """In JupyterLab started in a built course, do the formgrader and the assignment list
-    load, the formgrader listing every assignment?"""
+    load, the formgrader listing every assignment without a warning?"""
     course, process, log = instructor_course
     code = process.wait(timeout=600)
     assert code == 0, f"`python -m autograder course` failed:\n{log.read_text()[-3000:]}"
@@ -281,6 +281,8 @@ def test_formgrader_and_assignment_list_load(instructor_course, context, tmp_pat
             for assignment in assignments:  # the table is filled in by the page's script
                 table.get_by_text(assignment, exact=True).first.wait_for(
                     timeout=browser.WIDGET_TIMEOUT_MS)
+            warnings = page.locator(".alert-warning").all_inner_texts()
+            assert not warnings, "the formgrader warns:\n" + "\n".join(warnings)
             page.goto(server.page_url("lab"))
             browser.wait_for_app(page, "nbgrader:open-assignment-list")
             page.evaluate(
