@@ -118,8 +118,8 @@ def draw_approximation(axes, view):
         made["terms"] = LineCollection([], linewidths=1, alpha=0.7,
                                        colors=plt.rcParams["axes.prop_cycle"].by_key()["color"])
         terms.add_collection(made["terms"])
-        terms.set(xlim=(-np.pi, np.pi), xlabel="$x$",
-                  title="each hidden unit's term $v_j \\tanh(w_j x + b_j)$")
+        terms.set(xlim=(-np.pi, np.pi), xlabel="$x$")
+        terms.set_title("each hidden unit's term $v_j \\tanh(w_j x + b_j)$", fontsize="medium")
     x = view["x"]
     made["target"].set_data(x, view["target"])
     made["points"].set_data(view["X"][:, 0], view["Y"][:, 0])

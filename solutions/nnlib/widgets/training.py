@@ -350,7 +350,8 @@ def draw_playground(axes, view):
         ax.set(aspect="equal", xlabel="$x_1$", ylabel="$x_2$")
         ax.locator_params(nbins=5)
         made["loss"], = curve.plot([], [], color="#cc0000")
-        curve.set(xlabel="epoch", ylabel="mean loss", title="training loss per epoch")
+        curve.set(xlabel="epoch", ylabel="mean loss")
+        curve.set_title("training loss per epoch", fontsize="medium")
     X, y, dataset = view["X"], view["y"], view["dataset"]
     limits = PLAYGROUND_LIMITS[dataset]
     if made["dataset"] != (dataset, id(X)):
