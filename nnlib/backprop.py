@@ -88,7 +88,7 @@ def backpropagation(X, Y, weights, biases, activations, loss):
     Y = as_float_array(Y, "Y", ndim=2)
     check_same_shape(Y, output, "Y", "the network's output")
     # YOUR CODE HERE
-    raise ExerciseNotDone("Exercise 5.1: implement backpropagation")
+    raise ExerciseNotDone("Exercise 5.2: implement backpropagation")
 
 
 def loss_value(X, Y, weights, biases, activations, loss):

@@ -278,7 +278,7 @@ def test_validate_lists_what_is_left_briefly(tmp_path):
         "Exercise 1.1 is not done yet: implement `step` in nnlib/perceptron.py.",
         "Exercise 1.2 is not done yet.\n    Implement `perceptron_predict` in nnlib/perceptron.py.",
         "Not done yet: set w_and in the exercise cell above, then run this cell.",
-        "Exercise 1.3 is not done yet: implement `perceptron_train` in nnlib/perceptron.py.",
+        "Exercise 1.4 is not done yet: implement `perceptron_train` in nnlib/perceptron.py.",
         "You did not provide a response.",
     ], result.stdout
 

@@ -86,7 +86,7 @@ def backpropagation(X, Y, weights, biases, activations, loss):
     output, cache = forward_pass_with_cache(X, weights, biases, activations)
     Y = as_float_array(Y, "Y", ndim=2)
     check_same_shape(Y, output, "Y", "the network's output")
-    ### BEGIN SOLUTION Exercise 5.1: implement backpropagation
+    ### BEGIN SOLUTION Exercise 5.2: implement backpropagation
     n_layers = len(weights)
     dW, db = [None] * n_layers, [None] * n_layers
     delta = output_delta(output, cache.Z[-1], Y, funcs[-1], loss)
