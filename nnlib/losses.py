@@ -9,6 +9,7 @@ loss                     compares              its derivative is taken w.r.t.
 =======================  ====================  ==============================
 mse                      any outputs           the prediction
 binary_cross_entropy     probabilities (0, 1)  the prediction
+sigmoid_cross_entropy    logits (scores)       the logits (binary, stable)
 softmax_cross_entropy    logits (scores)       the logits (the stable form)
 =======================  ====================  ==============================
 """
@@ -20,7 +21,7 @@ import numpy as np
 
 from ._checks import as_float_array, check_same_shape, unknown_name_error
 from ._exercises import ExerciseNotDone
-from .activations import ACTIVATIONS, get_activation, softmax
+from .activations import ACTIVATIONS, get_activation, sigmoid, softmax
 
 # Predictions are clipped this far inside (0, 1) before taking a logarithm,
 # so that a prediction of exactly 0 or 1 gives a large but finite loss.
@@ -131,6 +132,55 @@ def _check_probabilities(values, name):
             f"{name} must lie in [0, 1] for binary cross-entropy, got values from "
             f"{values.min():.4g} to {values.max():.4g}; use a sigmoid output layer"
         )
+
+
+# ---------------------------------------------------------------- binary cross-entropy from logits
+
+
+def sigmoid_cross_entropy(logits, target):
+    """Binary cross-entropy of ``sigmoid(logits)``, computed from the logits.
+
+    With ``p = sigmoid(z)``, ``-[t log p + (1 - t) log(1 - p)] = softplus(z) - t z``,
+    where ``softplus(z) = log(1 + e^z) = max(z, 0) + log(1 + e^-|z|)``: no
+    probability is rounded to 0 or 1, so the loss is exact for any ``z``.
+
+    Parameters
+    ----------
+    logits : array_like, shape (N, C)
+        Scores before the sigmoid (the output layer's ``Z``).
+    target : array_like, shape (N, C)
+        Labels in [0, 1] (usually exactly 0 or 1).
+
+    Returns
+    -------
+    float
+        Non-negative (for targets in [0, 1]).
+    """
+    logits, target = _pair(logits, target, "logits")
+    _check_probabilities(target, "target")
+    # YOUR CODE HERE
+    raise ExerciseNotDone("Exercise 4.7: implement sigmoid_cross_entropy")
+
+
+def sigmoid_cross_entropy_derivative(logits, target):
+    """Gradient of ``sigmoid_cross_entropy`` with respect to the logits.
+
+    ``(sigmoid(logits) - target) / N``: the sigmoid's slope and the loss's
+    ``1 / (p (1 - p))`` cancel, so it never vanishes for a wrong answer.
+
+    Parameters
+    ----------
+    logits : array_like, shape (N, C)
+    target : array_like, shape (N, C)
+
+    Returns
+    -------
+    ndarray, shape (N, C)
+    """
+    logits, target = _pair(logits, target, "logits")
+    _check_probabilities(target, "target")
+    # YOUR CODE HERE
+    raise ExerciseNotDone("Exercise 4.8: implement sigmoid_cross_entropy_derivative")
 
 
 # ---------------------------------------------------------------- softmax cross-entropy
@@ -249,6 +299,13 @@ LOSSES = {
             prediction_range=(0.0, 1.0),
         ),
         Loss(
+            "sigmoid_cross_entropy",
+            sigmoid_cross_entropy,
+            sigmoid_cross_entropy_derivative,
+            takes_logits=True,
+            output_activation="sigmoid",
+        ),
+        Loss(
             "softmax_cross_entropy",
             softmax_cross_entropy,
             softmax_cross_entropy_derivative,
@@ -265,7 +322,8 @@ def get_loss(name):
     Parameters
     ----------
     name : str
-        One of ``LOSSES``: mse, binary_cross_entropy, softmax_cross_entropy.
+        One of ``LOSSES``: mse, binary_cross_entropy, sigmoid_cross_entropy,
+        softmax_cross_entropy.
 
     Returns
     -------

@@ -26,7 +26,7 @@ def make_problem(depth, hidden, output, loss, seed=0, n_samples=5, width=4, n_ou
     X = rng.normal(size=(n_samples, 3))
     if loss == "mse":
         Y = rng.normal(size=(n_samples, n_out))
-    elif loss == "binary_cross_entropy":
+    elif loss in ("binary_cross_entropy", "sigmoid_cross_entropy"):
         Y = rng.integers(0, 2, size=(n_samples, n_out)).astype(float)
     else:
         Y = np.eye(n_out)[rng.integers(0, n_out, size=n_samples)]
@@ -79,6 +79,21 @@ def test_gradient_shapes_match_parameters():
     dW, db = backpropagation(X, Y, weights, biases, names, "softmax_cross_entropy")
     assert [g.shape for g in dW] == [w.shape for w in weights]
     assert [g.shape for g in db] == [b.shape for b in biases]
+
+
+@pytest.mark.parametrize("z", [50.0, -50.0, 500.0, -500.0])
+@pytest.mark.parametrize("y", [0.0, 1.0])
+def test_sigmoid_cross_entropy_keeps_the_gradient_of_a_saturated_unit(z, y):
+    """With the loss computed from the logits, is dL/dz = p - y even where the sigmoid has
+    rounded to 0 or 1? (Through binary_cross_entropy it is 0 there: the clipped loss times a
+    slope of exactly 0.)"""
+    from nnlib.activations import sigmoid
+
+    X, Y = np.array([[1.0]]), np.array([[y]])
+    dW, db = backpropagation(X, Y, [np.array([[z]])], [np.zeros(1)], ["sigmoid"],
+                             "sigmoid_cross_entropy")
+    expected = sigmoid(np.array([[z]]))[0, 0] - y  # dz/dW = x = 1 and dz/db = 1
+    assert abs(dW[0][0, 0] - expected) <= 1e-12 and abs(db[0][0] - expected) <= 1e-12
 
 
 def test_softmax_cross_entropy_needs_a_softmax_output():

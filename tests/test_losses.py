@@ -59,6 +59,18 @@ def test_bce_at_exact_zero_and_one(capfd):
     assert capfd.readouterr().err == ""
 
 
+def test_sigmoid_cross_entropy_equals_bce_of_the_sigmoid_and_stays_exact():
+    """Is the loss from logits the BCE of sigmoid(z) where both are exact, and exactly
+    softplus(z) - y z (|z| for a wrong sign, ~0 for a right one) at |z| = 500?"""
+    rng = np.random.default_rng(7)
+    Z, T = rng.normal(scale=2.0, size=(6, 2)), rng.integers(0, 2, (6, 2)).astype(float)
+    probabilities = 1.0 / (1.0 + np.exp(-Z))
+    assert losses.sigmoid_cross_entropy(Z, T) == pytest.approx(
+        losses.binary_cross_entropy(probabilities, T), rel=1e-12)
+    assert losses.sigmoid_cross_entropy([[500.0], [-500.0]], [[0.0], [1.0]]) == 500.0
+    assert losses.sigmoid_cross_entropy([[500.0], [-500.0]], [[1.0], [0.0]]) < 1e-200
+
+
 def test_softmax_cross_entropy_of_huge_logits(capfd):
     """Does softmax cross-entropy stay finite for logits around 1e4?"""
     logits = np.array([[1e4, 1e4 - np.log(3.0)]])
@@ -80,6 +92,8 @@ def test_derivative_matches_numerical_gradient(name):
         output, target = rng.normal(size=(5, 3)), rng.normal(size=(5, 3))
     elif name == "binary_cross_entropy":
         output, target = rng.uniform(0.05, 0.95, size=(5, 3)), rng.integers(0, 2, (5, 3))
+    elif name == "sigmoid_cross_entropy":
+        output, target = rng.normal(scale=3.0, size=(5, 3)), rng.integers(0, 2, (5, 3))
     else:
         output, target = rng.normal(size=(5, 3)), np.eye(3)[rng.integers(0, 3, 5)]
     numerical = numerical_gradient(lambda v: loss(v, target), output)
@@ -143,7 +157,8 @@ def test_unknown_loss_lists_known_names():
 
 
 def test_output_activations_follow_what_each_loss_needs():
-    """Does MSE fit every activation, BCE those within [0, 1], softmax cross-entropy softmax?"""
+    """Does MSE fit every activation, BCE those within [0, 1], and each cross-entropy from
+    logits its own activation?"""
     assert losses.output_activations("mse") == list(ACTIVATIONS)
     # sigmoid and softmax output probabilities; tanh, leaky ReLU and identity go below 0,
     # ReLU and identity above 1
@@ -151,6 +166,7 @@ def test_output_activations_follow_what_each_loss_needs():
     assert {"sigmoid", "softmax"} <= set(fitting)
     assert not {"tanh", "relu", "leaky_relu", "identity"} & set(fitting)
     assert losses.output_activations("softmax_cross_entropy") == ["softmax"]
+    assert losses.output_activations("sigmoid_cross_entropy") == ["sigmoid"]
     with pytest.raises(ValueError, match="unknown loss 'bce'"):
         losses.output_activations("bce")
 
@@ -163,6 +179,7 @@ def test_a_newly_registered_activation_fits_by_its_output_range(monkeypatch):
     assert "hard_sigmoid" in losses.output_activations("binary_cross_entropy")
     assert "hard_sigmoid" in losses.output_activations("mse")
     assert losses.output_activations("softmax_cross_entropy") == ["softmax"]
+    assert losses.output_activations("sigmoid_cross_entropy") == ["sigmoid"]
     assert losses.get_loss("binary_cross_entropy").fits(hard_sigmoid)
 
 
