@@ -339,6 +339,10 @@ MUTANTS = {
     "mse-mean": ("losses", "    return float(np.sum((prediction - target) ** 2) / n)",
                  "    return float(np.mean((prediction - target) ** 2))"),
     "bce-other-epsilon": ("losses", "EPSILON = np.finfo(np.float64).eps", "EPSILON = 1e-15"),
+    "sigmoid-ce-through-probabilities": (
+        "losses", "    return (sigmoid(logits) - target) / n",
+        "    s = sigmoid(logits)\n    p = np.clip(s, EPSILON, 1.0 - EPSILON)\n"
+        "    return (p - target) / (p * (1.0 - p)) * s * (1.0 - s) / n"),
     "dW-wrong-sign": ("backprop", DW, "        dW[i] = -(delta.T @ cache.A[layer - 1])"),
     "dW-transposed": ("backprop", DW, "        dW[i] = (delta.T @ cache.A[layer - 1]).T"),
     "db-mean": ("backprop", "        db[i] = delta.sum(axis=0)",
@@ -373,6 +377,8 @@ HONEST = {
                           "    return 2.0 * sigmoid(2.0 * z) - 1.0\n"),
     "relu-mask": ("activations", "    return np.maximum(z, 0.0)", "    return z * (z > 0)"),
     "bce-log": ("losses", "np.log1p(-p)) / n)", "np.log(1.0 - p)) / n)"),
+    "softplus-logaddexp": ("losses", "np.maximum(logits, 0.0) + np.log1p(np.exp(-np.abs(logits)))",
+                           "np.logaddexp(0.0, logits)"),
     "dW-other-product": ("backprop", DW, "        dW[i] = (cache.A[layer - 1].T @ delta).T"),
     "perceptron-if": ("perceptron", "            error = y_i - float(step(x_i @ w + b))",
                       "            error = y_i - (1.0 if np.dot(w, x_i) + b > 0 else 0.0)"),
