@@ -334,6 +334,8 @@ MUTANTS = {
                            "    return np.where(z >= 0, 1.0, 0.0)"),
     "naive-softmax": ("activations", "    shifted = np.exp(z - z.max(axis=1, keepdims=True))",
                       "    shifted = np.exp(z)"),
+    "softmax-global-max": ("activations", "    shifted = np.exp(z - z.max(axis=1, keepdims=True))",
+                           "    shifted = np.exp(z - z.max())"),
     "sigmoid-derivative-at-s": ("activations", "    s = sigmoid(z)\n    return s * (1.0 - s)",
                                 "    return z * (1.0 - z)"),
     "mse-mean": ("losses", "    return float(np.sum((prediction - target) ** 2) / n)",
