@@ -196,6 +196,23 @@ def test_no_solution_or_hidden_test_reaches_students(path):
 
 
 @pytest.mark.parametrize("path", SOURCES, ids=lambda p: p.stem)
+def test_every_written_answer_has_a_rubric_for_its_points(path):
+    """Does each manually graded answer of the master copy end with a rubric whose
+    "- k point(s):" items add up to the cell's points? (The answer, rubric included, never
+    reaches students: see the test above.)"""
+    for cell in nbformat.read(path, as_version=4).cells:
+        meta = nbgrader_meta(cell)
+        if not (cell.cell_type == "markdown" and meta.get("solution") and meta.get("grade")):
+            continue
+        rubric = cell.source.split("**Rubric (", 1)
+        assert len(rubric) == 2, f"{path.name}: answer {meta['grade_id']} has no rubric"
+        given = sum(int(k) for k in re.findall(r"^- (\d+) points?:", rubric[1], re.MULTILINE))
+        assert given == meta["points"], (
+            f"{path.name}: the rubric of {meta['grade_id']} gives {given} points, the cell "
+            f"is worth {meta['points']}")
+
+
+@pytest.mark.parametrize("path", SOURCES, ids=lambda p: p.stem)
 def test_run_all_goes_on_past_every_cell_but_the_setup(path):
     """Does every code cell after the setup carry raises-exception, in both copies?"""
     for notebook in (nbformat.read(path, 4), nbformat.read(ROOT / "notebooks" / path.name, 4)):
