@@ -16,6 +16,7 @@ from matplotlib.figure import Figure
 
 from .. import backprop, datasets, network, training
 from ._explorer import (
+    PNG_DPI,
     STYLE,
     Backdrop,
     Explorer,
@@ -447,8 +448,6 @@ def playground_explorer(dataset="moons", hidden_units=8, hidden_layers=1, activa
 
 # ---------------------------------------------------------------- a progress display for training
 
-MONITOR_DPI = 150  # the curve's PNG: sharp on high-density screens, shown at 100 dpi size
-
 
 class TrainingMonitor:
     """A progress bar and a live loss curve for ``training.train_network``.
@@ -494,9 +493,10 @@ class TrainingMonitor:
         self.figure = self.image = self._display = None
         if os.environ.get("NBGRADER_EXECUTION") == "autograde":
             return
-        # a figure of its own, outside pyplot, shown only as the image; its ticks and title
-        # are drawn once (Backdrop) while the limits stay: a frame then costs ~20 ms
-        self.figure = Figure(figsize=(5.0, 2.4), dpi=MONITOR_DPI)
+        # a figure of its own, outside pyplot, shown only as the image (at the saved pictures'
+        # resolution); its ticks and title are drawn once (Backdrop) while the limits stay:
+        # a frame then costs ~20 ms
+        self.figure = Figure(figsize=(5.0, 2.4), dpi=PNG_DPI)
         FigureCanvasAgg(self.figure)
         with plt.rc_context(STYLE):
             self.ax = self.figure.add_subplot()
@@ -506,8 +506,8 @@ class TrainingMonitor:
         self.figure.add_artist(Backdrop([self.ax]))
         static(self.ax.title)
         self.figure.tight_layout()
-        self.image = Image(format="png", value=self._png(),
-                           layout={"width": f"{self.figure.get_figwidth() * 100:.0f}px"})
+        shown = self.figure.get_figwidth() * plt.rcParams["figure.dpi"]  # a live figure's size
+        self.image = Image(format="png", value=self._png(), layout={"width": f"{shown:.0f}px"})
 
     def __call__(self, epoch, loss, weights=None, biases=None):
         """Record the loss of epoch ``epoch`` (counted from 0); redraw now and then."""
