@@ -149,7 +149,7 @@ def perceptron_train(X, y, learning_rate=1.0, epochs=100):
     learning_rate = check_positive(learning_rate, "learning_rate")
     epochs = check_count(epochs, "epochs")
     # YOUR CODE HERE
-    raise ExerciseNotDone("Exercise 1.4: implement perceptron_train")
+    raise ExerciseNotDone("Exercise 1.5: implement perceptron_train")
 
 
 def _check_model(X, w, b):

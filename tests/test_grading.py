@@ -93,7 +93,7 @@ def duplicate_ids(notebook):
     return notebook
 
 
-BODY_TRAIN = "Exercise 1.4: implement perceptron_train"
+BODY_TRAIN = "Exercise 1.5: implement perceptron_train"
 WRONG_OR = ("w_and, b_and = np.array([1.0, 1.0]), -1.5\n"
             "w_or, b_or = np.array([1.0, 1.0]), -1.5  # wrong: this is AND again\n")
 

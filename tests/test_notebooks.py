@@ -294,8 +294,10 @@ def test_validate_lists_what_is_left_briefly(tmp_path):
     assert errors == [
         "Exercise 1.1 is not done yet: implement `step` in nnlib/perceptron.py.",
         "Exercise 1.2 is not done yet.\n    Implement `perceptron_predict` in nnlib/perceptron.py.",
+        "Not done yet: set b_low in the exercise cell above, then run this cell.",
         "Not done yet: set w_and in the exercise cell above, then run this cell.",
-        "Exercise 1.4 is not done yet: implement `perceptron_train` in nnlib/perceptron.py.",
+        "Exercise 1.5 is not done yet: implement `perceptron_train` in nnlib/perceptron.py.",
+        "Not done yet: set or_updates in the exercise cell above, then run this cell.",
         "You did not provide a response.",
     ], result.stdout
 

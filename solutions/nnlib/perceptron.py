@@ -149,7 +149,7 @@ def perceptron_train(X, y, learning_rate=1.0, epochs=100):
     X, y = _check_training_data(X, y)
     learning_rate = check_positive(learning_rate, "learning_rate")
     epochs = check_count(epochs, "epochs")
-    ### BEGIN SOLUTION Exercise 1.4: implement perceptron_train
+    ### BEGIN SOLUTION Exercise 1.5: implement perceptron_train
     w = np.zeros(X.shape[1])
     b = 0.0
     mistakes = []
