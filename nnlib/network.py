@@ -14,13 +14,42 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ._checks import as_float_array, unknown_name_error
+from ._checks import as_float_array, check_count, unknown_name_error
 from ._exercises import ExerciseNotDone
 from .activations import get_activation
 
 # ---------------------------------------------------------------- parameters
 
 INIT_METHODS = ("xavier", "he")
+
+
+def check_layer_sizes(layer_sizes):
+    """Check that ``layer_sizes`` lists at least two positive integers.
+
+    Provided code, shared by ``init_params``, ``count_parameters`` and
+    ``multiply_adds``.
+
+    Parameters
+    ----------
+    layer_sizes : sequence of int
+        ``[D, H_1, ..., C]``.
+
+    Returns
+    -------
+    list of int
+
+    Raises
+    ------
+    ValueError
+        When there are fewer than two sizes or one is not a positive integer.
+    """
+    sizes = list(layer_sizes)
+    if len(sizes) < 2 or not all(isinstance(n, (int, np.integer)) and n > 0 for n in sizes):
+        raise ValueError(
+            f"layer_sizes must list at least two positive integers (inputs and outputs), "
+            f"got {layer_sizes!r}"
+        )
+    return [int(n) for n in sizes]
 
 
 def init_params(layer_sizes, method="xavier", seed=0):
@@ -50,12 +79,7 @@ def init_params(layer_sizes, method="xavier", seed=0):
     biases : list of L ndarrays
         ``biases[l]`` has shape ``(layer_sizes[l + 1],)``, all zeros.
     """
-    sizes = list(layer_sizes)
-    if len(sizes) < 2 or not all(isinstance(n, (int, np.integer)) and n > 0 for n in sizes):
-        raise ValueError(
-            f"layer_sizes must list at least two positive integers (inputs and outputs), "
-            f"got {layer_sizes!r}"
-        )
+    sizes = check_layer_sizes(layer_sizes)
     if method not in INIT_METHODS:
         raise unknown_name_error("initialization method", method, INIT_METHODS)
     rng = np.random.default_rng(seed)
@@ -180,3 +204,62 @@ def forward_pass_with_cache(X, weights, biases, activations):
     X, weights, biases, funcs = check_network(X, weights, biases, activations)
     # YOUR CODE HERE
     raise ExerciseNotDone("Exercise 3.3: implement forward_pass_with_cache")
+
+
+# ---------------------------------------------------------------- what a network costs
+
+
+def count_parameters(layer_sizes):
+    """The number of weights and biases of a network.
+
+    Layer ``l`` has an ``(n_l, n_{l-1})`` weight matrix and ``n_l`` biases.
+
+    Parameters
+    ----------
+    layer_sizes : sequence of int, length L + 1
+        ``[D, H_1, ..., C]``.
+
+    Returns
+    -------
+    int
+        ``sum over l of n_l * n_{l-1} + n_l``.
+
+    Examples
+    --------
+    >>> count_parameters([2, 3, 1])    # (3 * 2 + 3) + (1 * 3 + 1)
+    13
+    """
+    sizes = check_layer_sizes(layer_sizes)
+    # YOUR CODE HERE
+    raise ExerciseNotDone("Exercise 3.4: implement count_parameters")
+
+
+def multiply_adds(layer_sizes, n_samples=1):
+    """The multiply-adds of one forward pass over ``n_samples`` samples.
+
+    For one sample, layer ``l`` computes ``n_l`` weighted sums of ``n_{l-1}``
+    products each: ``n_l * n_{l-1}`` multiply-adds (the biases and the
+    activations cost ``O(n_l)``, which is not counted). A batch of ``N``
+    samples costs ``N`` times as much.
+
+    Parameters
+    ----------
+    layer_sizes : sequence of int, length L + 1
+        ``[D, H_1, ..., C]``.
+    n_samples : int, default 1
+        Batch size ``N``, > 0.
+
+    Returns
+    -------
+    int
+        ``N * sum over l of n_l * n_{l-1}``.
+
+    Examples
+    --------
+    >>> multiply_adds([2, 3, 1], n_samples=10)    # 10 * (3 * 2 + 1 * 3)
+    90
+    """
+    sizes = check_layer_sizes(layer_sizes)
+    n_samples = check_count(n_samples, "n_samples")
+    # YOUR CODE HERE
+    raise ExerciseNotDone("Exercise 3.5: implement multiply_adds")

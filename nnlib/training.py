@@ -15,7 +15,7 @@ from ._checks import as_float_array, check_count, check_positive, check_same_sha
 from ._exercises import ExerciseNotDone
 from .backprop import backpropagation, check_loss_fits, loss_value
 from .losses import get_loss
-from .network import check_network, init_params
+from .network import check_network, forward_pass_with_cache, init_params
 
 
 def gradient_descent_update(weights, biases, gradients, learning_rate):
@@ -158,3 +158,39 @@ def _reporter(progress, epochs):
             print(f"epoch {epoch + 1:>{len(str(epochs))}}/{epochs}  loss {loss:.6f}")
 
     return report
+
+
+# ---------------------------------------------------------------- after training
+
+
+def count_dead_units(X, weights, biases, activations):
+    """For each hidden layer, how many of its units output 0 for every sample of ``X``.
+
+    A ReLU unit whose weighted sum is negative for every input is *dead*: its
+    activation is 0 for all of them, so is its derivative, and no gradient
+    reaches its weights any more. A unit that is 0 for some samples only is
+    not dead.
+
+    Parameters
+    ----------
+    X : array_like, shape (N, D)
+    weights, biases, activations
+        As in ``network.forward_pass``; the network has ``L >= 1`` layers.
+
+    Returns
+    -------
+    list of L - 1 int
+        Entry ``l - 1`` is the number of units ``j`` of hidden layer ``l``
+        with ``A[l][i, j] == 0`` for every sample ``i``; the output layer is
+        not counted (a network of one layer gives ``[]``).
+
+    Examples
+    --------
+    >>> W = [np.array([[1.0], [-1.0]]), np.array([[1.0, 1.0]])]
+    >>> b = [np.array([0.0, -1.0]), np.array([0.0])]
+    >>> count_dead_units([[1.0], [2.0]], W, b, ["relu", "identity"])  # z2 = -2, -3
+    [1]
+    """
+    X, weights, biases, _ = check_network(X, weights, biases, activations)
+    # YOUR CODE HERE
+    raise ExerciseNotDone("Exercise 6.5: implement count_dead_units")

@@ -128,3 +128,57 @@ def test_forward_pass_does_not_mutate_inputs():
     network.forward_pass_with_cache(X, weights, biases, ["relu", "sigmoid"])
     for before, after in zip(saved, [X] + weights + biases):
         assert_array_equal(before, after)
+
+
+# ---------------------------------------------------------------- what a network costs
+
+
+@pytest.mark.parametrize(("sizes", "expected"), [
+    ([2, 3, 1], 13),             # (3*2 + 3) + (1*3 + 1) = 9 + 4
+    ([784, 128, 10], 101_770),   # (128*784 + 128) + (10*128 + 10) = 100,480 + 1,290
+    ([5, 1], 6),                 # one unit: 5 weights and 1 bias
+    ([1, 1, 1, 1], 6),           # three layers of one weight and one bias each
+])
+def test_count_parameters_hand_worked(sizes, expected):
+    """Does count_parameters add n_in * n_out weights and n_out biases per layer?"""
+    assert network.count_parameters(sizes) == expected
+    assert isinstance(network.count_parameters(sizes), int)
+
+
+def test_count_parameters_matches_init_params():
+    """Is the count the number of entries init_params creates?"""
+    for sizes in ([3, 4, 2], [64, 32, 32, 10], [2, 7, 1]):
+        weights, biases = network.init_params(sizes)
+        assert network.count_parameters(sizes) == sum(W.size + b.size
+                                                      for W, b in zip(weights, biases))
+
+
+@pytest.mark.parametrize(("sizes", "n_samples", "expected"), [
+    ([2, 3, 1], 1, 9),                 # 2*3 + 3*1 = 6 + 3
+    ([2, 3, 1], 10, 90),               # ten samples: 10 * 9
+    ([64, 128, 128, 10], 1, 25_856),   # 64*128 + 128*128 + 128*10 = 8,192 + 16,384 + 1,280
+    ([4, 5, 3, 2], 6, 246),            # 6 * (4*5 + 5*3 + 3*2) = 6 * (20 + 15 + 6) = 6 * 41
+])
+def test_multiply_adds_hand_worked(sizes, n_samples, expected):
+    """Does multiply_adds count n_in * n_out per layer and sample, biases not included?"""
+    got = network.multiply_adds(sizes, n_samples=n_samples)
+    assert got == expected
+    assert isinstance(got, int)
+
+
+def test_multiply_adds_is_quadratic_in_width_between_hidden_layers():
+    """Does doubling the width of two neighbouring hidden layers quadruple their product?"""
+    narrow = network.multiply_adds([1, 100, 100, 1])   # 100 + 10,000 + 100
+    wide = network.multiply_adds([1, 200, 200, 1])     # 200 + 40,000 + 200
+    assert (narrow, wide) == (10_200, 40_400)
+
+
+def test_costs_reject_bad_sizes():
+    """Are bad layer sizes and a bad sample count reported like init_params reports them?"""
+    for function in (network.count_parameters, network.multiply_adds):
+        with pytest.raises(ValueError, match="at least two positive integers"):
+            function([3])
+        with pytest.raises(ValueError, match="at least two positive integers"):
+            function([3, 0, 1])
+    with pytest.raises(ValueError, match="n_samples must be a positive integer, got 0"):
+        network.multiply_adds([2, 1], n_samples=0)

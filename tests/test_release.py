@@ -37,9 +37,13 @@ OTHER_CALLS = {
     "init_params": ([2, 1],),
     "forward_pass": (X2, *PARAMS, ["identity"]),
     "forward_pass_with_cache": (X2, *PARAMS, ["identity"]),
+    "count_parameters": ([2, 3, 1],),
+    "multiply_adds": ([2, 3, 1], 4),
     "backpropagation": (X2, np.ones((2, 1)), *PARAMS, ["identity"], "mse"),
     "gradient_descent_update": (*PARAMS, ([np.ones((1, 2))], [np.ones(1)]), 0.1),
     "train_network": (X2, np.ones((2, 1)), [2, 1], ["identity"]),
+    "count_dead_units": (X2, [np.ones((3, 2)), np.ones((1, 3))], [np.zeros(3), np.zeros(1)],
+                         ["relu", "identity"]),
 }
 CALLS = {**REGISTERED_CALLS, **OTHER_CALLS}
 

@@ -6,7 +6,7 @@ from numpy.testing import assert_allclose, assert_array_equal
 
 from nnlib import datasets, network
 from nnlib.backprop import backpropagation
-from nnlib.training import gradient_descent_update, train_network
+from nnlib.training import count_dead_units, gradient_descent_update, train_network
 
 
 def test_gradient_descent_update_hand_worked():
@@ -123,3 +123,71 @@ def test_mlp_reaches_95_percent_on_held_out_digits():
     predicted = network.forward_pass(X_test, result.weights, result.biases, names).argmax(axis=1)
     accuracy = np.mean(predicted == y_test)
     assert accuracy >= 0.95, f"held-out accuracy {accuracy:.3f} is below 0.95"
+
+
+# ---------------------------------------------------------------- dead units
+
+
+def test_count_dead_units_hand_worked():
+    """Is a unit dead exactly when its activation is 0 for every sample?"""
+    X = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]])
+    weights = [np.array([[1.0, 1.0], [-1.0, -1.0], [1.0, -1.0]]), np.array([[1.0, 1.0, 1.0]])]
+    biases = [np.array([0.0, 0.5, 0.0]), np.array([0.0])]
+    # unit 0: z = 1, 1, 2 (alive); unit 1: z = -0.5, -0.5, -1.5 (dead);
+    # unit 2: z = 1, -1, 0: relu gives 1, 0, 0, zero for some samples only (alive)
+    assert count_dead_units(X, weights, biases, ["relu", "sigmoid"]) == [1]
+    # leaky relu gives -0.005, -0.005, -0.015 for unit 1: never exactly 0
+    assert count_dead_units(X, weights, biases, ["leaky_relu", "sigmoid"]) == [0]
+
+
+def test_count_dead_units_one_entry_per_hidden_layer():
+    """Is there one count per hidden layer, and none for the output layer or a 1-layer net?"""
+    X = np.array([[1.0], [2.0]])
+    weights = [np.array([[1.0], [-1.0]]), np.array([[1.0, 1.0], [0.0, 0.0], [-1.0, 0.0]]),
+               np.array([[1.0, 1.0, 1.0]])]
+    biases = [np.array([0.0, -1.0]), np.zeros(3), np.array([-10.0])]
+    # layer 1: z = [1, -2], [2, -3] -> unit 1 dead; layer 2: z = [1, 0, -1], [2, 0, -2]
+    # -> units 1 and 2 dead; the output (relu(z) = 0 for both samples) is not counted
+    names = ["relu", "relu", "relu"]
+    assert count_dead_units(X, weights, biases, names) == [1, 2]
+    assert count_dead_units(X, weights[:1], biases[:1], ["relu"]) == []
+
+
+def test_count_dead_units_after_too_large_a_learning_rate():
+    """Does a too-large learning rate kill ReLU units that a small one leaves alive, and does
+    the same training with leaky ReLU leave none dead?"""
+    X, y = datasets.make_moons(n_samples=100, noise=0.2, seed=0)
+    kwargs = dict(layer_sizes=[2, 16, 16, 1], loss="sigmoid_cross_entropy", epochs=10,
+                  batch_size=16, init="he", seed=0)
+    relu, leaky = ["relu", "relu", "sigmoid"], ["leaky_relu", "leaky_relu", "sigmoid"]
+    gentle = train_network(X, y.reshape(-1, 1), activations=relu, learning_rate=0.05, **kwargs)
+    harsh = train_network(X, y.reshape(-1, 1), activations=relu, learning_rate=3.0, **kwargs)
+    spared = train_network(X, y.reshape(-1, 1), activations=leaky, learning_rate=3.0, **kwargs)
+    # measured: [0, 2] (two units of layer 2 are dead from the start) and [10, 12]
+    assert sum(count_dead_units(X, gentle.weights, gentle.biases, relu)) <= 3
+    assert sum(count_dead_units(X, harsh.weights, harsh.biases, relu)) >= 15
+    assert count_dead_units(X, spared.weights, spared.biases, leaky) == [0, 0]
+
+
+def test_a_dead_unit_gets_no_gradient():
+    """Are the gradients of a dead unit's incoming weights and bias exactly 0?"""
+    X = np.array([[1.0], [2.0]])
+    weights = [np.array([[1.0], [-1.0]]), np.array([[1.0, 1.0]])]
+    biases = [np.array([0.0, -1.0]), np.array([0.0])]
+    assert count_dead_units(X, weights, biases, ["relu", "identity"]) == [1]
+    dW, db = backpropagation(X, np.array([[3.0], [0.0]]), weights, biases,
+                             ["relu", "identity"], "mse")
+    assert dW[0][1, 0] == 0.0 and db[0][1] == 0.0
+    assert dW[0][0, 0] != 0.0
+
+
+def test_count_dead_units_does_not_mutate_and_reports_bad_shapes():
+    """Are the inputs left alone, and a weight matrix that does not fit named?"""
+    weights, biases = network.init_params([2, 3, 1], seed=0)
+    X = np.array([[1.0, -1.0]])
+    saved = [X.copy()] + [w.copy() for w in weights] + [b.copy() for b in biases]
+    count_dead_units(X, weights, biases, ["relu", "sigmoid"])
+    for before, after in zip(saved, [X] + weights + biases):
+        assert_array_equal(before, after)
+    with pytest.raises(ValueError, match="layer 1: weights have shape"):
+        count_dead_units(np.zeros((1, 5)), weights, biases, ["relu", "sigmoid"])
