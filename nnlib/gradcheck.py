@@ -7,6 +7,14 @@ compared with a numerical one from central differences::
 
 whose error shrinks like ``h**2``. Provided code, used alike by the tests,
 the notebooks and the grader.
+
+Students write their own ``numerical_gradient`` and ``relative_error`` in
+``backprop.py`` (Exercises 5.2 and 5.3). This module keeps private copies of
+both, ``_numerical_gradient`` and ``_relative_error``, and uses only those:
+the checks below judge every other exercise (the derivatives of notebooks 2
+and 4, backpropagation), so a mistake in the student's gradient check must
+never turn a right answer elsewhere into a wrong one, or a wrong one into a
+right one.
 """
 
 import numpy as np
@@ -20,8 +28,8 @@ DEFAULT_STEP = 1e-5
 DEFAULT_TOLERANCE = 1e-7
 
 
-def numerical_gradient(f, x, h=DEFAULT_STEP):
-    """Gradient of a scalar function by central differences.
+def _numerical_gradient(f, x, h=DEFAULT_STEP):
+    """Gradient of a scalar function by central differences (the trusted copy).
 
     Parameters
     ----------
@@ -49,8 +57,8 @@ def numerical_gradient(f, x, h=DEFAULT_STEP):
     return grad
 
 
-def relative_error(a, b):
-    """Size of the difference relative to the size of the gradients.
+def _relative_error(a, b):
+    """Size of the difference relative to the size of the gradients (the trusted copy).
 
     ``||a - b|| / (||a|| + ||b||)`` with Euclidean norms over all entries,
     and 0 when both are zero. Below 1e-7 in float64, two gradients agree.
@@ -81,7 +89,7 @@ def check_gradient(analytic, numerical, name="gradient", tolerance=DEFAULT_TOLER
     analytic : array_like
         The gradient under test.
     numerical : array_like
-        The gradient from ``numerical_gradient``.
+        The gradient from central differences (``_numerical_gradient``).
     name : str
         What the gradient is, for the message (e.g. ``"dW of layer 2"``).
     tolerance : float, default 1e-7
@@ -106,7 +114,7 @@ def check_gradient(analytic, numerical, name="gradient", tolerance=DEFAULT_TOLER
     if not np.all(np.isfinite(analytic)):
         raise AssertionError(f"{name}: got non-finite values {analytic}. Hint: look for an "
                              f"overflow or a division by zero.")
-    error = relative_error(analytic, numerical)
+    error = _relative_error(analytic, numerical)
     if not error < tolerance:
         worst = np.unravel_index(np.argmax(np.abs(analytic - numerical)), analytic.shape)
         raise AssertionError(
@@ -149,7 +157,7 @@ def check_derivative(function, derivative, z, name=None, tolerance=DEFAULT_TOLER
         The relative error.
     """
     z = as_float_array(z, "z")
-    numerical = numerical_gradient(lambda v: np.sum(function(v)), z)
+    numerical = _numerical_gradient(lambda v: np.sum(function(v)), z)
     name = name or getattr(derivative, "__name__", "derivative")
     return check_gradient(derivative(z), numerical, name, tolerance)
 
@@ -183,8 +191,8 @@ def check_backprop(X, Y, weights, biases, activations, loss, tolerance=DEFAULT_T
             return loss_value(X, Y, weights, biases[:i] + [b] + biases[i + 1 :],
                               activations, loss)
 
-        errors.append(check_gradient(dW[i], numerical_gradient(loss_of_w, weights[i]),
+        errors.append(check_gradient(dW[i], _numerical_gradient(loss_of_w, weights[i]),
                                      f"dW of layer {i + 1}", tolerance))
-        errors.append(check_gradient(db[i], numerical_gradient(loss_of_b, biases[i]),
+        errors.append(check_gradient(db[i], _numerical_gradient(loss_of_b, biases[i]),
                                      f"db of layer {i + 1}", tolerance))
     return max(errors)

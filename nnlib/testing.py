@@ -10,10 +10,10 @@ expected, what came back, and a hint toward the fix, e.g.::
 import numpy as np
 
 from ._exercises import ExerciseNotDone
-from .gradcheck import check_gradient, numerical_gradient
+from .gradcheck import _numerical_gradient, check_gradient
 
 __all__ = ["answer_given", "assert_close", "assert_gradient", "assert_raises",
-           "assert_shape"]
+           "assert_shape", "coupled_sines", "log_sum_exp", "sum_of_cubes", "sum_of_squares"]
 
 
 def _show(value):
@@ -138,6 +138,44 @@ def assert_gradient(analytic, function, x, call, hint="", tolerance=1e-7):
     x = np.asarray(x, dtype=np.float64)
     assert_shape(analytic, x.shape, call, hint)
     try:
-        check_gradient(analytic, numerical_gradient(function, x), call, tolerance)
+        check_gradient(analytic, _numerical_gradient(function, x), call, tolerance)
     except AssertionError as error:
         raise AssertionError(f"{error}\nHint: {hint}" if hint else str(error)) from None
+
+
+# ---------------------------------------------------------------- functions to check a checker with
+# Scalar functions of one array whose gradients are known, for the tests of the student's own
+# numerical_gradient (Exercise 5.2). They are nnlib functions and not lambdas because the
+# grader runs the student's code in another process, and can hand it nnlib's functions (by
+# name) but no function of its own.
+
+
+def sum_of_squares(x):
+    """``sum(x**2)`` over all entries; its gradient is ``2 x``."""
+    return float(np.sum(np.square(x)))
+
+
+def sum_of_cubes(x):
+    """``sum(x**3)``; its gradient is ``3 x**2``.
+
+    Central differences are off by exactly ``h**2`` in every entry; a one-sided
+    difference ``(f(x + h) - f(x)) / h`` by about ``3 x h``.
+    """
+    return float(np.sum(np.asarray(x) ** 3))
+
+
+def log_sum_exp(x):
+    """``log(sum(exp(x)))`` over all entries; its gradient is the softmax of all entries."""
+    x = np.asarray(x, dtype=np.float64)
+    top = np.max(x)
+    return float(top + np.log(np.sum(np.exp(x - top))))
+
+
+def coupled_sines(x):
+    """``sum_i sin(x_i) x_{i-1}`` over the flattened entries (``x_{-1}`` being the last).
+
+    Each partial derivative depends on the neighbouring entries too:
+    ``df/dx_j = cos(x_j) x_{j-1} + sin(x_{j+1})``.
+    """
+    flat = np.ravel(np.asarray(x, dtype=np.float64))
+    return float(np.sum(np.sin(flat) * np.roll(flat, 1)))

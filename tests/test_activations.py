@@ -8,7 +8,8 @@ from numpy.testing import assert_allclose, assert_array_equal
 from strategies import batches, finite, float_arrays
 
 from nnlib import activations as act
-from nnlib.gradcheck import check_derivative, check_gradient, numerical_gradient
+from nnlib.gradcheck import _numerical_gradient as numerical_gradient
+from nnlib.gradcheck import check_derivative, check_gradient
 
 ELEMENTWISE = [name for name, activation in act.ACTIVATIONS.items() if activation.elementwise]
 

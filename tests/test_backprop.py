@@ -4,11 +4,20 @@ import itertools
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import array_shapes, arrays
 from numpy.testing import assert_allclose
 
-from nnlib import gradcheck, network
+from nnlib import backprop, gradcheck, network, testing
 from nnlib.activations import ACTIVATIONS
-from nnlib.backprop import backpropagation, loss_value
+from nnlib.backprop import (
+    backpropagation,
+    layer_gradient_norms,
+    loss_value,
+    numerical_gradient,
+    relative_error,
+)
 from nnlib.losses import LOSSES, output_activations
 
 HIDDEN = [name for name, activation in ACTIVATIONS.items() if activation.elementwise]
@@ -119,36 +128,167 @@ def test_target_shape_must_match_output():
         backpropagation(X, Y[:, :2], weights, biases, names, "mse")
 
 
-# ---------------------------------------------------------------- the checker itself
+# ---------------------------------------------------------------- Exercises 5.2 and 5.3
+
+# moderate entries of any small shape, where central differences are accurate to ~1e-10
+points = arrays(np.float64, array_shapes(min_dims=1, max_dims=3, max_side=4),
+                elements=st.floats(-3.0, 3.0, allow_nan=False))
+SCALAR_FUNCTIONS = [testing.sum_of_squares, testing.sum_of_cubes, testing.log_sum_exp,
+                    testing.coupled_sines]
 
 
 def test_numerical_gradient_hand_worked():
-    """Does the central difference of x0**2 + 3 x1 give [2 x0, 3]?"""
-    # f(x) = x0^2 + 3 x1 at (2, 5): gradient (4, 3); central differences are exact for
-    # quadratics up to rounding
-    grad = gradcheck.numerical_gradient(lambda x: x[0] ** 2 + 3 * x[1], np.array([2.0, 5.0]))
+    """Does the student's central difference of x0**2 + 3 x1 at (2, 5) give (4, 3)?"""
+    # d/dx0 = 2 x0 = 4, d/dx1 = 3; for a quadratic, ((2 + h)^2 - (2 - h)^2) / 2h = 8h / 2h = 4
+    grad = numerical_gradient(lambda x: x[0] ** 2 + 3 * x[1], [2.0, 5.0])
     assert_allclose(grad, [4.0, 3.0], rtol=1e-9)
+    assert grad.dtype == np.float64
 
 
-def test_numerical_gradient_does_not_mutate():
-    """Is the point of evaluation left as it was?"""
-    x = np.array([1.0, 2.0])
-    gradcheck.numerical_gradient(lambda v: float(np.sum(v ** 3)), x)
-    assert x.tolist() == [1.0, 2.0]
+def test_numerical_gradient_is_central():
+    """Is it the central difference, off by exactly h**2 for x**3, not a one-sided one?"""
+    # (f(1 + h) - f(1 - h)) / 2h = (6h + 2h^3) / 2h = 3 + h^2; one-sided: 3 + 3h + h^2
+    assert_allclose(numerical_gradient(testing.sum_of_cubes, [1.0], h=1e-3), [3.000001],
+                    rtol=1e-9)
+
+
+def test_numerical_gradient_does_not_mutate_and_keeps_the_shape():
+    """Is x left as it was, and does the gradient of a (2, 3) x have shape (2, 3)?"""
+    x = np.array([[1.0, 2.0, -1.0], [0.5, 0.0, 3.0]])
+    grad = numerical_gradient(testing.sum_of_squares, x)
+    assert x.tolist() == [[1.0, 2.0, -1.0], [0.5, 0.0, 3.0]]
+    assert_allclose(grad, 2 * x, rtol=1e-9, atol=1e-9)
+
+
+def test_the_function_sees_one_nudged_entry_at_a_time():
+    """Does every call of f see x with exactly one entry moved by h?"""
+    x = np.array([1.0, 2.0, 3.0])
+    seen = []
+    numerical_gradient(lambda v: seen.append(v.copy()) or 0.0, x, h=0.5)
+    moved = sorted(tuple(np.round(v - x, 12)) for v in seen)
+    expected = sorted(tuple(s * 0.5 * np.eye(3)[i]) for i in range(3) for s in (1, -1))
+    assert moved == expected
+
+
+@settings(max_examples=40, deadline=None)
+@given(points, st.sampled_from(SCALAR_FUNCTIONS))
+def test_numerical_gradient_agrees_with_the_trusted_copy(x, function):
+    """On random points and functions, is the student's gradient the grader's to 1e-9?"""
+    ours = numerical_gradient(function, x)
+    trusted = gradcheck._numerical_gradient(function, x)
+    assert ours.shape == x.shape
+    assert_allclose(ours, trusted, rtol=1e-9, atol=1e-9)
 
 
 def test_relative_error_hand_worked():
-    """Is the relative error ||a - b|| / (||a|| + ||b||)?"""
+    """Is the student's relative error ||a - b|| / (||a|| + ||b||), 0 for zeros, 1 for -a?"""
+    # a = (3, 4), b = (3, 4.5): ||a - b|| = 0.5; ||a|| = 5, ||b|| = sqrt(29.25) = 5.408...
+    assert relative_error([3.0, 4.0], [3.0, 4.5]) == pytest.approx(0.5 / (5.0 + np.sqrt(29.25)))
+    assert relative_error(np.zeros((2, 2)), np.zeros((2, 2))) == 0.0
+    # ||a - (-a)|| = 2 ||a|| = ||a|| + ||-a||
+    assert relative_error([[1.0, -2.0]], [[-1.0, 2.0]]) == pytest.approx(1.0)
+    assert isinstance(relative_error([1.0], [2.0]), float)
+
+
+def test_relative_error_refuses_mismatched_shapes():
+    """Does comparing a (2,) with a (3,) array name both shapes?"""
+    with pytest.raises(ValueError, match=r"shapes \(2,\) and \(3,\)"):
+        relative_error([1.0, 2.0], [1.0, 2.0, 3.0])
+
+
+pairs = array_shapes(min_dims=1, max_dims=3, max_side=4).flatmap(
+    lambda shape: st.tuples(*[arrays(np.float64, shape, elements=st.floats(-1e3, 1e3))] * 2))
+
+
+@settings(max_examples=60, deadline=None)
+@given(pairs)
+def test_relative_error_is_symmetric_bounded_and_the_trusted_one(pair):
+    """Is it symmetric, within [0, 1], and equal to the grader's copy?"""
+    a, b = pair
+    error = relative_error(a, b)
+    assert 0.0 <= error <= 1.0 + 1e-12
+    assert error == pytest.approx(relative_error(b, a), rel=1e-12, abs=1e-15)
+    assert error == pytest.approx(gradcheck._relative_error(a, b), rel=1e-12, abs=1e-15)
+
+
+def test_the_grader_never_uses_the_students_gradient_check(monkeypatch):
+    """With the student's numerical_gradient and relative_error broken, do the grader's checks
+    give the same verdicts? (They use gradcheck's private copies.)"""
+    monkeypatch.setattr(backprop, "numerical_gradient", lambda f, x, h=1e-5: np.zeros(np.shape(x)))
+    monkeypatch.setattr(backprop, "relative_error", lambda a, b: 0.0)
+    X, Y, weights, biases, names = make_problem(2, "tanh", "identity", "mse")
+    assert gradcheck.check_backprop(X, Y, weights, biases, names, "mse") < 1e-7
+    x = np.array([1.0, -2.0])
+    with pytest.raises(AssertionError, match="relative error"):
+        testing.assert_gradient(4 * x, testing.sum_of_squares, x, "d(sum x^2), twice too large")
+
+
+# ---------------------------------------------------------------- Exercise 5.7
+
+
+def test_layer_gradient_norms_hand_worked():
+    """Does the one-neuron network with dW = [[3, -1]] give [sqrt(10)]?"""
+    # y_hat = [1.5, 1.5]; delta = 2 (y_hat - Y) / 2 = [[1.5], [0.5]]
+    # dW = [[1.5 * 2 + 0.5 * 0, 1.5 * -1 + 0.5 * 1]] = [[3, -1]]; ||dW|| = sqrt(9 + 1)
+    X, Y = np.array([[2.0, -1.0], [0.0, 1.0]]), np.array([[0.0], [1.0]])
+    norms = layer_gradient_norms(X, Y, [np.array([[1.0, 1.0]])], [np.array([0.5])],
+                                 ["identity"], "mse")
+    assert norms.shape == (1,) and norms.dtype == np.float64
+    assert_allclose(norms, [np.sqrt(10.0)])
+
+
+def test_layer_gradient_norms_are_the_frobenius_norms_of_dW():
+    """Is entry i the Frobenius norm of dW[i], layer by layer?"""
+    X, Y, weights, biases, names = make_problem(3, "sigmoid", "softmax", "softmax_cross_entropy")
+    dW, _ = backpropagation(X, Y, weights, biases, names, "softmax_cross_entropy")
+    norms = layer_gradient_norms(X, Y, weights, biases, names, "softmax_cross_entropy")
+    assert_allclose(norms, [np.sqrt(np.sum(g**2)) for g in dW])
+
+
+def test_sigmoid_gradients_vanish_and_relu_ones_do_not():
+    """In the notebook's seeded 10-layer networks, is the sigmoid's last-to-first ratio in the
+    hundreds of thousands (the answer the notebook grades) while ReLU's stays small?"""
+    rng = np.random.default_rng(0)
+    X, Y = rng.normal(size=(200, 32)), rng.normal(size=(200, 1))
+    ratios = {}
+    for hidden, method in [("sigmoid", "xavier"), ("relu", "he")]:
+        weights, biases = network.init_params([32] * 10 + [1], method=method, seed=1)
+        norms = layer_gradient_norms(X, Y, weights, biases, [hidden] * 9 + ["identity"], "mse")
+        ratios[hidden] = norms[-1] / norms[0]
+    assert ratios["sigmoid"] == pytest.approx(630914.3, rel=1e-3)
+    assert 0.2 < ratios["relu"] < 5.0
+
+
+# ---------------------------------------------------------------- the grader's own checker
+
+
+def test_trusted_numerical_gradient_hand_worked():
+    """Does the grader's central difference of x0**2 + 3 x1 give [2 x0, 3]?"""
+    # f(x) = x0^2 + 3 x1 at (2, 5): gradient (4, 3); central differences are exact for
+    # quadratics up to rounding
+    grad = gradcheck._numerical_gradient(lambda x: x[0] ** 2 + 3 * x[1], np.array([2.0, 5.0]))
+    assert_allclose(grad, [4.0, 3.0], rtol=1e-9)
+
+
+def test_trusted_numerical_gradient_does_not_mutate():
+    """Is the point of evaluation left as it was?"""
+    x = np.array([1.0, 2.0])
+    gradcheck._numerical_gradient(lambda v: float(np.sum(v ** 3)), x)
+    assert x.tolist() == [1.0, 2.0]
+
+
+def test_trusted_relative_error_hand_worked():
+    """Is the grader's relative error ||a - b|| / (||a|| + ||b||)?"""
     # a = (3, 4), b = (3, 4.5): ||a - b|| = 0.5; ||a|| = 5, ||b|| = sqrt(29.25) = 5.408...
     expected = 0.5 / (5.0 + np.sqrt(29.25))
-    assert gradcheck.relative_error([3.0, 4.0], [3.0, 4.5]) == pytest.approx(expected)
-    assert gradcheck.relative_error([0.0], [0.0]) == 0.0
+    assert gradcheck._relative_error([3.0, 4.0], [3.0, 4.5]) == pytest.approx(expected)
+    assert gradcheck._relative_error([0.0], [0.0]) == 0.0
 
 
 def test_check_gradient_catches_a_wrong_factor():
     """Does the checker fail on a gradient off by a factor of 2, saying so?"""
     x = np.array([0.3, -1.2, 2.0])
-    numerical = gradcheck.numerical_gradient(lambda v: float(np.sum(v ** 2)), x)
+    numerical = gradcheck._numerical_gradient(lambda v: float(np.sum(v ** 2)), x)
     with pytest.raises(AssertionError, match=r"relative error .* above 1e-07(.|\n)*expected "
                                              r"\(numerical\)(.|\n)*analytic / numerical is 2"):
         gradcheck.check_gradient(4 * x, numerical, "d(sum x^2)")
@@ -161,7 +301,7 @@ def test_check_backprop_catches_a_missing_derivative_factor():
     # recompute layer 1's dW without the tanh derivative
     delta2 = 2 * (np.tanh(X @ weights[0].T + biases[0]) @ weights[1].T + biases[1] - Y) / len(X)
     wrong = (delta2 @ weights[1]).T @ X
-    numerical = gradcheck.numerical_gradient(
+    numerical = gradcheck._numerical_gradient(
         lambda W: _loss(X, Y, [W, weights[1]], biases, names), weights[0])
     gradcheck.check_gradient(dW[0], numerical, "correct dW1")
     with pytest.raises(AssertionError, match="dW1 without f'"):

@@ -10,7 +10,8 @@ from strategies import batch_pairs, batches
 
 from nnlib import losses
 from nnlib.activations import ACTIVATIONS, Activation
-from nnlib.gradcheck import check_gradient, numerical_gradient
+from nnlib.gradcheck import _numerical_gradient as numerical_gradient
+from nnlib.gradcheck import check_gradient
 
 # ---------------------------------------------------------------- hand-worked values
 

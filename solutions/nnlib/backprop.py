@@ -1,22 +1,100 @@
 """Backpropagation: the gradient of the loss for every weight and bias.
 
+The notebook builds it in the order a careful engineer would: first a
+numerical gradient and a relative error to check gradients with (Exercises
+5.2 and 5.3), then the batch form of the notes' per-sample rules (Exercise
+5.4, in the notebook), then ``backpropagation`` itself (Exercise 5.5), checked
+with your own gradient check (Exercise 5.6), and the size of each layer's
+gradient (Exercise 5.7).
+
 The forward pass remembers each layer's ``Z`` and ``A``. Going backwards,
-``delta = dL/dZ`` of a layer gives that layer's gradients and, through its
-weights, the ``delta`` of the layer before it (the chain rule)::
-
-    dW = delta.T @ A_prev          # (n_l, N) @ (N, n_{l-1}) -> (n_l, n_{l-1})
-    db = delta.sum(axis=0)         # (n_l,)
-    dA_prev = delta @ W            # (N, n_l) @ (n_l, n_{l-1}) -> (N, n_{l-1})
-    delta_prev = f'(Z_prev) * dA_prev
-
-These are the notes' per-sample ``delta a^T`` and ``W^T delta``, summed over
-the batch. The losses already divide by ``N``, so nothing here does.
+``delta = dL/dZ`` of a layer, of shape (N, n_l), gives that layer's gradients
+and, through its weights, the ``delta`` of the layer before it (the chain
+rule). The losses already divide by ``N``, so nothing here does.
 """
+
+import numpy as np
 
 from ._checks import as_float_array, check_same_shape
 from .activations import get_activation
 from .losses import get_loss, output_activations
 from .network import check_network, forward_pass_with_cache
+
+
+def numerical_gradient(f, x, h=1e-5):
+    """Gradient of a scalar function by central differences.
+
+    Entry ``i`` of the result is ``(f(x + h e_i) - f(x - h e_i)) / (2 h)``, where
+    ``e_i`` is 1 at entry ``i`` and 0 elsewhere; its error shrinks like ``h**2``.
+
+    Parameters
+    ----------
+    f : callable
+        ``f(x) -> float`` for an array of ``x``'s shape.
+    x : array_like, any shape
+        Where to take the gradient. It is not modified.
+    h : float, default 1e-5
+        The step.
+
+    Returns
+    -------
+    ndarray of float64, same shape as ``x``
+
+    Examples
+    --------
+    >>> numerical_gradient(lambda v: v[0] ** 2 + 3 * v[1], [2.0, 5.0]).round(6)
+    array([4., 3.])
+    """
+    x = as_float_array(x, "x")  # a copy: nudging it leaves the caller's array alone
+    ### BEGIN SOLUTION Exercise 5.2: implement numerical_gradient
+    grad = np.zeros_like(x)
+    for index in np.ndindex(x.shape):
+        kept = x[index]
+        x[index] = kept + h
+        above = float(f(x.copy()))
+        x[index] = kept - h
+        below = float(f(x.copy()))
+        x[index] = kept
+        grad[index] = (above - below) / (2.0 * h)
+    return grad
+    ### END SOLUTION
+
+
+def relative_error(a, b):
+    """How far apart two gradients are, relative to their size.
+
+    ``||a - b|| / (||a|| + ||b||)``, with the Euclidean (Frobenius) norm over all
+    entries, and 0 when both are zero. It lies between 0 (equal) and 1
+    (opposite); below 1e-7 in float64, two gradients agree.
+
+    Parameters
+    ----------
+    a, b : array_like, same shape
+
+    Returns
+    -------
+    float
+
+    Raises
+    ------
+    ValueError
+        If the shapes differ.
+
+    Examples
+    --------
+    >>> relative_error([3.0, 4.0], [3.0, 4.0])
+    0.0
+    """
+    a = as_float_array(a, "a", allow_nonfinite=True)
+    b = as_float_array(b, "b", allow_nonfinite=True)
+    if a.shape != b.shape:
+        raise ValueError(f"cannot compare gradients of shapes {a.shape} and {b.shape}")
+    ### BEGIN SOLUTION Exercise 5.3: implement relative_error
+    scale = np.linalg.norm(a) + np.linalg.norm(b)
+    if scale == 0.0:
+        return 0.0
+    return float(np.linalg.norm(a - b) / scale)
+    ### END SOLUTION
 
 
 def output_delta(output, logits, target, output_activation, loss):
@@ -86,7 +164,7 @@ def backpropagation(X, Y, weights, biases, activations, loss):
     output, cache = forward_pass_with_cache(X, weights, biases, activations)
     Y = as_float_array(Y, "Y", ndim=2)
     check_same_shape(Y, output, "Y", "the network's output")
-    ### BEGIN SOLUTION Exercise 5.2: implement backpropagation
+    ### BEGIN SOLUTION Exercise 5.5: implement backpropagation
     n_layers = len(weights)
     dW, db = [None] * n_layers, [None] * n_layers
     delta = output_delta(output, cache.Z[-1], Y, funcs[-1], loss)
@@ -97,6 +175,26 @@ def backpropagation(X, Y, weights, biases, activations, loss):
         if layer > 1:
             delta = funcs[i - 1].backward(delta @ weights[i], cache.Z[layer - 1])
     return dW, db
+    ### END SOLUTION
+
+
+def layer_gradient_norms(X, Y, weights, biases, activations, loss):
+    """The size of each layer's weight gradient: ``||dL/dW||`` per layer.
+
+    Parameters
+    ----------
+    X, Y, weights, biases, activations, loss
+        As in ``backpropagation``.
+
+    Returns
+    -------
+    ndarray of float64, shape (L,)
+        Entry ``i`` is the Frobenius norm (the square root of the sum of the
+        squares of all entries) of ``dW[i]``, the gradient of ``weights[i]``.
+    """
+    ### BEGIN SOLUTION Exercise 5.7: implement layer_gradient_norms
+    dW, _ = backpropagation(X, Y, weights, biases, activations, loss)
+    return np.array([np.linalg.norm(gradient) for gradient in dW])
     ### END SOLUTION
 
 
@@ -118,4 +216,5 @@ def loss_value(X, Y, weights, biases, activations, loss):
     return loss(cache.Z[-1] if loss.takes_logits else output, Y)
 
 
-__all__ = ["backpropagation", "check_loss_fits", "loss_value", "output_delta"]
+__all__ = ["backpropagation", "check_loss_fits", "layer_gradient_norms", "loss_value",
+           "numerical_gradient", "output_delta", "relative_error"]
