@@ -9,13 +9,17 @@ from explorers import assert_every_control_matters, picture
 from libraries import released_library
 from numpy.testing import assert_allclose
 
+from nnlib import backprop, datasets, network, training
 from nnlib.widgets import training as widgets_training
 from nnlib.widgets._explorer import Backdrop
 from nnlib.widgets.training import (
+    PLAYGROUND_NOISE,
+    PLAYGROUND_TEST_SEED,
     SURFACE_X,
     SURFACE_Y,
     descent_explorer,
     descent_view,
+    playground_data,
     playground_explorer,
     playground_view,
     training_monitor,
@@ -79,7 +83,7 @@ def test_playground_learns_xor_and_draws_the_loss_curve():
                                    epochs=60)
     assert explorer.view_data["accuracy"] >= 0.95
     assert len(explorer.axes[1].lines[0].get_ydata()) == 60
-    assert "xor: " in explorer.axes[0].get_title() and "60 of 60 epochs" in (
+    assert "xor, noise σ = 0.15" in explorer.axes[0].get_title() and "60 of 60 epochs" in (
         explorer.axes[0].get_title())
     explorer.controls["epochs"].value = 20
     assert len(explorer.axes[1].lines[0].get_ydata()) == 20
@@ -90,8 +94,9 @@ def test_one_hidden_unit_cannot_draw_a_circle():
     explorer = playground_explorer(dataset="circles", hidden_units=1, epochs=60)
     assert explorer.view_data["accuracy"] < 0.8
     explorer.controls["hidden_units"].value = 8
-    assert explorer.view_data["accuracy"] > 0.9
-    assert explorer.axes[0].get_title().startswith("circles: 9")
+    assert explorer.view_data["accuracy"] > 0.9 and explorer.view_data["test_accuracy"] > 0.9
+    title = explorer.axes[0].get_title()
+    assert title.startswith("circles, noise") and "epochs: 9" in title and "on test" in title
 
 
 def test_progress_receives_the_network_while_it_trains():
@@ -114,6 +119,164 @@ def test_the_button_replays_training_frame_by_frame():
     assert_allclose(explorer.view_data["history"], trained["history"])
     assert "40 of 40 epochs" in explorer.axes[0].get_title()
     assert explorer.train_button in explorer.widget.children[0].children
+
+
+def test_the_noise_level_scales_the_scatter_around_the_shape():
+    """Does noise level 0 put the points on the shape, and level 2 double every offset?"""
+    corners, labels = datasets.logic_gate("xor")
+    X0, y0 = playground_data("xor", noise=0.0)
+    assert_allclose(X0, corners[np.arange(200) % 4])
+    X1, _ = playground_data("xor", noise=1.0)
+    X2, _ = playground_data("xor", noise=2.0)
+    assert_allclose(X2 - X0, 2.0 * (X1 - X0))  # the same draws, twice as far out
+    assert np.std(X1 - X0) == pytest.approx(PLAYGROUND_NOISE["xor"], rel=0.1)
+    # noise-free moons: class 0 on the unit circle, class 1 on the circle around (1, 0.5)
+    X, y = playground_data("moons", noise=0.0)
+    assert_allclose(np.hypot(*X[y == 0].T), 1.0)
+    assert_allclose(np.hypot(X[y == 1, 0] - 1.0, X[y == 1, 1] - 0.5), 1.0)
+
+
+@pytest.mark.parametrize("noise", [-0.5, np.nan, np.inf, "high"])
+def test_a_bad_noise_level_is_refused(noise):
+    """Is a negative, infinite or non-numeric noise level a ValueError naming the noise?"""
+    with pytest.raises(ValueError, match="noise must be a finite number >= 0"):
+        playground_data("moons", noise=noise)
+
+
+def test_the_test_points_are_held_out_from_the_same_distribution():
+    """Are the test points 100 fresh draws of the same generator, with their own seed?"""
+    X, y = playground_data("moons", seed=3)
+    X_test, y_test = playground_data("moons", seed=3, test=True)
+    expected = datasets.make_moons(100, noise=PLAYGROUND_NOISE["moons"],
+                                   seed=3 + PLAYGROUND_TEST_SEED)
+    assert_allclose(X_test, expected[0])
+    assert_allclose(y_test, expected[1])
+    assert X.shape == (200, 2) and X_test.shape == (100, 2)
+    assert not np.any(np.all(np.isclose(X[:, None], X_test[None]), axis=2))  # none shared
+    assert_allclose(playground_data("moons", seed=3, test=True)[0], X_test)  # seeded
+
+
+def test_the_view_trains_with_binary_cross_entropy_from_the_logits():
+    """Is the view's network the one train_network makes with sigmoid_cross_entropy, and
+    are both accuracies and both loss curves those of that network?"""
+    view = playground_view("moons", hidden_units=4, epochs=30, noise=0.5, batch_size=64)
+    X, y = playground_data("moons", noise=0.5)
+    X_test, y_test = playground_data("moons", noise=0.5, test=True)
+    names = ["tanh", "sigmoid"]
+    weights, biases, history = training.train_network(
+        X, y.reshape(-1, 1), [2, 4, 1], names, loss="sigmoid_cross_entropy",
+        learning_rate=0.5, epochs=30, batch_size=64, init="xavier", seed=0)
+    assert_allclose(view["history"], history, rtol=1e-12)
+    test_loss = backprop.loss_value(X_test, y_test.reshape(-1, 1), weights, biases, names,
+                                    "sigmoid_cross_entropy")
+    assert len(view["test_history"]) == 30
+    assert view["test_history"][-1] == pytest.approx(test_loss, rel=1e-12)
+    right = (network.forward_pass(X_test, weights, biases, names)[:, 0] > 0.5) == (y_test == 1)
+    assert view["test_accuracy"] == pytest.approx(np.mean(right))
+    assert_allclose(view["X_test"], X_test)
+    assert view["sigma"] == pytest.approx(0.075)  # half the moons' usual 0.15
+
+
+def test_full_batch_takes_one_step_per_epoch():
+    """Is batch size 200 (or None) full-batch gradient descent, one update per epoch?"""
+    full = playground_view("xor", hidden_units=3, epochs=5, batch_size=None)
+    assert playground_view("xor", hidden_units=3, epochs=5, batch_size=200) == full
+    X, y = playground_data("xor")
+    weights, biases = network.init_params([2, 3, 1], "xavier", seed=0)
+    names = ["tanh", "sigmoid"]
+    losses = []
+    for _ in range(5):  # each epoch: the loss before the step, then one step on all 200
+        losses.append(backprop.loss_value(X, y.reshape(-1, 1), weights, biases, names,
+                                          "sigmoid_cross_entropy"))
+        gradients = backprop.backpropagation(X, y.reshape(-1, 1), weights, biases, names,
+                                             "sigmoid_cross_entropy")
+        weights, biases = training.gradient_descent_update(weights, biases, gradients, 0.5)
+    assert_allclose(full["history"], losses, rtol=1e-12)
+
+
+def test_the_batch_size_control_offers_full_batch_and_names_it():
+    """Does the dropdown offer the full batch, and does the title say which batches?"""
+    explorer = playground_explorer(dataset="xor", hidden_units=4, epochs=20)
+    options = dict(explorer.controls["batch_size"].options)
+    assert options["200 (full batch)"] == 200 and options["32"] == 32
+    assert "mini-batches of 32" in explorer.axes[0].get_title()
+    explorer.controls["batch_size"].value = 200
+    assert "full batch" in explorer.axes[0].get_title()
+    small = dict(dataset="xor", hidden_units=2, epochs=10)
+    assert playground_explorer(**small, batch_size=None).controls["batch_size"].value == 200
+    offered = playground_explorer(**small, batch_size=10).controls["batch_size"].options
+    assert ("10", 10) in offered  # a size given that the list lacks is added to it
+
+
+def test_test_points_are_drawn_hollow_beside_the_filled_training_points():
+    """Are the 100 test points drawn in the class's colour with a hollow face?"""
+    explorer = playground_explorer(dataset="xor", hidden_units=4, epochs=20)
+    y, y_test = explorer.view_data["y"], explorer.view_data["y_test"]
+    zeros = explorer.axes[0].collections[0]
+    trained = np.sum(y == 0)
+    assert len(zeros.get_offsets()) == trained + np.sum(y_test == 0)
+    faces = zeros.get_facecolors()
+    assert np.all(faces[:trained, 3] == 1.0) and np.all(faces[trained:, 3] == 0.0)
+    assert len(explorer.axes[1].lines) == 2  # the training and the test loss
+    assert_allclose(explorer.axes[1].lines[1].get_ydata(), explorer.view_data["test_history"])
+
+
+def test_each_hidden_unit_is_a_small_map_of_its_output():
+    """Is each map the first layer's output over the plane, on the activation's scale?"""
+    view = playground_view("circles", hidden_units=3, epochs=20)
+    side = widgets_training.PLAYGROUND_UNIT_GRID
+    assert view["units"].shape == (3, side, side)
+    assert_allclose(view["unit_limits"], [[-1.0, 1.0]] * 3)  # tanh's range
+    explorer = playground_explorer(dataset="circles", hidden_units=3, epochs=20)
+    assert explorer.axes[2].images[0].get_array().shape == (side + 2, 3 * (side + 2))
+
+
+def test_the_unit_maps_come_from_the_trained_first_layer(monkeypatch):
+    """Does each small map show tanh(W1 x + b1) over the plane, for the trained W1, b1?"""
+    kept = {}
+    train_network = training.train_network
+
+    def keeping(*args, **kwargs):
+        kept["result"] = train_network(*args, **kwargs)
+        return kept["result"]
+
+    monkeypatch.setattr(widgets_training.training, "train_network", keeping)
+    view = playground_view("xor", hidden_units=2, epochs=10, seed=4)
+    W1, b1 = kept["result"].weights[0], kept["result"].biases[0]
+    side = widgets_training.PLAYGROUND_UNIT_GRID
+    low, high = widgets_training.PLAYGROUND_LIMITS["xor"]
+    # row i, column j of a map is the point (x1, x2) = (axis[j], axis[i])
+    axis = np.linspace(low, high, side)
+    for i, j in [(0, 0), (0, side - 1), (side - 1, 0), (7, 12)]:
+        point = np.array([axis[j], axis[i]])
+        assert_allclose(view["units"][:, i, j], np.tanh(W1 @ point + b1), rtol=1e-12)
+
+
+def test_a_dead_relu_unit_is_a_flat_map_and_the_others_use_their_own_range():
+    """With ReLU units, is each map scaled from 0 to its own highest output, and a unit
+    that is 0 everywhere shown in the lowest colour?"""
+    units = np.array([[[0.0, 1.0], [2.0, 4.0]], [[0.0, 0.0], [0.0, 0.0]]])
+    limits = widgets_training._unit_limits(units, "relu")
+    assert_allclose(limits, [[0.0, 4.0], [0.0, 1.0]])  # the dead unit: 0 to 0 + 1
+    mosaic = widgets_training.unit_mosaic(units, limits)
+    # each 2 x 2 map inside a 1-pixel blank frame: a 4 x 8 image
+    assert mosaic.shape == (4, 8)
+    assert_allclose(mosaic[1:3, 1:3], [[0.0, 0.25], [0.5, 1.0]])  # 0/4, 1/4, 2/4, 4/4
+    assert_allclose(mosaic[1:3, 5:7], 0.0)
+    assert np.all(np.isnan(mosaic[0])) and np.all(np.isnan(mosaic[:, 3:5]))
+    # leaky ReLU is unbounded both ways: the unit's own lowest and highest output
+    assert_allclose(widgets_training._unit_limits(units - 1.0, "leaky_relu"),
+                    [[-1.0, 3.0], [-1.0, 0.0]])
+
+
+def test_a_wide_layer_shows_its_first_units():
+    """Does a layer of 32 units show its first 16 maps, centred in the row?"""
+    explorer = playground_explorer(dataset="xor", hidden_units=4, epochs=20)
+    image = explorer.axes[2].images[0]
+    assert image.get_extent() == [6.0, 10.0, 0, 1]  # 4 maps in the middle of 16 places
+    explorer.controls["hidden_units"].value = 32
+    assert image.get_extent() == [0.0, 16.0, 0, 1]
+    assert image.get_array().shape[1] == 16 * (widgets_training.PLAYGROUND_UNIT_GRID + 2)
 
 
 def test_divergence_is_shown_not_raised(monkeypatch):
@@ -147,7 +310,8 @@ def test_before_the_exercises_the_surface_and_the_data_are_drawn(student_nnlib):
     playground = module.playground_explorer(dataset="xor")
     assert "first (Exercise 3." in playground.status.value
     points = sum(len(c.get_offsets()) for c in playground.axes[0].collections)
-    assert points == 200  # the data
+    assert points == 300  # the data: 200 training points and 100 test points
+    assert not playground.axes[2].images[0].get_visible()  # no hidden units to show yet
     assert "training needs" in playground.axes[0].get_title()
     before = picture(playground)
     playground.controls["dataset"].value = "moons"
@@ -174,7 +338,9 @@ def test_every_control_of_the_playground_changes_the_figure():
     explorer = playground_explorer(dataset="xor", hidden_units=4, epochs=20)
     assert_every_control_matters(explorer, dict(dataset="moons", activation="relu",
                                                 hidden_units=3, hidden_layers=2,
-                                                learning_rate=0.1, epochs=30))
+                                                learning_rate=0.1, epochs=30, noise=2.0,
+                                                batch_size=200))
+    assert not any(control.disabled for control in explorer.controls.values())
 
 
 def test_the_playground_trains_each_setting_once():
@@ -206,8 +372,6 @@ def test_kept_pictures_of_the_axes_match_a_fresh_drawing():
 
 def test_the_monitor_follows_training_and_draws_now_and_then():
     """Does the monitor fill its bar and curve, drawing far fewer times than epochs?"""
-    from nnlib import training
-
     monitor = training_monitor(200, min_seconds=0.0)
     blank = monitor.image.value
     X, y = widgets_training.playground_data("xor")

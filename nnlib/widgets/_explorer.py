@@ -201,6 +201,12 @@ class Explorer:
     figsize : tuple of float
     projections : list of str or None, optional
         One matplotlib projection per axes (e.g. ``"3d"``).
+    mosaic : list of list of str, optional
+        Instead of the grid: a layout for ``Figure.subplot_mosaic``, in which
+        an axes may span several cells, e.g. ``[["map", "loss"], ["units",
+        "units"]]``; the axes are then in the order their names first appear.
+    height_ratios : list of float, optional
+        The relative heights of the mosaic's rows.
     active : callable, optional
         ``active(**values) -> set of str``: the controls that change the
         figure for these values; the others are disabled. Default: all.
@@ -216,7 +222,7 @@ class Explorer:
     """
 
     def __init__(self, view, draw, controls, ncols=1, nrows=1, figsize=(6.0, 4.0),
-                 projections=None, active=None):
+                 projections=None, active=None, mosaic=None, height_ratios=None):
         self.view, self.draw, self.active = view, draw, active
         self.controls = dict(controls)
         self.status = widgets.HTML()
@@ -238,8 +244,13 @@ class Explorer:
             canvas.resizable = False
         projections = projections or [None] * (ncols * nrows)
         with plt.rc_context(STYLE):
-            self.axes = [self.figure.add_subplot(nrows, ncols, i + 1, projection=p)
-                         for i, p in enumerate(projections)]
+            if mosaic is None:
+                self.axes = [self.figure.add_subplot(nrows, ncols, i + 1, projection=p)
+                             for i, p in enumerate(projections)]
+            else:
+                named = self.figure.subplot_mosaic(mosaic, height_ratios=height_ratios)
+                order = dict.fromkeys(name for row in mosaic for name in row)
+                self.axes = [named[name] for name in order]
         self.figure.add_artist(Backdrop(self.axes))
         for control in self.controls.values():
             control.observe(self.update, names="value")
