@@ -1,6 +1,7 @@
 """Build an nbgrader course directory from this repository, and read one back.
 
-One assignment per notebook (``01-perceptron`` ... ``07-capstone``). Each
+One assignment per notebook (``01-perceptron`` ... ``07-capstone``; the introduction,
+``00_introduction``, has nothing to hand in and is not one). Each
 assignment's ``source/`` folder holds its notebook and the nnlib it needs:
 the modules of earlier notebooks complete, its own module with its solution
 regions, later modules stubbed. So no solution beyond the assignment's own
@@ -61,8 +62,12 @@ def assignments(source_dir=release.SOURCE_NOTEBOOKS):
         nnlib module the student writes in it (None for the capstone).
     """
     found = []
-    for index, notebook in enumerate(sorted(Path(source_dir).glob("[0-9][0-9]_*.ipynb"))):
-        module = release.MODULE_ORDER[index] if index < len(release.MODULE_ORDER) else None
+    for notebook in sorted(Path(source_dir).glob("[0-9][0-9]_*.ipynb")):
+        number = int(notebook.name[:2])
+        if number == 0:  # the introduction and glossary: nothing to hand in
+            continue
+        module = release.MODULE_ORDER[number - 1] if number <= len(release.MODULE_ORDER) \
+            else None
         found.append((notebook.stem.replace("_", "-"), notebook, module))
     return found
 

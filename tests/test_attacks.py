@@ -9,7 +9,7 @@ a test checks that:
 - the submission earns no point (it earned none honestly);
 - the grading run completed and graded it;
 - the honest students' grades are what they earn in a class without attackers
-  (8 and 5 points: see ``test_grading.CLASS``);
+  (all points and all but perceptron_train's: see ``test_grading.CLASS``);
 - the attack is reported, by the flag that names it.
 """
 
@@ -19,7 +19,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from test_grading import ASSIGNMENT, CLASS, NOTEBOOK, SETTINGS, answers, make_submission
+from test_grading import ASSIGNMENT, AUTO, CLASS, NOTEBOOK, SETTINGS, answers, make_submission
 
 from autograder import course, grade, sandbox
 
@@ -30,7 +30,7 @@ pytestmark = [
 ]
 
 ROOT = Path(__file__).resolve().parent.parent
-HONEST = {"honest-complete": 8, "honest-partial": 5}
+HONEST = {"honest-complete": CLASS["complete"][1], "honest-partial": CLASS["partial"][1]}
 MARK = uuid.uuid4().hex  # names the files attackers try to create outside their submission
 
 def answers_of_gates():
@@ -477,12 +477,12 @@ def test_the_per_cell_export_records_both_verdicts(attacked_course, tmp_path):
 def test_a_student_who_records_every_cell_sent_to_the_kernel_gets_no_hidden_line(
         attacked_course):
     """Does a kernel that records (and prints, base64-encoded) every cell it runs see no hidden
-    test, in its outputs, the files it leaves, or the feedback? Its honest code keeps 8."""
+    test, in its outputs, the files it leaves, or the feedback? Its honest code keeps its points."""
     from autograder import feedback
 
     course_dir, outcomes, _ = attacked_course
     student = "records-kernel-cells"
-    assert outcomes[student].score == 8, outcomes[student]
+    assert outcomes[student].score == AUTO, outcomes[student]
     graded = course_dir / "autograded" / student / ASSIGNMENT
     texts = leaked_texts((graded / NOTEBOOK).read_text())
     texts += leaked_texts("LEAK:" + (graded / "leak.txt").read_text())

@@ -1,8 +1,7 @@
 """Is a built course the one source of its grading, wherever it is graded?
 
 Each test builds a course from a copy of ``solutions/``, grades submissions of
-01-perceptron (8 automatic points: test-step 1, test-perceptron-predict 2,
-test-gates-by-hand 2, test-perceptron-train 3) and looks at what was recorded.
+01-perceptron (its points: ``test_grading.POINTS``) and looks at what was recorded.
 """
 
 import csv
@@ -13,7 +12,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from test_grading import ASSIGNMENT, SETTINGS, make_submission
+from test_grading import ASSIGNMENT, AUTO, POINTS, SETTINGS, make_submission
 
 from autograder import course, grade, release, report
 
@@ -53,7 +52,7 @@ def test_an_edited_test_changes_both_verdicts_alike(tmp_path):
     course_dir = built(tmp_path, STEP_VISIBLE, PREDICT_HIDDEN)
     [outcome] = grade.grade_course(course_dir, settings=SETTINGS, progress=False)
     assert outcome.status == "graded", outcome.problems
-    assert outcome.score == 8 - 1 - 2
+    assert outcome.score == AUTO - POINTS["test-step"] - POINTS["test-perceptron-predict"]
     assert "suspected-tampering" not in outcome.flags
     verdicts = {name: (v["nbgrader"], v["trusted_visible"], v["trusted"])
                 for name, v in outcome.verdicts.items()}
@@ -89,7 +88,7 @@ def test_a_copy_of_the_course_grades_the_same_without_the_repository(tmp_path):
     assert run.returncode == 0, run.stdout + run.stderr
     there = {s: grade.load_outcome(moved, ASSIGNMENT, s) for s in students}
     assert {s: (o.score, o.verdicts) for s, o in there.items()} == here
-    assert here["complete"][0] == 8 and here["blank"][0] == 0
+    assert here["complete"][0] == AUTO and here["blank"][0] == 0
 
 
 def test_a_crash_after_nbgrader_exports_no_unverified_score(tmp_path):

@@ -1,9 +1,9 @@
 """End-to-end tests of the instructor tooling: build a course, grade a synthetic class.
 
-The class is made from the release of assignment 01-perceptron. Its auto-graded
-cells are worth 8 points: test-step 1, test-perceptron-predict 2,
-test-gates-by-hand 2, test-perceptron-train 3 (the written question, 2 more
-points, is graded by hand and scores nothing automatically).
+The class is made from the release of assignment 01-perceptron. ``POINTS`` holds what
+each of its graded cells is worth, read from the master notebook; ``AUTO`` is the sum of
+its test cells (the written question is graded by hand and scores nothing
+automatically), ``MAX`` the notebook's whole.
 """
 
 import csv
@@ -27,6 +27,18 @@ NOTEBOOK = "01_perceptron.ipynb"
 SETTINGS = grade.Settings(cell_timeout=10, submission_timeout=120)
 
 pytestmark = pytest.mark.slow
+
+
+def graded_points():
+    """grade_id -> points of every graded cell of the master notebook."""
+    notebook = nbformat.read(ROOT / "solutions" / NOTEBOOK, as_version=4)
+    return {c.metadata["nbgrader"]["grade_id"]: c.metadata["nbgrader"]["points"]
+            for c in notebook.cells if c.metadata.get("nbgrader", {}).get("grade")}
+
+
+POINTS = graded_points()
+MAX = sum(POINTS.values())
+AUTO = MAX - POINTS["why-no-xor"]
 
 
 def reference_module():
@@ -97,42 +109,43 @@ BODY_TRAIN = "Exercise 1.5: implement perceptron_train"
 WRONG_OR = ("w_and, b_and = np.array([1.0, 1.0]), -1.5\n"
             "w_or, b_or = np.array([1.0, 1.0]), -1.5  # wrong: this is AND again\n")
 
+TRAIN = POINTS["test-perceptron-train"]
 # student -> (how to build it, expected auto score, flags that must be reported)
 CLASS = {
-    "complete": (dict(), 8, []),
+    "complete": (dict(), AUTO, []),
     "blank": (dict(module=None, answer="blank"), 0, []),
     "wrong-step": (dict(module=reference_module().replace(
         "return np.where(z > 0, 1.0, 0.0)", "return np.where(z > 0, 1.0, 0.0).astype(np.float32)"
-    )), 7, []),
+    )), AUTO - POINTS["test-step"], []),
     "wrong-predict": (dict(module=reference_module().replace(
         "    return step(X @ w + b)\n",
         "    if X.shape[0] > 45:\n        return np.zeros(X.shape[0])\n    return step(X @ w + b)\n"
-    )), 6, []),
-    "wrong-gates": (dict(answer=WRONG_OR), 6, []),
+    )), AUTO - POINTS["test-perceptron-predict"], []),
+    "wrong-gates": (dict(answer=WRONG_OR), AUTO - POINTS["test-gates-by-hand"], []),
     "wrong-train": (dict(module=reference_module().replace(
-        "        if n_wrong == 0:\n            break\n", "")), 5, []),
+        "        if n_wrong == 0:\n            break\n", "")), AUTO - TRAIN, []),
     "partial": (dict(module=replace_body(reference_module(), BODY_TRAIN,
-                                         "    raise NotImplementedError\n")), 5, []),
+                                         "    raise NotImplementedError\n")), AUTO - TRAIN, []),
     "warnings": (dict(module=reference_module().replace(
         "    return np.where(z > 0, 1.0, 0.0)",
         "    import warnings\n    warnings.warn('harmless')\n    np.log(np.zeros(1))\n"
-        "    return np.where(z > 0, 1.0, 0.0)")), 8, []),
+        "    return np.where(z > 0, 1.0, 0.0)")), AUTO, []),
     "kernel-dies": (dict(module=replace_body(reference_module(), BODY_TRAIN,
                                              "    import os\n    os._exit(1)\n")),
-                    5, ["kernel-died"]),
+                    AUTO - TRAIN, ["kernel-died"]),
     "endless-loop": (dict(module=replace_body(reference_module(), BODY_TRAIN,
                                               "    while True:\n        pass\n")),
-                     5, ["cell-timeout"]),
+                     AUTO - TRAIN, ["cell-timeout"]),
     "ignores-sigint": (dict(module=replace_body(
         reference_module(), BODY_TRAIN,
         "    import signal\n    signal.signal(signal.SIGINT, signal.SIG_IGN)\n"
-        "    while True:\n        pass\n")), 5, ["kernel-unresponsive"]),
+        "    while True:\n        pass\n")), AUTO - TRAIN, ["kernel-unresponsive"]),
     "invalid-json": (dict(notebook_edit=lambda nb: None), 0, ["invalid-notebook"]),
     "missing-notebook": (dict(notebook_edit=lambda nb: None), 0, ["missing-notebook"]),
-    "deleted-test-cell": (dict(notebook_edit=drop_cell("test-step")), 8, ["restored-cells"]),
-    "stripped-metadata": (dict(notebook_edit=strip_metadata("test-perceptron-train")), 8,
+    "deleted-test-cell": (dict(notebook_edit=drop_cell("test-step")), AUTO, ["restored-cells"]),
+    "stripped-metadata": (dict(notebook_edit=strip_metadata("test-perceptron-train")), AUTO,
                           ["restored-cells"]),
-    "duplicate-ids": (dict(notebook_edit=duplicate_ids), 8, ["duplicate-cell-ids"]),
+    "duplicate-ids": (dict(notebook_edit=duplicate_ids), AUTO, ["duplicate-cell-ids"]),
     "syntax-error": (dict(module=reference_module().replace("def step(z):", "def step(z)")), 0,
                      ["nnlib-syntax-error"]),
 }
@@ -187,7 +200,7 @@ def test_each_submission_gets_its_exact_score(graded_course, student):
     _, expected_score, expected_flags = CLASS[student]
     outcome = grade.load_outcome(course_dir, ASSIGNMENT, student)
     assert outcome.status == "graded", outcome.problems
-    assert (outcome.score, outcome.max_score) == (expected_score, 10)
+    assert (outcome.score, outcome.max_score) == (expected_score, MAX)
     for flag in expected_flags:
         assert flag in outcome.flags, outcome
     if expected_flags:

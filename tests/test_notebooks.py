@@ -18,6 +18,7 @@ from autograder.notebooks import execute
 
 ROOT = Path(__file__).resolve().parent.parent
 SOURCES = sorted((ROOT / "solutions").glob("[0-9][0-9]_*.ipynb"))
+FIRST = next((p for p in SOURCES if p.name.startswith("01_")), None)  # the first with exercises
 RUN_ON = "raises-exception"  # JupyterLab's Run All (and nbclient) go on past such a cell
 # What a student is shown for something not done yet: the lines of ExerciseNotDone.
 TASK = r"(: i|\.\nI)mplement `\w+` in nnlib/\w+\.py\."  # on one line or two
@@ -113,7 +114,13 @@ def test_nbgrader_metadata_is_valid(path):
     ids = [meta["grade_id"] for meta in metas]
     assert len(ids) == len(set(ids)), f"duplicate grade_ids in {ids}"
     assert all(meta["schema_version"] == 3 for meta in metas)
+    first = notebook.cells[0] if notebook.cells[0].cell_type == "code" else notebook.cells[1]
+    assert "%autoreload 2" in first.source and "nnlib.check_setup()" in first.source
+    assert f"nnlib.this_notebook({number(path)})" in first.source
     graded = [meta for meta in metas if meta["grade"]]
+    if number(path) == 0:  # the introduction: nothing to grade
+        assert graded == [], "the introduction is no assignment"
+        return
     assert graded and all(meta["points"] > 0 for meta in graded)
     tests = [meta for meta in graded if not meta["solution"]]
     assert tests and all(meta["locked"] for meta in tests)
@@ -121,9 +128,6 @@ def test_nbgrader_metadata_is_valid(path):
                and nbgrader_meta(cell).get("grade") and nbgrader_meta(cell).get("solution")]
     if path.stem != "07_capstone":
         assert written, "every notebook has at least one manually graded written question"
-    first = notebook.cells[0] if notebook.cells[0].cell_type == "code" else notebook.cells[1]
-    assert "%autoreload 2" in first.source and "nnlib.check_setup()" in first.source
-    assert f"nnlib.this_notebook({number(path)})" in first.source
 
 
 @pytest.mark.parametrize("path", SOURCES, ids=lambda p: p.stem)
@@ -243,7 +247,7 @@ def test_run_all_on_a_fresh_student_notebook(path):
             if output.output_type == "error":
                 assert output.ename == "ExerciseNotDone", output.traceback
                 shown.append("\n".join(output.traceback))
-    assert shown, "the stubs should make at least one test cell fail"
+    assert bool(shown) == (number(path) > 0), "the stubs should make every test cell fail"
     for text in shown:
         kinds = {kind: pattern.fullmatch(text) for kind, pattern in NOT_DONE.items()}
         assert any(kinds.values()), f"not the short kind: {text!r}"
@@ -283,10 +287,10 @@ def test_validate_lists_what_is_left_briefly(tmp_path):
     the short error only, never a traceback?"""
     shutil.copytree(ROOT / "nnlib", tmp_path / "nnlib",
                     ignore=shutil.ignore_patterns("__pycache__"))
-    shutil.copy(ROOT / "notebooks" / SOURCES[0].name, tmp_path)
+    shutil.copy(ROOT / "notebooks" / FIRST.name, tmp_path)
     release.put_venv_on_path()
     result = subprocess.run([str(Path(sys.executable).parent / "nbgrader"), "validate",
-                             SOURCES[0].name], cwd=tmp_path, capture_output=True, text=True,
+                             FIRST.name], cwd=tmp_path, capture_output=True, text=True,
                             timeout=600)
     errors = [block.split("\n\n")[0].strip()
               for block in result.stdout.split("The error was:\n\n")[1:]]
@@ -321,3 +325,55 @@ def test_implementing_what_the_notebook_asks_passes_every_visible_test(path, tmp
     assert outputs(notebook, "stderr") == []
     setup_output = json.dumps([c.get("outputs", []) for c in notebook.cells[:3]])
     assert f"the student copy in {tmp_path / 'nnlib'}" in setup_output
+
+
+# ---------------------------------------------------------------- the glossary
+
+GLOSSARY = ROOT / "solutions" / "00_introduction.ipynb"
+LINK = re.compile(r"\]\(((\d\d_\w+\.ipynb)#([^)\s]+))\)")
+TAUGHT = re.compile(r"Taught in \[[^\]]+\]\((\d\d_\w+\.ipynb)#")
+
+
+def anchors(path):
+    """The ids JupyterLab gives a notebook's headings: the text with spaces as dashes."""
+    found = set()
+    for cell in nbformat.read(path, as_version=4).cells:
+        if cell.cell_type == "markdown":
+            found |= {line.lstrip("#").strip().replace(" ", "-")
+                      for line in cell.source.splitlines() if line.startswith("#")}
+    return found
+
+
+def glossary():
+    """Term anchor -> the notebook that teaches it, from the glossary's own entries."""
+    taught = {}
+    for cell in nbformat.read(GLOSSARY, as_version=4).cells:
+        heading, _, text = cell.source.partition("\n")
+        if heading.startswith("### ") and TAUGHT.search(text):
+            taught[heading[4:].strip().replace(" ", "-")] = TAUGHT.search(text).group(1)
+    return taught
+
+
+def test_every_link_between_notebooks_reaches_a_heading():
+    """Does every link from one notebook to a section of another name an existing heading?"""
+    broken = []
+    for path in SOURCES:
+        for cell in nbformat.read(path, as_version=4).cells:
+            if cell.cell_type == "markdown":
+                for link, target, anchor in LINK.findall(cell.source):
+                    if anchor not in anchors(ROOT / "solutions" / target):
+                        broken.append(f"{path.name}: {link}")
+    assert broken == [], f"links to no heading: {broken}"
+
+
+@pytest.mark.parametrize("path", [p for p in SOURCES if p != GLOSSARY], ids=lambda p: p.stem)
+def test_each_notebook_links_the_glossary_terms_it_teaches(path):
+    """Does the notebook's top list exactly the glossary terms the glossary says it teaches?"""
+    expected = sorted(term for term, where in glossary().items() if where == path.name)
+    intro = nbformat.read(path, as_version=4).cells[0].source
+    line = next((line for line in intro.splitlines() if "Terms introduced here" in line), "")
+    listed = sorted(anchor for _, target, anchor in LINK.findall(line)
+                    if target == GLOSSARY.name and anchor != "Glossary")
+    assert listed == expected, (
+        f"{path.name} lists the terms {listed} in its 'Terms introduced here' line; the "
+        f"glossary says it teaches {expected}")
