@@ -1,11 +1,10 @@
 """Backpropagation: the gradient of the loss for every weight and bias.
 
-The notebook builds it in the order a careful engineer would: first a
-numerical gradient and a relative error to check gradients with (Exercises
-5.2 and 5.3), then the batch form of the notes' per-sample rules (Exercise
-5.4, in the notebook), then ``backpropagation`` itself (Exercise 5.5), checked
-with your own gradient check (Exercise 5.6), and the size of each layer's
-gradient (Exercise 5.7).
+Notebook 5 builds it in this order: first the tools that check a gradient,
+a numerical gradient and a relative error (Exercises 5.2 and 5.3); then the
+batch form of the notes' per-sample rules (Exercise 5.4, in the notebook);
+then ``backpropagation`` itself (Exercise 5.5), which you check with your own
+tools (Exercise 5.6); and the size of each layer's gradient (Exercise 5.7).
 
 The forward pass remembers each layer's ``Z`` and ``A``. Going backwards,
 ``delta = dL/dZ`` of a layer, of shape (N, n_l), gives that layer's gradients
@@ -88,8 +87,8 @@ def output_delta(output, logits, target, output_activation, loss):
     """``delta = dL/dZ`` of the output layer.
 
     Provided code. For most losses this is the chain rule ``dL/dA * f'(Z)``;
-    a loss that takes logits (softmax cross-entropy) differentiates with
-    respect to ``Z`` directly.
+    a loss that takes logits (softmax or sigmoid cross-entropy) differentiates
+    with respect to ``Z`` directly.
 
     Parameters
     ----------
