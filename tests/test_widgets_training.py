@@ -313,8 +313,15 @@ def test_before_the_exercises_the_surface_and_the_data_are_drawn(student_nnlib):
     assert points == 300  # the data: 200 training points and 100 test points
     assert not playground.axes[2].images[0].get_visible()  # no hidden units to show yet
     assert "training needs" in playground.axes[0].get_title()
+    # only the data can change the picture now: the other controls and the button wait
+    disabled = {name for name, control in playground.controls.items() if control.disabled}
+    assert disabled == set(playground.controls) - {"dataset", "noise"}
+    assert playground.train_button.disabled
     before = picture(playground)
     playground.controls["dataset"].value = "moons"
+    assert not np.array_equal(picture(playground), before)
+    before = picture(playground)
+    playground.controls["noise"].value = 2.0
     assert not np.array_equal(picture(playground), before)
     assert playground.widget is not None
 

@@ -584,6 +584,9 @@ class PlaygroundExplorer(Explorer):
 
     Moving a control shows the network after all its epochs; the button
     trains the same network again and draws it about 20 times on the way.
+    While training is a stub, the controls of the network and its training
+    are disabled (only the data's can change the picture), and so is the
+    button; the data's controls enable them again once it works.
 
     Attributes
     ----------
@@ -597,6 +600,16 @@ class PlaygroundExplorer(Explorer):
         self.train_button.on_click(self.replay)
         self.frames_drawn = 0
         super().__init__(*args, **kwargs)
+
+    DATA_CONTROLS = ("dataset", "noise")
+
+    def update(self, change=None):
+        """Recompute and redraw; disable what cannot act while training is a stub."""
+        super().update(change)
+        trains = self.view_data is not None and self.view_data.get("missing") is None
+        for name, control in self.controls.items():
+            control.disabled = name not in self.DATA_CONTROLS and not trains
+        self.train_button.disabled = not trains
 
     def frame(self, view):
         """Draw one frame of the replay at once, while the kernel is busy training."""
