@@ -377,3 +377,55 @@ def test_each_notebook_links_the_glossary_terms_it_teaches(path):
     assert listed == expected, (
         f"{path.name} lists the terms {listed} in its 'Terms introduced here' line; the "
         f"glossary says it teaches {expected}")
+
+
+# ---------------------------------------------------------------- the hidden-test audit
+
+STATED = re.compile(r'^\s*# Stated: "(.+)"\s*$')
+
+
+def flat(text):
+    """Text with markdown emphasis and code marks dropped and whitespace runs as one space."""
+    return " ".join(re.sub(r"[`*]", "", text).split())
+
+
+def instructions_before(notebook, index, module):
+    """What a student has read before cell ``index``: the markdown above it, the student copy
+    of the notebook's module (its docstrings) and the library's conventions (its package
+    docstring)."""
+    texts = [cell.source for cell in notebook.cells[:index] if cell.cell_type == "markdown"]
+    texts.append((ROOT / "nnlib" / "__init__.py").read_text())
+    if module:
+        texts.append((ROOT / "nnlib" / f"{module}.py").read_text())
+    return flat("\n".join(texts))
+
+
+@pytest.mark.parametrize("path", [p for p in SOURCES if number(p) > 0], ids=lambda p: p.stem)
+def test_every_hidden_test_quotes_the_instruction_that_states_it(path):
+    """Does each hidden-test region start by quoting, word for word, the instruction (the
+    markdown above its cell or the module's docstrings) that tells the student what it checks?
+
+    This is the hidden-test audit: a hidden test may only check what an honest student was
+    told. Its ``# Stated: "..."`` lines name where; this test checks that the quotes are there.
+    """
+    from autograder.definitions import split_hidden
+
+    notebook = nbformat.read(path, as_version=4)
+    n = number(path)
+    module = release.MODULE_ORDER[n - 1] if n <= len(release.MODULE_ORDER) else None
+    problems = []
+    for index, cell in enumerate(notebook.cells):
+        meta = nbgrader_meta(cell)
+        if cell.cell_type != "code" or not meta.get("grade") or meta.get("solution"):
+            continue
+        for segment in split_hidden(cell.source):
+            if not segment.hidden:
+                continue
+            quotes = [m.group(1) for line in segment.source.strip().splitlines()
+                      if (m := STATED.match(line))]
+            if not quotes:
+                problems.append(f"{meta['grade_id']}: a hidden region without a '# Stated:' line")
+            read = instructions_before(notebook, index, module)
+            problems += [f"{meta['grade_id']}: {quote!r} is not in the instructions above it"
+                         for quote in quotes if flat(quote) not in read]
+    assert problems == [], "\n".join(problems)
