@@ -1,0 +1,221 @@
+"""Benchmark: nnlib's reference ``train_network`` against scikit-learn, PyTorch and a
+minimal numpy loop, side by side in one run.
+
+The task is the capstone's: the 8x8 digits, a 64-128-10 network (ReLU, then softmax with
+cross-entropy), mini-batches of 32, learning rate 0.1, plain gradient descent (no momentum,
+no weight decay), 1,400 training digits and the rest held out. Each contender trains the
+same network for the same epochs; the rounds alternate between contenders, and the median
+round counts. Printed: seconds per epoch, the ratio to nnlib, held-out accuracy, and the
+GFLOP/s of each against numpy's matrix-multiply rate on the same shapes.
+
+    .venv/bin/python bench/training.py            # the full race
+    .venv/bin/python bench/training.py --tiny     # one quick round on small sizes (smoke test)
+
+Not a test: timings on a shared machine are noisy, so compare them only within one run.
+"""
+
+import argparse
+import statistics
+import sys
+import time
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from autograder.release import REFERENCE_LIBRARY, import_library  # noqa: E402
+
+
+@dataclass
+class Task:
+    hidden: int = 128
+    batch_size: int = 32
+    learning_rate: float = 0.1
+    epochs: int = 30
+    train: int = 1400
+    seed: int = 0
+
+
+def digits(task):
+    """Training and held-out digits: X scaled to [0, 1], labels, one-hot training targets."""
+    from sklearn.datasets import load_digits
+
+    data = load_digits()
+    X, y = data.data / 16.0, data.target
+    order = np.random.default_rng(task.seed).permutation(len(y))
+    X, y = X[order], y[order]
+    Y = np.eye(10)[y]
+    return X[:task.train], Y[:task.train], y[:task.train], X[task.train:], y[task.train:]
+
+
+def flops_per_epoch(task, n_in=64, n_out=10):
+    """Floating-point operations of the five matrix products of one epoch (2 per multiply-add):
+    two forward (X W1^T, A1 W2^T), three backward (dW2, dA1, dW1)."""
+    per_sample = n_in * task.hidden + 3 * task.hidden * n_out + task.hidden * n_in
+    return 2.0 * per_sample * task.train
+
+
+# ---------------------------------------------------------------- the contenders
+
+
+def run_nnlib(nnlib, task, X, Y, X_test, y_test):
+    result = nnlib.training.train_network(
+        X, Y, [X.shape[1], task.hidden, Y.shape[1]], ["relu", "softmax"],
+        loss="softmax_cross_entropy", learning_rate=task.learning_rate, epochs=task.epochs,
+        batch_size=task.batch_size, init="he", seed=task.seed)
+    scores = nnlib.network.forward_pass(X_test, result.weights, result.biases,
+                                        ["relu", "softmax"])
+    return float(np.mean(scores.argmax(axis=1) == y_test))
+
+
+def run_sklearn(task, X, y, X_test, y_test):
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.neural_network import MLPClassifier
+
+    model = MLPClassifier(hidden_layer_sizes=(task.hidden,), activation="relu", solver="sgd",
+                          learning_rate="constant", learning_rate_init=task.learning_rate,
+                          momentum=0.0, nesterovs_momentum=False, alpha=0.0,
+                          batch_size=task.batch_size, max_iter=task.epochs, shuffle=True,
+                          tol=0.0, n_iter_no_change=task.epochs + 1, random_state=task.seed)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        model.fit(X, y)
+    return float(np.mean(model.predict(X_test) == y_test))
+
+
+def run_numpy(task, X, Y, X_test, y_test):
+    """The minimal loop: two products forward, three backward, updates in place."""
+    rng = np.random.default_rng(task.seed)
+    n, d = X.shape
+    W1 = rng.normal(0.0, np.sqrt(2.0 / d), size=(task.hidden, d))
+    b1 = np.zeros(task.hidden)
+    W2 = rng.normal(0.0, np.sqrt(2.0 / task.hidden), size=(Y.shape[1], task.hidden))
+    b2 = np.zeros(Y.shape[1])
+    rate = task.learning_rate
+    for _ in range(task.epochs):
+        order = rng.permutation(n)
+        for start in range(0, n, task.batch_size):
+            batch = order[start:start + task.batch_size]
+            x, t = X[batch], Y[batch]
+            a1 = np.maximum(x @ W1.T + b1, 0.0)
+            z2 = a1 @ W2.T + b2
+            p = np.exp(z2 - z2.max(axis=1, keepdims=True))
+            p /= p.sum(axis=1, keepdims=True)
+            d2 = (p - t) / len(batch)
+            d1 = (d2 @ W2) * (a1 > 0)
+            W2 -= rate * (d2.T @ a1)
+            b2 -= rate * d2.sum(axis=0)
+            W1 -= rate * (d1.T @ x)
+            b1 -= rate * d1.sum(axis=0)
+    scores = np.maximum(X_test @ W1.T + b1, 0.0) @ W2.T + b2
+    return float(np.mean(scores.argmax(axis=1) == y_test))
+
+
+def run_torch(task, X, y, X_test, y_test):
+    import torch
+
+    torch.manual_seed(task.seed)
+    torch.set_num_threads(1)
+    model = torch.nn.Sequential(torch.nn.Linear(X.shape[1], task.hidden), torch.nn.ReLU(),
+                                torch.nn.Linear(task.hidden, 10)).double()
+    optimizer = torch.optim.SGD(model.parameters(), lr=task.learning_rate)
+    loss_of = torch.nn.CrossEntropyLoss()
+    inputs, labels = torch.from_numpy(X), torch.from_numpy(y).long()
+    generator = torch.Generator().manual_seed(task.seed)
+    for _ in range(task.epochs):
+        order = torch.randperm(len(labels), generator=generator)
+        for start in range(0, len(labels), task.batch_size):
+            batch = order[start:start + task.batch_size]
+            optimizer.zero_grad()
+            loss_of(model(inputs[batch]), labels[batch]).backward()
+            optimizer.step()
+    with torch.no_grad():
+        predicted = model(torch.from_numpy(X_test)).argmax(dim=1).numpy()
+    return float(np.mean(predicted == y_test))
+
+
+def matmul_rate(task, X, repeats=3):
+    """Seconds for one epoch's five matrix products alone, at the training's shapes (best of)."""
+    rng = np.random.default_rng(0)
+    W1, W2 = rng.normal(size=(task.hidden, X.shape[1])), rng.normal(size=(10, task.hidden))
+    batches = [X[s:s + task.batch_size] for s in range(0, len(X), task.batch_size)]
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.perf_counter()
+        for x in batches:
+            a1 = x @ W1.T
+            z2 = a1 @ W2.T
+            _ = z2.T @ a1, z2 @ W2, a1.T @ x
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
+def contenders(task):
+    """name -> callable(X, Y, y, X_test, y_test) -> accuracy; PyTorch only where installed."""
+    nnlib = import_library(REFERENCE_LIBRARY, "nnlib_reference")
+    found = {
+        "nnlib": lambda X, Y, y, Xt, yt: run_nnlib(nnlib, task, X, Y, Xt, yt),
+        "scikit-learn": lambda X, Y, y, Xt, yt: run_sklearn(task, X, y, Xt, yt),
+        "numpy loop": lambda X, Y, y, Xt, yt: run_numpy(task, X, Y, Xt, yt),
+    }
+    try:
+        import torch  # noqa: F401
+    except ImportError:
+        print("PyTorch is not installed: skipped (pip install torch to race it too)")
+    else:
+        found["PyTorch"] = lambda X, Y, y, Xt, yt: run_torch(task, X, y, Xt, yt)
+    return found
+
+
+def race(task, rounds):
+    """Rows of (name, seconds per epoch, ratio to nnlib, accuracy, GFLOP/s, fraction of the
+    matrix-multiply rate), rounds alternating between contenders, medians kept."""
+    X, Y, y, X_test, y_test = digits(task)
+    runs = contenders(task)
+    times = {name: [] for name in runs}
+    accuracy = {}
+    for _ in range(rounds):
+        for name, run in runs.items():
+            start = time.perf_counter()
+            accuracy[name] = run(X, Y, y, X_test, y_test)
+            times[name].append((time.perf_counter() - start) / task.epochs)
+    flops = flops_per_epoch(task)
+    matmul = matmul_rate(task, X)
+    per_epoch = {name: statistics.median(t) for name, t in times.items()}
+    rows = [(name, seconds, seconds / per_epoch["nnlib"], accuracy[name], flops / seconds / 1e9,
+             matmul / seconds) for name, seconds in per_epoch.items()]
+    rows.append(("matrix products alone", matmul, matmul / per_epoch["nnlib"], None,
+                 flops / matmul / 1e9, 1.0))
+    return rows
+
+
+def table(rows):
+    lines = ["| contender | s / epoch | time / nnlib | held-out accuracy | GFLOP/s | "
+             "of the matmul rate |", "|---|---|---|---|---|---|"]
+    for name, seconds, ratio, accuracy, gflops, fraction in rows:
+        shown = "" if accuracy is None else f"{accuracy:.1%}"
+        lines.append(f"| {name} | {seconds * 1e3:.1f} ms | {ratio:.2f}x | {shown} | "
+                     f"{gflops:.2f} | {fraction:.0%} |")
+    return "\n".join(lines)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=3, help="rounds per contender (median)")
+    parser.add_argument("--tiny", action="store_true", help="one round of 2 epochs on 200 digits")
+    args = parser.parse_args(argv)
+    task = Task(epochs=2, train=200) if args.tiny else Task()
+    rounds = 1 if args.tiny else args.rounds
+    print(f"digits, 64-{task.hidden}-10, batch {task.batch_size}, rate {task.learning_rate}, "
+          f"{task.epochs} epochs, {task.train} training digits, median of {rounds} round(s)")
+    rows = race(task, rounds)
+    print(table(rows))
+    return rows
+
+
+if __name__ == "__main__":
+    main()
