@@ -374,6 +374,13 @@ MUTANTS = {
     "forward-modifies-weights": ("network", '    array([[1.5]])\n    """\n',
                                  '    array([[1.5]])\n    """\n    for W in weights:\n'
                                  "        W *= 1.0 + 1e-3\n"),
+    "parameters-without-biases": ("network", "sum(n_in * n_out + n_out for n_in, n_out in",
+                                  "sum(n_in * n_out for n_in, n_out in"),
+    "multiply-adds-one-sample": ("network", "    return n_samples * sum(n_in * n_out",
+                                 "    return sum(n_in * n_out"),
+    "dead-counts-output-layer": ("training", "for A in cache.A[1:-1]]", "for A in cache.A[1:]]"),
+    "dead-when-zero-for-any-sample": ("training", "np.all(A == 0.0, axis=0)",
+                                      "np.any(A == 0.0, axis=0)"),
     "drops-last-batch": ("training", "for start in range(0, n, batch_size):",
                          "for start in range(0, n - batch_size + 1, batch_size):"),
     "never-shuffles": ("training", ORDER, "order = np.arange(n)"),
@@ -390,6 +397,8 @@ MUTANTS = {
 
 # name: (module, text of the reference, another right way to write it)
 HONEST = {
+    "dead-units-any-nonzero": ("training", "int(np.sum(np.all(A == 0.0, axis=0)))",
+                               "int(np.count_nonzero(~A.any(axis=0)))"),
     "sigmoid-logaddexp": ("activations", SIGMOID_STABLE,
                           "    return np.exp(-np.logaddexp(0.0, -z))"),
     "tanh-from-sigmoid": ("activations", "    return np.tanh(z)\n",
