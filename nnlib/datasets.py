@@ -11,6 +11,7 @@ allows (for odd ``N``, class 0 gets the extra sample).
 """
 
 import numbers
+from typing import NamedTuple
 
 import numpy as np
 
@@ -23,6 +24,8 @@ __all__ = [
     "make_spirals",
     "make_curve",
     "load_digits",
+    "load_digits_split",
+    "DigitsSplit",
     "one_hot",
 ]
 
@@ -253,23 +256,86 @@ def load_digits(test_size=0.25, seed=0):
     y_test : ndarray of int64, shape (N_test,)
         Digit shown in each test image.
     """
-    if (
-        isinstance(test_size, bool)
-        or not isinstance(test_size, numbers.Real)
-        or not 0.0 < test_size < 1.0
-    ):
-        raise ValueError(f"test_size must be a number strictly between 0 and 1, got {test_size!r}")
+    test_size = _check_fraction(test_size, "test_size")
     seed = _check_seed(seed)
-    from sklearn.datasets import load_digits as sk_load_digits
-    from sklearn.model_selection import train_test_split
+    X, y = _digit_images()
+    return _stratified_split(X, y, test_size, seed)
+
+
+class DigitsSplit(NamedTuple):
+    """What ``load_digits_split`` returns; unpacks in this order."""
+
+    X_train: np.ndarray
+    X_val: np.ndarray
+    X_test: np.ndarray
+    y_train: np.ndarray
+    y_val: np.ndarray
+    y_test: np.ndarray
+
+
+def load_digits_split(validation_size=0.2, test_size=0.2, seed=0):
+    """The 8x8 digits split three ways: training, validation and test.
+
+    The images are the same as ``load_digits``'s. First the test part is
+    held out (stratified, ``ceil(test_size * 1797)`` images); then the
+    validation part is taken from the rest (stratified too), so that it is
+    ``validation_size`` of all the images, rounded up. Train on the first
+    part, choose hyperparameters by the second, and measure the chosen model
+    once on the third.
+
+    Parameters
+    ----------
+    validation_size : float, default 0.2
+        Fraction of all the images used for validation, in ``(0, 1)``.
+    test_size : float, default 0.2
+        Fraction of all the images held out for the final test, in ``(0, 1)``;
+        the two fractions add up to less than 1.
+    seed : int, default 0
+        Seed for both splits.
+
+    Returns
+    -------
+    DigitsSplit
+        ``(X_train, X_val, X_test, y_train, y_val, y_test)``: images of shape
+        ``(N_part, 64)`` in float64 with pixels in ``[0, 1]``, and digits of
+        shape ``(N_part,)`` in int64. With the defaults the parts hold 1077,
+        360 and 360 images.
+
+    Raises
+    ------
+    ValueError
+        If a fraction is outside ``(0, 1)``, or the two leave no training images.
+    """
+    validation_size = _check_fraction(validation_size, "validation_size")
+    test_size = _check_fraction(test_size, "test_size")
+    if validation_size + test_size >= 1.0:
+        raise ValueError(
+            f"validation_size + test_size must be below 1 to leave images for training, got "
+            f"{validation_size!r} + {test_size!r}"
+        )
+    seed = _check_seed(seed)
+    X, y = _digit_images()
+    X_rest, X_test, y_rest, y_test = _stratified_split(X, y, test_size, seed)
+    # validation_size is a share of all the images; of the rest it is this much
+    X_train, X_val, y_train, y_val = _stratified_split(
+        X_rest, y_rest, validation_size / (1.0 - test_size), seed
+    )
+    return DigitsSplit(X_train, X_val, X_test, y_train, y_val, y_test)
+
+
+def _digit_images():
+    """scikit-learn's 1797 digits: pixels (1797, 64) in [0, 1] and labels (1797,) int64."""
+    from sklearn.datasets import load_digits as sk_load_digits  # imported here: sklearn is slow
 
     images, labels = sk_load_digits(return_X_y=True)
-    X = images.astype(np.float64) / 16.0
-    y = labels.astype(np.int64)
-    X_train, X_test, y_train, y_test = train_test_split(
-        X, y, test_size=float(test_size), stratify=y, random_state=seed
-    )
-    return X_train, X_test, y_train, y_test
+    return images.astype(np.float64) / 16.0, labels.astype(np.int64)
+
+
+def _stratified_split(X, y, held_out, seed):
+    """``X_kept, X_held, y_kept, y_held``, every class in the same share in both parts."""
+    from sklearn.model_selection import train_test_split
+
+    return train_test_split(X, y, test_size=held_out, stratify=y, random_state=seed)
 
 
 def one_hot(labels, n_classes=None):
@@ -335,6 +401,13 @@ def _check_noise(noise):
     if isinstance(noise, bool) or not isinstance(noise, numbers.Real) or not 0.0 <= noise < np.inf:
         raise ValueError(f"noise must be a finite number >= 0, got {noise!r}")
     return float(noise)
+
+
+def _check_fraction(value, name):
+    """Return ``value`` as a float, raising ``ValueError`` unless it is in ``(0, 1)``."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0.0 < value < 1.0:
+        raise ValueError(f"{name} must be a number strictly between 0 and 1, got {value!r}")
+    return float(value)
 
 
 def _check_seed(seed):

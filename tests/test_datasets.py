@@ -1,4 +1,5 @@
-"""Tests for nnlib.datasets: logic gates, 2-D toy sets, curves, digits and one_hot."""
+"""Tests for nnlib.datasets: logic gates, 2-D toy sets, curves, digits (two and three ways)
+and one_hot."""
 
 import numpy as np
 import pytest
@@ -319,6 +320,89 @@ def test_digits_rejects_bad_test_size(test_size):
     """Is a test_size outside the open interval (0, 1) rejected?"""
     with pytest.raises(ValueError, match="test_size must be a number strictly between 0 and 1"):
         datasets.load_digits(test_size=test_size)
+
+
+# ---------------------------------------------------------------- load_digits_split
+
+
+@pytest.fixture(scope="module")
+def digits_split():
+    """The default three-way digits split, loaded once for the whole module."""
+    return datasets.load_digits_split()
+
+
+def test_digits_split_sizes_shapes_and_dtypes(digits_split):
+    """Are the three parts 1077 / 360 / 360 images, shaped and typed like load_digits's?"""
+    # test: ceil(0.2 * 1797) = ceil(359.4) = 360, leaving 1437;
+    # validation: 0.2 / (1 - 0.2) = 0.25 of those, ceil(0.25 * 1437) = ceil(359.25) = 360;
+    # training: 1437 - 360 = 1077.
+    X_train, X_val, X_test, y_train, y_val, y_test = digits_split
+    assert [X.shape for X in (X_train, X_val, X_test)] == [(1077, 64), (360, 64), (360, 64)]
+    assert [y.shape for y in (y_train, y_val, y_test)] == [(1077,), (360,), (360,)]
+    assert {X.dtype for X in (X_train, X_val, X_test)} == {np.dtype(np.float64)}
+    assert {y.dtype for y in (y_train, y_val, y_test)} == {np.dtype(np.int64)}
+    assert digits_split.X_val is X_val and digits_split.y_test is y_test
+
+
+def test_digits_split_parts_are_disjoint_and_cover_every_image(digits_split):
+    """Is every one of the 1797 images in exactly one part, pixels kept in [0, 1]?"""
+    X_train, X_val, X_test, y_train, y_val, y_test = digits_split
+    everything = np.concatenate([X_train, X_val, X_test])
+    labels = np.concatenate([y_train, y_val, y_test])
+    all_train, all_test, all_y_train, all_y_test = datasets.load_digits(test_size=0.25)
+    reference = np.concatenate([all_train, all_test])
+    reference_labels = np.concatenate([all_y_train, all_y_test])
+    # the same multiset of (image, label) rows: compare them sorted by their bytes
+    assert _rows(everything, labels) == _rows(reference, reference_labels)
+    assert everything.min() == 0.0 and everything.max() == 1.0
+
+
+def _rows(X, y):
+    """The rows of X, each with its label appended, as sorted bytes."""
+    return sorted(row.tobytes() + bytes([label]) for row, label in zip(X, y))
+
+
+def test_digits_split_is_stratified(digits_split):
+    """Does each digit have the same share of each part, up to one image of the smaller part?"""
+    _, _, _, y_train, y_val, y_test = digits_split
+    shares = [np.bincount(y, minlength=10) / y.size for y in (y_train, y_val, y_test)]
+    for share in shares[1:]:
+        assert np.all(np.abs(share - shares[0]) <= 1 / 360)
+
+
+def test_digits_three_way_split_is_seeded(digits_split):
+    """Does the same seed give the same three parts, and another seed other ones?"""
+    again = datasets.load_digits_split(seed=0)
+    other = datasets.load_digits_split(seed=1)
+    for part, part_again in zip(digits_split, again):
+        np.testing.assert_array_equal(part, part_again)
+    assert not np.array_equal(digits_split.X_val, other.X_val)
+
+
+def test_digits_split_custom_sizes():
+    """Do validation_size=0.1 and test_size=0.3 give 180 validation and 540 test images?"""
+    split = datasets.load_digits_split(validation_size=0.1, test_size=0.3)
+    # test: ceil(0.3 * 1797) = ceil(539.1) = 540, leaving 1257;
+    # validation: 0.1 / 0.7 of those, ceil(179.57...) = 180; training: 1257 - 180 = 1077.
+    assert (split.X_train.shape[0], split.X_val.shape[0], split.X_test.shape[0]) == (
+        1077, 180, 540)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"validation_size": 0.0}, "validation_size must be a number strictly between 0 and 1"),
+        ({"validation_size": True}, "validation_size must be a number strictly between 0 and 1"),
+        ({"test_size": 1.0}, "test_size must be a number strictly between 0 and 1, got 1.0"),
+        ({"validation_size": 0.5, "test_size": 0.5},
+         r"validation_size \+ test_size must be below 1 to leave images for training"),
+        ({"seed": -1}, "seed must be an integer from 0"),
+    ],
+)
+def test_digits_split_rejects_bad_arguments(kwargs, message):
+    """Is each bad fraction or seed rejected with a message naming it?"""
+    with pytest.raises(ValueError, match=message):
+        datasets.load_digits_split(**kwargs)
 
 
 # ---------------------------------------------------------------- one_hot
