@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 from explorers import assert_every_control_matters, picture
 from libraries import released_library
+from matplotlib.collections import PathCollection
 from numpy.testing import assert_allclose
 
 from nnlib import backprop, datasets, network, training
@@ -221,6 +222,20 @@ def test_test_points_are_drawn_hollow_beside_the_filled_training_points():
     assert_allclose(explorer.axes[1].lines[1].get_ydata(), explorer.view_data["test_history"])
 
 
+def test_the_boundary_is_drawn_where_the_output_crosses_one_half():
+    """Does every point of the black line lie in a grid cell whose corners straddle 0.5?"""
+    explorer = playground_explorer(dataset="xor", hidden_units=4, learning_rate=1.0,
+                                   epochs=60)
+    view = explorer.view_data
+    axis, probability = view["xx"][0], view["probability"]
+    segments = explorer.axes[0].collections[2].get_segments()
+    assert segments and sum(len(piece) for piece in segments) > 20
+    for x1, x2 in np.concatenate(segments):
+        j = min(np.searchsorted(axis, x1), len(axis) - 1)
+        i = min(np.searchsorted(axis, x2), len(axis) - 1)
+        cell = probability[max(i - 1, 0):i + 1, max(j - 1, 0):j + 1]
+        assert cell.min() <= 0.5 <= cell.max(), (x1, x2, cell)
+
 def test_each_hidden_unit_is_a_small_map_of_its_output():
     """Is each map the first layer's output over the plane, on the activation's scale?"""
     view = playground_view("circles", hidden_units=3, epochs=20)
@@ -309,7 +324,8 @@ def test_before_the_exercises_the_surface_and_the_data_are_drawn(student_nnlib):
     assert "the path needs" in descent.axes[0].get_title()
     playground = module.playground_explorer(dataset="xor")
     assert "first (Exercise 3." in playground.status.value
-    points = sum(len(c.get_offsets()) for c in playground.axes[0].collections)
+    points = sum(len(c.get_offsets()) for c in playground.axes[0].collections
+                 if isinstance(c, PathCollection))
     assert points == 300  # the data: 200 training points and 100 test points
     assert not playground.axes[2].images[0].get_visible()  # no hidden units to show yet
     assert "training needs" in playground.axes[0].get_title()
