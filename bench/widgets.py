@@ -81,7 +81,8 @@ EXPLORERS = {
                         learning_rate=0.5, epochs=100), {
         "dataset": ["circles", "xor", "moons"], "activation": ["relu", "sigmoid", "tanh"],
         "hidden_units": [4, 16, 8], "hidden_layers": [2, 1],
-        "learning_rate": [0.1, 1.0, 0.5], "epochs": [50, 200, 100]}),
+        "learning_rate": [0.1, 1.0, 0.5], "epochs": [50, 200, 100],
+        "noise": [0.0, 2.0, 1.0], "batch_size": [16, 200, 64, 32]}),
     "approximation": ("approximation", "approximation_explorer",
                       dict(kind="bumps", hidden_units=3), {
         "kind": ["sine", "step", "abs", "bumps"], "hidden_units": [1, 10, 30, 3]}),
