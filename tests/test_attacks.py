@@ -366,7 +366,7 @@ def attacked_course(tmp_path_factory):
         make_submission(course_dir, student, **CLASS[student.replace("honest-", "")][0])
     for student, (module, answer, edit, files, _) in ATTACKS.items():
         folder = make_submission(course_dir, student, module=module, notebook_edit=edit,
-                                 answer=answer or "blank")
+                                 answer=answer or "blank", other_answers="blank")
         if files:
             (files if callable(files) else add_files(files))(folder)
     make_submission(course_dir, "records-kernel-cells", answer=RECORD_KERNEL_CELLS)

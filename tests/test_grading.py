@@ -61,8 +61,14 @@ def answers():
             if c.metadata.get("nbgrader", {}).get("solution") and c.cell_type == "code"}
 
 
-def make_submission(course_dir, student, module="reference", notebook_edit=None, answer=None):
-    """A submission from the release: the given perceptron.py (None: the stubs), answers filled."""
+def make_submission(course_dir, student, module="reference", notebook_edit=None, answer=None,
+                    other_answers="reference"):
+    """A submission from the release: the given perceptron.py (None: the stubs), answers filled.
+
+    ``answer`` is the code of the answer-gates cell ("blank" leaves every answer cell as
+    released); the other answer cells get the reference answers, or stay as released with
+    ``other_answers="blank"``.
+    """
     folder = course_dir / "submitted" / student / ASSIGNMENT
     shutil.copytree(course_dir / "release" / ASSIGNMENT, folder)
     if module == "reference":
@@ -73,8 +79,12 @@ def make_submission(course_dir, student, module="reference", notebook_edit=None,
     filled = answers()
     for cell in notebook.cells:
         grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
-        if grade_id in filled and answer != "blank":
-            cell.source = answer if answer and grade_id == "answer-gates" else filled[grade_id]
+        if grade_id not in filled or answer == "blank":
+            continue
+        if answer and grade_id == "answer-gates":
+            cell.source = answer
+        elif other_answers == "reference":
+            cell.source = filled[grade_id]
     if notebook_edit:
         notebook = notebook_edit(notebook)
     if notebook is not None:  # written as plain JSON: nbformat.write would mend duplicate ids
