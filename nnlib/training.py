@@ -11,7 +11,15 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ._checks import as_float_array, check_count, check_positive, check_same_shape
+from ._checks import (
+    as_float_array,
+    check_count,
+    check_positive,
+    check_same_shape,
+    checked_run,
+    inputs_checked,
+    with_checks,
+)
 from ._exercises import ExerciseNotDone
 from .backprop import backpropagation, check_loss_fits, loss_value
 from .losses import get_loss
@@ -82,6 +90,7 @@ def _stop_on_divergence(train):
 
 
 @_stop_on_divergence
+@checked_run
 def train_network(X, Y, layer_sizes, activations, loss="mse", learning_rate=0.1, epochs=100,
                   batch_size=32, init="xavier", seed=0, shuffle=True, weights=None,
                   biases=None, progress=False):
@@ -138,6 +147,7 @@ def train_network(X, Y, layer_sizes, activations, loss="mse", learning_rate=0.1,
     rng = np.random.default_rng(seed)
     report = _reporter(progress, epochs)
     history = []
+    inputs_checked()  # all checked: the calls below skip re-checking (see _checks)
     # YOUR CODE HERE
     raise ExerciseNotDone("Exercise 6.2: implement train_network")
 
@@ -153,7 +163,7 @@ def _reporter(progress, epochs):
         if not np.isfinite(loss):
             raise FloatingPointError(f"epoch {epoch + 1}: the loss became {loss}")
         if callable(progress):
-            progress(epoch, loss, weights, biases)
+            with_checks(progress, epoch, loss, weights, biases)
         elif progress and ((epoch + 1) % every == 0 or epoch == 0):
             print(f"epoch {epoch + 1:>{len(str(epochs))}}/{epochs}  loss {loss:.6f}")
 

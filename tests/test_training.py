@@ -191,3 +191,76 @@ def test_count_dead_units_does_not_mutate_and_reports_bad_shapes():
         assert_array_equal(before, after)
     with pytest.raises(ValueError, match="layer 1: weights have shape"):
         count_dead_units(np.zeros((1, 5)), weights, biases, ["relu", "sigmoid"])
+
+
+# ---------------------------------------------------------------- checked once, at the door
+
+
+def test_a_training_run_makes_each_batch_forward_pass_once(monkeypatch):
+    """Do loss_value and backpropagation share one forward pass per batch inside a training
+    run, while outside it every call computes?"""
+    from nnlib import _checks
+
+    calls = []
+
+    @_checks.shared_forward
+    def forward(X, weights, biases, activations):
+        calls.append(1)
+        return X @ weights[0].T + biases[0]
+
+    X, weights, biases = np.ones((2, 3)), [np.ones((1, 3))], [np.zeros(1)]
+    forward(X, weights, biases, ["identity"])
+    forward(X, weights, biases, ["identity"])
+    assert len(calls) == 2  # outside a checked run
+
+    @_checks.checked_run
+    def run():
+        _checks.inputs_checked()
+        first = forward(X, weights, biases, ["identity"])
+        again = forward(X, weights, biases, ["identity"])
+        other = forward(X, [np.ones((1, 3))], biases, ["identity"])  # equal, not the same
+        return first, again, other
+
+    first, again, other = run()
+    assert len(calls) == 2 + 2 and again is first and other is not first
+    forward(X, weights, biases, ["identity"])
+    assert len(calls) == 5  # the run's state ended with it
+
+
+def test_inside_a_run_float64_arrays_pass_unchecked_and_outside_checks_are_back():
+    """Does a checked run skip copying float64 arrays (and only those), and does its end, or a
+    progress callback, bring the checks back?"""
+    from nnlib import _checks
+
+    bad = np.array([[np.nan, 1.0]])
+
+    @_checks.checked_run
+    def run():
+        _checks.inputs_checked()
+        same = _checks.as_float_array(bad, "x") is bad
+        with pytest.raises(ValueError, match="x contains 1 non-finite"):
+            _checks.with_checks(_checks.as_float_array, bad, "x")
+        with pytest.raises(TypeError, match="x must be an array of numbers"):
+            _checks.as_float_array("text", "x")
+        return same
+
+    assert run()
+    with pytest.raises(ValueError, match="x contains 1 non-finite"):
+        _checks.as_float_array(bad, "x")
+
+
+def test_train_network_checks_its_inputs_at_the_door_and_a_callback_keeps_its_checks():
+    """Is a non-finite X still refused, and does a progress callback that passes nnlib bad
+    input still get the error?"""
+    X, Y = datasets.logic_gate("xor")
+    Y = Y.reshape(-1, 1)
+    bad = X.copy()
+    bad[0, 0] = np.nan
+    with pytest.raises(ValueError, match="X contains 1 non-finite"):
+        train_network(bad, Y, [2, 2, 1], ["tanh", "identity"], epochs=1)
+
+    def callback(epoch, loss, weights, biases):
+        network.forward_pass(np.array([[np.inf, 0.0]]), weights, biases, ["tanh", "identity"])
+
+    with pytest.raises(ValueError, match="X contains 1 non-finite"):
+        train_network(X, Y, [2, 2, 1], ["tanh", "identity"], epochs=1, progress=callback)

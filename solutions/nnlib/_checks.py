@@ -4,9 +4,17 @@ They turn bad input into an error that names the problem, instead of a numpy
 traceback three calls deeper or a silent ``nan``.
 """
 
+import contextvars
+import functools
 import numbers
 
 import numpy as np
+
+# Inside a training run, whose inputs were checked once at the door (``inputs_checked``),
+# arrays that are already float64 pass ``as_float_array`` as they are: no copy, no scan.
+_CHECKED = contextvars.ContextVar("nnlib_inputs_checked", default=False)
+# ... and the forward pass of a batch is made once, for the loss and for backpropagation.
+_LAST_FORWARD = contextvars.ContextVar("nnlib_last_forward", default=None)
 
 
 def as_float_array(value, name, ndim=None, allow_nonfinite=False):
@@ -28,6 +36,8 @@ def as_float_array(value, name, ndim=None, allow_nonfinite=False):
     ndarray of float64
         A copy: changing it never changes ``value``.
     """
+    if _CHECKED.get() and type(value) is np.ndarray and value.dtype == np.float64:
+        return value  # checked at the door of the training run; nothing modifies it
     try:
         array = np.array(value, dtype=np.float64, copy=True)
     except (TypeError, ValueError) as error:
@@ -74,3 +84,63 @@ def check_positive(value, name):
             or not 0.0 < value < np.inf):
         raise ValueError(f"{name} must be a finite number > 0, got {value!r}")
     return float(value)
+
+
+# ---------------------------------------------------------------- checked once, at the door
+
+
+def checked_run(function):
+    """Run ``function`` in a context of its own, where ``inputs_checked`` may switch the
+    checks of the calls it makes to their lean form; every call starts with them on."""
+
+    @functools.wraps(function)
+    def wrapper(*args, **kwargs):
+        return contextvars.copy_context().run(function, *args, **kwargs)
+
+    return wrapper
+
+
+def inputs_checked():
+    """Say that the current ``checked_run`` has checked its inputs.
+
+    From here on, in that run only, float64 arrays pass ``as_float_array`` unchanged and
+    uncopied (every nnlib function returns new arrays, so none is modified), and
+    ``shared_forward`` functions reuse their last result for the same arguments.
+    """
+    _CHECKED.set(True)
+    _LAST_FORWARD.set({})
+
+
+def shared_forward(forward):
+    """In a checked run, make ``forward(X, weights, biases, activations)`` once per batch.
+
+    The training loop asks for the loss of a batch (``loss_value``) and for its gradients
+    (``backpropagation``) at the same weights: both start with the same forward pass. The
+    result of the last call is kept with its arguments and returned again when the very same
+    arrays come back. Outside a checked run, every call computes.
+    """
+
+    @functools.wraps(forward)
+    def wrapper(X, weights, biases, activations):
+        last = _LAST_FORWARD.get()
+        if last is None:
+            return forward(X, weights, biases, activations)
+        arguments = (X, *weights, *biases)
+        if (last.get("activations") == list(activations)
+                and len(last["arguments"]) == len(arguments)
+                and all(a is b for a, b in zip(last["arguments"], arguments))):
+            return last["result"]
+        result = forward(X, weights, biases, activations)
+        last.update(arguments=arguments, activations=list(activations), result=result)
+        return result
+
+    return wrapper
+
+
+def with_checks(function, *args):
+    """Call ``function(*args)`` with every check on, even inside a checked run (for code that
+    is not the run's own, such as a ``progress`` callback)."""
+    context = contextvars.copy_context()
+    context.run(_CHECKED.set, False)
+    context.run(_LAST_FORWARD.set, None)
+    return context.run(function, *args)

@@ -14,7 +14,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ._checks import as_float_array, check_count, unknown_name_error
+from ._checks import as_float_array, check_count, shared_forward, unknown_name_error
 from .activations import get_activation
 
 # ---------------------------------------------------------------- parameters
@@ -194,6 +194,7 @@ class ForwardCache(NamedTuple):
     Z: list
 
 
+@shared_forward
 def forward_pass_with_cache(X, weights, biases, activations):
     """Forward pass that also returns every layer's ``Z`` and ``A``.
 
