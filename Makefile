@@ -18,7 +18,7 @@ ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root)
 # Open notebooks/ in the file browser once it exists.
 DEFAULT_URL := $(if $(wildcard notebooks),--LabApp.default_url=/lab/tree/notebooks)
 
-.PHONY: help lab test lock release solutions clean sandbox browser
+.PHONY: help lab test lock release solutions clean sandbox browser bench
 
 help:  ## list the targets
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -110,6 +110,10 @@ browser:  ## install chromium, the browser test's browser, if it is missing
 test: $(STAMP) sandbox browser  ## lint, then run the whole test suite
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)
+
+# Not part of make test (a smoke test runs each benchmark on tiny sizes): several minutes.
+bench: $(STAMP) sandbox  ## run every benchmark side by side, print one table, write bench/results.md
+	$(VENV)/bin/python bench/run.py
 
 release: $(STAMP)  ## regenerate the student copies from solutions/
 	$(VENV)/bin/python -m autograder release

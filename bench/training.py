@@ -28,6 +28,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from autograder.release import REFERENCE_LIBRARY, import_library  # noqa: E402
+from bench.report import Row  # noqa: E402
 
 
 @dataclass
@@ -201,6 +202,31 @@ def table(rows):
         lines.append(f"| {name} | {seconds * 1e3:.1f} ms | {ratio:.2f}x | {shown} | "
                      f"{gflops:.2f} | {fraction:.0%} |")
     return "\n".join(lines)
+
+
+def results(tiny=False, rounds=3):
+    """The race's rows for the one table (``bench/report.py``)."""
+    task = Task(epochs=2, train=200) if tiny else Task()
+    rows = race(task, 1 if tiny else rounds)
+    by_name = {row[0]: row for row in rows}
+    nnlib = by_name["nnlib"]
+    found = []
+    for rival, target, limit in [("scikit-learn", "<= 0.5x", 0.5), ("PyTorch", "<= 0.5x", 0.5),
+                                 ("numpy loop", "<= 1.25x", 1.25)]:
+        if rival not in by_name:
+            found.append(Row("training", f"nnlib time / {rival} time, per epoch", "not run",
+                             target, None, f"{rival} is not installed"))
+            continue
+        ratio = nnlib[1] / by_name[rival][1]
+        found.append(Row("training", f"nnlib time / {rival} time, per epoch", f"{ratio:.2f}x",
+                         target, ratio <= limit,
+                         f"{nnlib[1] * 1e3:.1f} ms against {by_name[rival][1] * 1e3:.1f} ms"))
+    found.append(Row("training", "nnlib's held-out accuracy", f"{nnlib[3]:.1%}", ">= 96%",
+                     None if tiny else nnlib[3] >= 0.96,
+                     "tiny run: too short to judge" if tiny else ""))
+    found.append(Row("training", "nnlib's GFLOP/s / numpy's matrix-product rate, same shapes",
+                     f"{nnlib[5]:.0%}", "", None, f"{nnlib[4]:.2f} GFLOP/s"))
+    return found
 
 
 def main(argv=None):

@@ -1,0 +1,22 @@
+"""The smoke test of the benchmarks: each runs once on tiny sizes, so that none rots.
+
+No timing is asserted (the machine is shared and noisy); only that every benchmark of
+``make bench`` still runs and gives well-formed rows.
+"""
+
+import importlib
+
+import pytest
+
+from bench import report, run
+
+
+@pytest.mark.parametrize("name", run.MODULES)
+def test_each_benchmark_runs_on_tiny_sizes(name):
+    """Does the benchmark run on tiny sizes and give rows with a measured figure each?"""
+    rows = importlib.import_module(f"bench.{name}").results(tiny=True)
+    assert rows, f"bench/{name}.py gave no rows"
+    for row in rows:
+        assert isinstance(row, report.Row) and row.group and row.what and row.measured, row
+        assert row.met in (True, False, None), row
+    assert "| group |" in report.markdown(rows)
