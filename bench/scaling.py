@@ -19,7 +19,7 @@ weights and biases, as many gradients, and the forward pass's cached ``A`` and `
 batch (``N * (n_0 + 2 * (n_1 + ... + n_L))``). tracemalloc's peak of the same training, in
 this process, counts only numpy's allocations.
 
-    .venv/bin/python bench/scaling.py            # the full run (about a minute)
+    .venv/bin/python bench/scaling.py            # the full run (one to two minutes)
     .venv/bin/python bench/scaling.py --tiny     # one sweep on tiny sizes (smoke test)
 
 Not a test: timings on a shared machine are noisy, so compare them only within one run.
@@ -127,12 +127,22 @@ def passes(nnlib, X, Y, weights, biases, activations):
     return found
 
 
+def outside(least, name, first, widths):
+    """The share of the pass's time spent outside its matrix products, at ``widths[first]``
+    and at the largest width, as text."""
+    shares = [1 - p / t for p, t in zip(least[f"{name}, numpy products"], least[name])]
+    i = widths.index(first)
+    return f"{shares[i]:.0%} at n = {first}, {shares[-1]:.0%} at n = {widths[-1]}"
+
+
 def validation_note(times, widths, name):
-    """Where the validation was timed: its share of the pass at the largest width."""
+    """Where the validation was timed: one call's share of the pass at the largest width
+    (a pass may validate more than once: a backpropagation that runs the checked forward
+    pass validates twice)."""
     if "validation" not in times:
         return ""
     share = min(times["validation"][-1]) / min(times[name][-1])
-    return f"; check_network alone at n = {widths[-1]}: {share:.0%} of the pass"
+    return f"; one check_network call alone at n = {widths[-1]}: {share:.0%} of the pass"
 
 
 # ---------------------------------------------------------------- timing
@@ -235,7 +245,8 @@ def width_rows(nnlib, sizes):
             f"2 +- {EXPONENT_TOLERANCE} (the notes' O(L n^2))",
             abs(result.exponent - 2) <= EXPONENT_TOLERANCE,
             f"{result.low:.2f} to {result.high:.2f} over {sizes.sweeps} sweeps; "
-            f"numpy's products alone {shown(bare)}"
+            f"numpy's products alone {shown(bare)}; time outside the products "
+            f"{outside(least, name, fitted_from, sizes.widths)}"
             f"{validation_note(times, sizes.widths, name)}"))
     for name in ("forward", "backward"):
         local = local_exponents(sizes.widths, least[name])
@@ -255,19 +266,20 @@ def width_rows(nnlib, sizes):
 
 def width_table(sizes, least):
     lines = ["| n | forward | backward | forward ns / multiply-add | backward ns / multiply-add "
-             "| local exponent fwd, bwd | numpy products fwd, bwd | check_network |",
-             "|---|---|---|---|---|---|---|---|"]
+             "| local exponent fwd, bwd | numpy products fwd, bwd | outside the products fwd, "
+             "bwd | check_network |", "|---|---|---|---|---|---|---|---|---|"]
     local = {name: local_exponents(sizes.widths, t) + [float("nan")]
              for name, t in least.items()}
     for i, n in enumerate(sizes.widths):
         macs = multiply_adds(n, sizes.depth, sizes.batch)
         f, b = least["forward"][i], least["backward"][i]
         check = f"{least['validation'][i] * 1e3:.3f} ms" if "validation" in least else ""
+        pf, pb = least["forward, numpy products"][i], least["backward, numpy products"][i]
         lines.append(
             f"| {n} | {f * 1e3:.3f} ms | {b * 1e3:.3f} ms | {f / macs['forward'] * 1e9:.3f} | "
             f"{b / macs['backward'] * 1e9:.3f} | {local['forward'][i]:.2f}, "
-            f"{local['backward'][i]:.2f} | {least['forward, numpy products'][i] * 1e3:.3f} ms, "
-            f"{least['backward, numpy products'][i] * 1e3:.3f} ms | {check} |")
+            f"{local['backward'][i]:.2f} | {pf * 1e3:.3f} ms, {pb * 1e3:.3f} ms | "
+            f"{1 - pf / f:.0%}, {1 - pb / b:.0%} | {check} |")
     return "\n".join(lines)
 
 
