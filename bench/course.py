@@ -19,6 +19,7 @@ Not a test: timings on a shared machine are noisy, so compare them only within o
 """
 
 import argparse
+import json
 import os
 import shutil
 import socket
@@ -65,6 +66,11 @@ def course_copy():
         shutil.copytree(release.REFERENCE_LIBRARY, folder / "nnlib",
                         ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
         yield folder
+
+
+def load():
+    """The machine's load while measuring, for the notes of wall-clock figures."""
+    return f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores"
 
 
 @contextmanager
@@ -128,7 +134,7 @@ def notebook_rows(folder, tiny=False):
     total = sum(seconds for _, seconds, _ in runs)
     slowest = max(runs, key=lambda run: run[1])
     found = [f"{name}: {p}" for name, _, ps in runs for p in ps]
-    note = (f"slowest {slowest[0]} {slowest[1]:.1f} s; "
+    note = (f"{load()}; slowest {slowest[0]} {slowest[1]:.1f} s; "
             + ", ".join(f"{name[:2]} {seconds:.1f}" for name, seconds, _ in runs))
     if found:
         note += f"; {len(found)} problem(s), first: {found[0][:200]}"
@@ -165,7 +171,7 @@ def compare_graders(students, workers):
     return stock, ours, students * len(names), differ, len(stock_scores)
 
 
-def grading_rows(tiny=False, students=2, workers=2):
+def grading_rows(tiny=False, students=1, workers=2):
     """One row: how many times faster than stock nbgrader, and whether the scores agree."""
     what = "grading: stock serial nbgrader time / autograder time"
     target = "> 1x, scores agree"
@@ -180,7 +186,7 @@ def grading_rows(tiny=False, students=2, workers=2):
         return [Row(GROUP, what, "failed", target, False, str(failure)[:300])]
     note = (f"{students} students x {total // students} assignments = {total} submissions; "
             f"stock {stock:.0f} s ({stock / total:.1f} s each), autograder {ours:.0f} s with "
-            f"{workers} workers, sandbox: {mode}, trusted verdicts on; scores "
+            f"{workers} workers, {load()}, sandbox: {mode}, trusted verdicts on; scores "
             + ("agree" if not differ else f"DIFFER in {len(differ)}: {differ[:3]}")
             + f" ({compared} compared)")
     if mode != "bubblewrap":
@@ -244,6 +250,34 @@ def lab_seconds(timeout=60):
                 server.wait()
 
 
+# What JupyterLab's start-up spends importing (found with -X importtime), in this order in one
+# fresh Python, each beyond the ones before: jsonschema's optional rfc3987_syntax (it builds a
+# grammar when imported), the rest of the server and JupyterLab, and nbgrader's assignment-list
+# extension, which the server imports while loading its extensions.
+SERVER_IMPORTS = ("rfc3987_syntax", "jupyterlab.labapp",
+                  "nbgrader.server_extensions.assignment_list")
+TIME_IMPORTS = """
+import importlib, json, sys, time
+spent = []
+for module in sys.argv[1:]:
+    start = time.perf_counter()
+    try:
+        importlib.import_module(module)
+    except ImportError:
+        continue
+    spent.append((module, time.perf_counter() - start))
+print(json.dumps(spent))
+"""
+
+
+def server_import_seconds():
+    """(module, seconds) of ``SERVER_IMPORTS`` in one fresh Python, each beyond the ones before
+    (a module that is not installed is left out)."""
+    done = subprocess.run([sys.executable, "-c", TIME_IMPORTS, *SERVER_IMPORTS],
+                          capture_output=True, text=True, check=True)
+    return json.loads(done.stdout)
+
+
 def setup_cell(folder):
     """The source of notebook 01's setup cell (grade_id ``setup``)."""
     notebook = nbformat.read(next(folder.glob(FIRST_NOTEBOOK)), as_version=4)
@@ -290,15 +324,17 @@ def startup_rows(folder, tiny=False):
     lab = statistics.median(labs)
     ready = statistics.median(k[0] for k in kernels)
     done = statistics.median(k[1] for k in kernels)
+    imports = "" if tiny else "; of it, importing " + ", then ".join(
+        f"{module} {seconds:.1f} s" for module, seconds in server_import_seconds())
     return [
         Row(GROUP, "start-up: `make lab` (set up) until JupyterLab's /api/status answers",
             f"{lab:.1f} s", f"< {LAB_TARGET_S} s", lab < LAB_TARGET_S,
-            f"median of {rounds}: " + ", ".join(f"{s:.1f}" for s in labs) + " s; target "
-            "judged: a student waits for it once per session, the time a browser tab takes "
-            "to open"),
+            f"median of {rounds}: " + ", ".join(f"{s:.1f}" for s in labs)
+            + f" s, {load()}{imports}; target judged: a student waits for it once per "
+            "session, the time a browser tab takes to open"),
         Row(GROUP, "start-up: new kernel until notebook 01's setup cell is done",
             f"{done:.1f} s", f"< {KERNEL_TARGET_S} s", done < KERNEL_TARGET_S,
-            f"median of {rounds}; kernel ready {ready:.1f} s, the cell (numpy, nnlib, "
+            f"median of {rounds}, {load()}; kernel ready {ready:.1f} s, the cell (numpy, nnlib, "
             f"ipympl's backend) {done - ready:.1f} s more; target judged: every restart "
             f"costs it; printed: {kernels[0][2][:80]}"),
     ]
@@ -309,7 +345,7 @@ def startup_rows(folder, tiny=False):
 PARTS = ("explorers", "notebooks", "grading", "startup")
 
 
-def results(tiny=False, parts=PARTS, rounds=3, students=2, workers=2):
+def results(tiny=False, parts=PARTS, rounds=3, students=1, workers=2):
     """The rows of the chosen parts, in the order of ``PARTS``."""
     rows = []
     with course_copy() as folder:
@@ -332,8 +368,9 @@ def main(argv=None):
                         help=f"some of {', '.join(PARTS)}")
     parser.add_argument("--rounds", type=int, default=3,
                         help="times each explorer control visits its values (default 3)")
-    parser.add_argument("--students", type=int, default=2,
-                        help="the synthetic class's size for grading (default 2)")
+    parser.add_argument("--students", type=int, default=1,
+                        help="the synthetic class's size for grading (default 1: 7 submissions, "
+                             "about 3 minutes; every third student leaves the module unwritten)")
     parser.add_argument("--workers", type=int, default=2, help="the autograder's workers")
     args = parser.parse_args(argv)
     rows = results(args.tiny, args.only, args.rounds, args.students, args.workers)
