@@ -1,6 +1,6 @@
 """Benchmark: the course's own speed: explorers, worked notebooks, grading and start-up.
 
-Four parts, each a group of rows in the group "course":
+Four parts, all of their rows in the group "course":
 
 - explorers: the CPU time of one slider change per explorer, rendering included, median over
   the changes (``bench/widgets.py`` measures; target under 30 ms each);
@@ -11,9 +11,9 @@ Four parts, each a group of rows in the group "course":
 - start-up: ``make lab``'s JupyterLab until ``/api/status`` answers, and a new kernel until
   notebook 01's setup cell is done.
 
-    .venv/bin/python bench/course.py                      # everything, a few minutes
+    .venv/bin/python bench/course.py                      # everything, about 3.5 minutes
     .venv/bin/python bench/course.py --only notebooks startup
-    .venv/bin/python bench/course.py --tiny               # smoke run, a few seconds
+    .venv/bin/python bench/course.py --tiny               # smoke run, about 16 s
 
 Not a test: timings on a shared machine are noisy, so compare them only within one run.
 """
