@@ -19,7 +19,16 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from test_grading import ASSIGNMENT, AUTO, CLASS, NOTEBOOK, SETTINGS, answers, make_submission
+from test_grading import (
+    ASSIGNMENT,
+    AUTO,
+    CLASS,
+    NOTEBOOK,
+    POINTS,
+    SETTINGS,
+    answers,
+    make_submission,
+)
 
 from autograder import course, grade, sandbox
 
@@ -395,7 +404,7 @@ def test_honest_students_agree_with_the_trusted_grader(attacked_course):
     _, outcomes, _ = attacked_course
     for student in HONEST:
         verdicts = outcomes[student].verdicts
-        assert len(verdicts) == 4
+        assert set(verdicts) == set(POINTS) - {"why-no-xor"}  # every test cell
         assert all(v["nbgrader"] == v["trusted_visible"] for v in verdicts.values()), verdicts
     assert all(v["trusted"] for v in outcomes["honest-complete"].verdicts.values())
 
