@@ -7,6 +7,7 @@ from autograder.preprocessors import ForgiveStderr, HideTestCode
 
 def graded_cell(outputs, grade_id="test-x", points=2):
     cell = new_code_cell("secret_hidden_check()\nassert value == 42")
+    cell.id = grade_id  # a random id could spell "1e9" or "secret" by chance
     cell.metadata["nbgrader"] = {"grade": True, "solution": False, "locked": True,
                                  "grade_id": grade_id, "points": points, "schema_version": 3}
     cell.outputs = outputs
