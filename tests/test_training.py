@@ -228,8 +228,9 @@ def test_a_training_run_makes_each_batch_forward_pass_once(monkeypatch):
 
 
 def test_inside_a_run_float64_arrays_pass_unchecked_and_outside_checks_are_back():
-    """Does a checked run skip copying float64 arrays (and only those), and does its end, or a
-    progress callback, bring the checks back?"""
+    """Does a checked run skip scanning float64 arrays (and only those), copying them unless
+    the caller asks to share, and does its end, or a progress callback, bring the checks
+    back?"""
     from nnlib import _checks
 
     bad = np.array([[np.nan, 1.0]])
@@ -237,16 +238,46 @@ def test_inside_a_run_float64_arrays_pass_unchecked_and_outside_checks_are_back(
     @_checks.checked_run
     def run():
         _checks.inputs_checked()
-        same = _checks.as_float_array(bad, "x") is bad
+        copied = _checks.as_float_array(bad, "x")
+        shared = _checks.as_float_array(bad, "x", shared=True)
         with pytest.raises(ValueError, match="x contains 1 non-finite"):
             _checks.with_checks(_checks.as_float_array, bad, "x")
         with pytest.raises(TypeError, match="x must be an array of numbers"):
             _checks.as_float_array("text", "x")
-        return same
+        return copied, shared
 
-    assert run()
+    copied, shared = run()
+    assert shared is bad
+    assert copied is not bad and np.array_equal(copied, bad, equal_nan=True)
     with pytest.raises(ValueError, match="x contains 1 non-finite"):
         _checks.as_float_array(bad, "x")
+    with pytest.raises(ValueError, match="x contains 1 non-finite"):
+        _checks.as_float_array(bad, "x", shared=True)
+
+
+def test_a_function_that_writes_into_its_copy_leaves_the_callers_array_alone_in_a_run():
+    """Inside a checked run, does numerical_gradient (which nudges its copy of x in place)
+    still leave the caller's x as it was?"""
+    from nnlib import _checks, backprop, gradcheck
+
+    original = [1.0, -2.0, 0.5]
+    x = np.array(original)
+
+    @_checks.checked_run
+    def run(numerical_gradient):
+        _checks.inputs_checked()
+        nudged = []  # was the caller's x nudged while f ran?
+
+        def f(v):
+            nudged.append(not np.array_equal(x, original))
+            return float(np.sum(v ** 2))
+
+        return numerical_gradient(f, x), nudged
+
+    for numerical_gradient in (backprop.numerical_gradient, gradcheck._numerical_gradient):
+        grad, nudged = run(numerical_gradient)
+        assert len(nudged) == 6 and not any(nudged), numerical_gradient.__module__
+        np.testing.assert_allclose(grad, 2 * x, rtol=1e-8)
 
 
 def test_train_network_checks_its_inputs_at_the_door_and_a_callback_keeps_its_checks():

@@ -11,13 +11,14 @@ import numbers
 import numpy as np
 
 # Inside a training run, whose inputs were checked once at the door (``inputs_checked``),
-# arrays that are already float64 pass ``as_float_array`` as they are: no copy, no scan.
+# arrays that are already float64 pass ``as_float_array`` unscanned: copied, or shared
+# with a caller that promises not to write into them (``shared=True``)
 _CHECKED = contextvars.ContextVar("nnlib_inputs_checked", default=False)
 # ... and the forward pass of a batch is made once, for the loss and for backpropagation.
 _LAST_FORWARD = contextvars.ContextVar("nnlib_last_forward", default=None)
 
 
-def as_float_array(value, name, ndim=None, allow_nonfinite=False):
+def as_float_array(value, name, ndim=None, allow_nonfinite=False, shared=False):
     """Return ``value`` as a new float64 array, checking it on the way.
 
     Parameters
@@ -30,14 +31,19 @@ def as_float_array(value, name, ndim=None, allow_nonfinite=False):
         The accepted number(s) of dimensions.
     allow_nonfinite : bool, default False
         If False, ``nan`` and ``inf`` entries raise ``ValueError``.
+    shared : bool, default False
+        Only inside a checked run (``inputs_checked``), and only for a float64 array:
+        return ``value`` itself instead of a copy. For callers that never write into
+        the result and hand it to no code that might.
 
     Returns
     -------
     ndarray of float64
-        A copy: changing it never changes ``value``.
+        A copy (unless ``shared``): changing it never changes ``value``.
     """
     if _CHECKED.get() and type(value) is np.ndarray and value.dtype == np.float64:
-        return value  # checked at the door of the training run; nothing modifies it
+        # checked at the door of the training run: not scanned again
+        return value if shared else value.copy()
     try:
         array = np.array(value, dtype=np.float64, copy=True)
     except (TypeError, ValueError) as error:
@@ -103,8 +109,9 @@ def checked_run(function):
 def inputs_checked():
     """Say that the current ``checked_run`` has checked its inputs.
 
-    From here on, in that run only, float64 arrays pass ``as_float_array`` unchanged and
-    uncopied (every nnlib function returns new arrays, so none is modified), and
+    From here on, in that run only, float64 arrays pass ``as_float_array`` without being
+    converted or scanned again (copied, so that a function may still write into its copy,
+    unless the caller asks for ``shared``), and
     ``shared_forward`` functions reuse their last result for the same arguments.
     """
     _CHECKED.set(True)

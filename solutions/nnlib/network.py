@@ -109,7 +109,9 @@ def check_network(X, weights, biases, activations):
     Returns
     -------
     X : ndarray, shape (N, D)
-    weights, biases : lists of float64 ndarrays (copies)
+    weights, biases : lists of float64 ndarrays
+        Copies; inside a training run (``_checks.inputs_checked``), the run's own
+        arrays themselves, which no function running a network writes into.
     activations : list of activations.Activation
 
     Raises
@@ -118,7 +120,7 @@ def check_network(X, weights, biases, activations):
         Naming the layer and both shapes when something does not fit, or the
         known activation names when one is unknown.
     """
-    X = as_float_array(X, "X", ndim=2)
+    X = as_float_array(X, "X", ndim=2, shared=True)
     if not (len(weights) == len(biases) == len(activations)) or len(weights) == 0:
         raise ValueError(
             f"need one weight matrix, one bias vector and one activation per layer, got "
@@ -127,8 +129,8 @@ def check_network(X, weights, biases, activations):
     checked_w, checked_b, funcs = [], [], []
     width = X.shape[1]
     for layer, (W, b, name) in enumerate(zip(weights, biases, activations), start=1):
-        W = as_float_array(W, f"weights of layer {layer}", ndim=2)
-        b = as_float_array(b, f"biases of layer {layer}", ndim=1)
+        W = as_float_array(W, f"weights of layer {layer}", ndim=2, shared=True)
+        b = as_float_array(b, f"biases of layer {layer}", ndim=1, shared=True)
         if W.shape[1] != width:
             source = f"X of shape {X.shape}" if layer == 1 else f"layer {layer - 1}"
             raise ValueError(
