@@ -18,10 +18,10 @@ ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root)
 # Open notebooks/ in the file browser once it exists.
 DEFAULT_URL := $(if $(wildcard notebooks),--LabApp.default_url=/lab/tree/notebooks)
 
-.PHONY: help lab test lock release solutions clean sandbox browser bench
+.PHONY: help lab test lock release solutions clean sandbox browser bench bench-torch
 
 help:  ## list the targets
-	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
 
 # Create the venv once; reinstall only when pyproject.toml or the constraints are newer
 # than the stamp.
@@ -114,6 +114,11 @@ test: $(STAMP) sandbox browser  ## lint, then run the whole test suite
 # Not part of make test (a smoke test runs each benchmark on tiny sizes): several minutes.
 bench: $(STAMP) sandbox  ## run every benchmark side by side, print one table, write bench/results.md
 	$(VENV)/bin/python bench/run.py
+
+# PyTorch is optional: the training race skips it, with a message, until this has run.
+TORCH ?= torch==2.13.0
+bench-torch: $(STAMP)  ## install PyTorch (the "bench" extra, a CPU build) to race it in make bench
+	$(VENV)/bin/python -m pip install --quiet -e '.[bench]' '$(TORCH)'
 
 release: $(STAMP)  ## regenerate the student copies from solutions/
 	$(VENV)/bin/python -m autograder release

@@ -167,7 +167,7 @@ def contenders(task):
     try:
         import torch  # noqa: F401
     except ImportError:
-        print("PyTorch is not installed: skipped (pip install torch to race it too)")
+        print("PyTorch is not installed: skipped (make bench-torch installs it, a CPU build)")
     else:
         found["PyTorch"] = lambda X, Y, y, Xt, yt: run_torch(task, X, y, Xt, yt)
     return found
@@ -264,7 +264,7 @@ def results(tiny=False, rounds=3):
                                  ("numpy loop", "<= 1.25x", 1.25)]:
         if rival not in by_name:
             found.append(Row("training", f"nnlib time / {rival} time, per epoch", "not run",
-                             target, None, f"{rival} is not installed"))
+                             target, None, f"{rival} is not installed: make bench-torch"))
             continue
         ratio = nnlib[1] / by_name[rival][1]
         note = f"{nnlib[1] * 1e3:.1f} ms against {by_name[rival][1] * 1e3:.1f} ms"
