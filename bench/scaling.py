@@ -26,6 +26,7 @@ Not a test: timings on a shared machine are noisy, so compare them only within o
 """
 
 import argparse
+import linecache
 import os
 import resource
 import sys
@@ -371,6 +372,40 @@ def traced_peak(nnlib, width, depth, batch):
         tracemalloc.stop()
 
 
+def peak_holders(nnlib, width, depth, batch, top=5):
+    """What holds the memory at the training's peak: [(MiB, "file:line  code")], the
+    ``top`` lines whose allocations are alive in a tracemalloc snapshot taken whenever the
+    traced memory reaches a new high (checked at every call and return, so a peak inside one
+    numpy expression is seen at the nearest call). An allocation made by the shared checks
+    (``_checks.as_float_array``'s copy) is named by the line that asked for it."""
+    X, Y = training_data(width, batch)
+    high = {"bytes": 0, "snapshot": None}
+
+    def watch(frame, event, arg):
+        current = tracemalloc.get_traced_memory()[0]
+        if current > high["bytes"]:
+            high.update(bytes=current, snapshot=tracemalloc.take_snapshot())
+
+    tracemalloc.start(2)
+    sys.setprofile(watch)
+    try:
+        train(nnlib, X, Y, width, depth, batch)
+    finally:
+        sys.setprofile(None)
+        tracemalloc.stop()
+    by_line = {}
+    for trace in high["snapshot"].traces:
+        frames = list(reversed(trace.traceback))  # the most recent call first
+        frame = next((f for f in frames if Path(f.filename).name != "_checks.py"), frames[0])
+        key = (frame.filename, frame.lineno)
+        by_line[key] = by_line.get(key, 0) + trace.size
+    found = []
+    for (filename, lineno), size in sorted(by_line.items(), key=lambda item: -item[1])[:top]:
+        code = linecache.getline(filename, lineno).strip()
+        found.append((size / 2 ** 20, f"{Path(filename).name}:{lineno}  {code}"))
+    return found
+
+
 def memory_rows(nnlib, sizes):
     rows = []
     lines = ["| n | L | N | predicted | of which weights, gradients, activations | peak RSS - "
@@ -387,7 +422,10 @@ def memory_rows(nnlib, sizes):
             "scaling", f"training memory: peak RSS / predicted (n = {width}, L = {depth}, "
             f"N = {batch})", f"{ratio:.2f}x", f"<= {MEMORY_TARGET:g}x", ratio <= MEMORY_TARGET,
             f"{measured / 2 ** 20:.1f} MiB against {predicted / 2 ** 20:.1f} MiB of float64 "
-            f"weights, gradients and cached activations; tracemalloc {traced / predicted:.2f}x"))
+            f"weights, gradients and cached activations; tracemalloc {traced / predicted:.2f}x."
+            " Alive at the peak: " + "; ".join(
+                f"{mib:.1f} MiB from {where}"
+                for mib, where in peak_holders(nnlib, width, depth, batch))))
         share = ", ".join(f"{8 * c / 2 ** 20:.1f}" for c in counts.values())
         lines.append(f"| {width} | {depth} | {batch} | {predicted / 2 ** 20:.1f} MiB | {share} "
                      f"MiB | {measured / 2 ** 20:.1f} MiB | {ratio:.2f}x | "

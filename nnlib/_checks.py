@@ -11,15 +11,14 @@ import numbers
 import numpy as np
 
 # Inside a training run, whose inputs were checked once at the door (``inputs_checked``),
-# arrays that are already float64 pass ``as_float_array`` unscanned: copied, or shared
-# with a caller that promises not to write into them (``shared=True``)
+# arrays that are already float64 pass ``as_float_array`` unscanned.
 _CHECKED = contextvars.ContextVar("nnlib_inputs_checked", default=False)
 # ... and the forward pass of a batch is made once, for the loss and for backpropagation.
 _LAST_FORWARD = contextvars.ContextVar("nnlib_last_forward", default=None)
 
 
 def as_float_array(value, name, ndim=None, allow_nonfinite=False, shared=False):
-    """Return ``value`` as a new float64 array, checking it on the way.
+    """Return ``value`` as a float64 array, checking it on the way.
 
     Parameters
     ----------
@@ -32,20 +31,20 @@ def as_float_array(value, name, ndim=None, allow_nonfinite=False, shared=False):
     allow_nonfinite : bool, default False
         If False, ``nan`` and ``inf`` entries raise ``ValueError``.
     shared : bool, default False
-        Only inside a checked run (``inputs_checked``), and only for a float64 array:
-        return ``value`` itself instead of a copy. For callers that never write into
-        the result and hand it to no code that might.
+        If True, a float64 array comes back as itself, not copied: for callers that
+        never write into the result and hand it to no code that might.
 
     Returns
     -------
     ndarray of float64
-        A copy (unless ``shared``): changing it never changes ``value``.
+        A copy, unless ``shared``: changing it never changes ``value``.
     """
     if _CHECKED.get() and type(value) is np.ndarray and value.dtype == np.float64:
         # checked at the door of the training run: not scanned again
         return value if shared else value.copy()
     try:
-        array = np.array(value, dtype=np.float64, copy=True)
+        array = (np.asarray(value, dtype=np.float64) if shared
+                 else np.array(value, dtype=np.float64, copy=True))
     except (TypeError, ValueError) as error:
         kind = type(value).__name__
         raise TypeError(f"{name} must be an array of numbers, got {kind}") from error
@@ -110,8 +109,7 @@ def inputs_checked():
     """Say that the current ``checked_run`` has checked its inputs.
 
     From here on, in that run only, float64 arrays pass ``as_float_array`` without being
-    converted or scanned again (copied, so that a function may still write into its copy,
-    unless the caller asks for ``shared``), and
+    scanned again (still copied unless ``shared``: a function may write into its copy), and
     ``shared_forward`` functions reuse their last result for the same arguments.
     """
     _CHECKED.set(True)
@@ -123,8 +121,10 @@ def shared_forward(forward):
 
     The training loop asks for the loss of a batch (``loss_value``) and for its gradients
     (``backpropagation``) at the same weights: both start with the same forward pass. The
-    result of the last call is kept with its arguments and returned again when the very same
-    arrays come back. Outside a checked run, every call computes.
+    result of a call is kept with its arguments and returned once more, to the next call
+    with the very same arrays; then it is let go, so that no cache outlives its batch (the
+    next batch's forward pass would otherwise hold two). Outside a checked run, every call
+    computes.
     """
 
     @functools.wraps(forward)
@@ -133,12 +133,13 @@ def shared_forward(forward):
         if last is None:
             return forward(X, weights, biases, activations)
         arguments = (X, *weights, *biases)
-        if (last.get("activations") == list(activations)
-                and len(last["arguments"]) == len(arguments)
-                and all(a is b for a, b in zip(last["arguments"], arguments))):
-            return last["result"]
+        kept = last.pop("kept", None)
+        if (kept is not None and kept["activations"] == list(activations)
+                and len(kept["arguments"]) == len(arguments)
+                and all(a is b for a, b in zip(kept["arguments"], arguments))):
+            return kept["result"]
         result = forward(X, weights, biases, activations)
-        last.update(arguments=arguments, activations=list(activations), result=result)
+        last["kept"] = dict(arguments=arguments, activations=list(activations), result=result)
         return result
 
     return wrapper

@@ -229,8 +229,8 @@ def test_a_training_run_makes_each_batch_forward_pass_once(monkeypatch):
 
 def test_inside_a_run_float64_arrays_pass_unchecked_and_outside_checks_are_back():
     """Does a checked run skip scanning float64 arrays (and only those), copying them unless
-    the caller asks to share, and does its end, or a progress callback, bring the checks
-    back?"""
+    the caller asks to share them, and does its end, or a progress callback, bring the
+    checks back?"""
     from nnlib import _checks
 
     bad = np.array([[np.nan, 1.0]])
@@ -253,6 +253,10 @@ def test_inside_a_run_float64_arrays_pass_unchecked_and_outside_checks_are_back(
         _checks.as_float_array(bad, "x")
     with pytest.raises(ValueError, match="x contains 1 non-finite"):
         _checks.as_float_array(bad, "x", shared=True)
+    good = np.array([[0.5, 1.0]])
+    assert _checks.as_float_array(good, "x", shared=True) is good
+    assert _checks.as_float_array(good, "x") is not good
+    np.testing.assert_array_equal(_checks.as_float_array([[1, 2]], "x", shared=True), [[1.0, 2.0]])
 
 
 def test_a_function_that_writes_into_its_copy_leaves_the_callers_array_alone_in_a_run():

@@ -110,8 +110,8 @@ def check_network(X, weights, biases, activations):
     -------
     X : ndarray, shape (N, D)
     weights, biases : lists of float64 ndarrays
-        Copies; inside a training run (``_checks.inputs_checked``), the run's own
-        arrays themselves, which no function running a network writes into.
+        The arrays themselves where they are float64 already (no function that runs
+        a network writes into them), converted copies otherwise.
     activations : list of activations.Activation
 
     Raises

@@ -158,9 +158,10 @@ def train_network(X, Y, layer_sizes, activations, loss="mse", learning_rate=0.1,
             batch = order[start:start + batch_size]
             Xb, Yb = X[batch], Y[batch]
             total += loss_value(Xb, Yb, weights, biases, activations, loss) * len(batch)
-            gradients = backpropagation(Xb, Yb, weights, biases, activations, loss)
-            weights, biases = gradient_descent_update(weights, biases, gradients,
-                                                      learning_rate)
+            # the gradients live for their update only, not on into the next batch's
+            weights, biases = gradient_descent_update(
+                weights, biases, backpropagation(Xb, Yb, weights, biases, activations, loss),
+                learning_rate)
         history.append(total / n)
         report(epoch, history[-1], weights, biases)
     return TrainingResult(weights, biases, history)
