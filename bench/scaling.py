@@ -5,8 +5,9 @@ Time. A network of L layers of width n (``[n] * (L + 1)``, ReLU, then an identit
 with the mse loss) runs ``network.forward_pass`` and ``backprop.backpropagation`` on a batch
 of N = 64 samples, first as n grows at L = 4, then as L grows at n = 256. Times are CPU
 seconds with numpy's BLAS on one thread, so that they count the work, not the waiting; each
-point repeats its call until it fills 50 ms, the sweeps over the sizes are repeated and the
-least time of a point counts (noise on a shared machine only adds). Fitted: the exponent of
+point repeats its call until it fills 50 ms, after one untimed call (the first call after
+other sizes pays for fresh pages), the sweeps over the sizes are repeated and the least time
+of a point counts (noise on a shared machine only adds). Fitted: the exponent of
 n by log-log least squares over the large-n points, and the exponent of L, each with the
 standard error of the slope and the range of the exponents fitted sweep by sweep. The same
 matrix products in bare numpy, timed beside them, show what the arithmetic alone does; the
@@ -162,6 +163,11 @@ def calls_to_fill(run, seconds):
 
 
 def cpu_seconds_per_call(run, calls):
+    """CPU seconds per call, after one call untimed: the first call after other sizes ran
+    pays for the allocator mapping fresh pages for its large arrays (a backward pass at
+    n = 2048 took 400 to 760 ms on its first call and 250 to 300 ms on the next, measured);
+    a training loop pays that once, and whichever pass ran first would pay it here."""
+    run()
     start = time.process_time()
     for _ in range(calls):
         run()
