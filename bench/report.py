@@ -28,3 +28,12 @@ def markdown(rows):
         lines.append(f"| {row.group} | {row.what} | {row.measured} | {row.target} | {met} | "
                      f"{row.note} |")
     return "\n".join(lines)
+
+
+def ratio(value, limit):
+    """``value`` as "1.23x", with a third decimal where two would round onto ``limit``
+    (so that "0.50x" never stands for a 0.503 that misses a 0.5 target)."""
+    shown = f"{value:.2f}"
+    if value != limit and float(shown) == limit:
+        shown = f"{value:.3f}"
+    return f"{shown}x"

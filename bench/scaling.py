@@ -378,7 +378,7 @@ def traced_peak(nnlib, width, depth, batch):
         tracemalloc.stop()
 
 
-def peak_holders(nnlib, width, depth, batch, top=5):
+def peak_holders(nnlib, width, depth, batch, top=6):
     """What holds the memory at the training's peak: [(MiB, "file:line  code")], the
     ``top`` lines whose allocations are alive in a tracemalloc snapshot taken whenever the
     traced memory reaches a new high (checked at every call and return, so a peak inside one
@@ -426,7 +426,8 @@ def memory_rows(nnlib, sizes):
         ratio = measured / predicted
         rows.append(report.Row(
             "scaling", f"training memory: peak RSS / predicted (n = {width}, L = {depth}, "
-            f"N = {batch})", f"{ratio:.2f}x", f"<= {MEMORY_TARGET:g}x", ratio <= MEMORY_TARGET,
+            f"N = {batch})", report.ratio(ratio, MEMORY_TARGET), f"<= {MEMORY_TARGET:g}x",
+            ratio <= MEMORY_TARGET,
             f"{measured / 2 ** 20:.1f} MiB against {predicted / 2 ** 20:.1f} MiB of float64 "
             f"weights, gradients and cached activations; tracemalloc {traced / predicted:.2f}x."
             " Alive at the peak: " + "; ".join(

@@ -29,6 +29,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from autograder.release import REFERENCE_LIBRARY, import_library  # noqa: E402
+from bench import report  # noqa: E402
 from bench.report import Row  # noqa: E402
 
 
@@ -320,8 +321,8 @@ def results(tiny=False, rounds=3):
                      " for the loss and for its derivative (each a separate exercise); a copy"
                      " of each input to an activation or loss (a student's function may write"
                      " into it); new arrays for each update; and the checks of every call")
-        found.append(Row("training", f"nnlib time / {rival} time, per epoch", f"{ratio:.2f}x",
-                         target, ratio <= limit, note))
+        found.append(Row("training", f"nnlib time / {rival} time, per epoch",
+                         report.ratio(ratio, limit), target, ratio <= limit, note))
     found.append(Row("training", "nnlib's held-out accuracy", f"{nnlib[3]:.1%}", ">= 96%",
                      None if tiny else nnlib[3] >= 0.96,
                      "tiny run: too short to judge" if tiny else ""))
