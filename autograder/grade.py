@@ -49,6 +49,7 @@ from .preprocessors import (
     KERNEL_DIED,
     KERNEL_STUCK,
     OUTPUT_CUT,
+    SETUP_HUNG,
     TIME_LIMIT,
     TRUSTED_FAILED,
     ForgiveStderr,
@@ -57,10 +58,11 @@ from .preprocessors import (
 )
 from .sandbox import SandboxedKernelManager
 from .settings import Settings
-from .trusted import trusted_verdicts
+from .trusted import Verdict, trusted_verdicts
 
 WORK = "autograder_work"
 FLAGGED_ERRORS = {KERNEL_DIED: "kernel-died", KERNEL_STUCK: "kernel-unresponsive",
+                  SETUP_HUNG: "setup-failed-twice",
                   CELL_TIMEOUT: "cell-timeout", TIME_LIMIT: "time-limit",
                   "MemoryError": "out-of-memory", "RecursionError": "recursion-limit"}
 
@@ -240,11 +242,24 @@ def autograde(job):
 
 
 def verify(job):
-    """The trusted verdict on every test cell, hidden tests included."""
-    if job.graded:
-        job.verdicts = trusted_verdicts(job.course, job.assignment, job.intake.staged,
-                                        job.events, job.settings.limits(),
-                                        timeout=job.settings.cell_timeout)
+    """The trusted verdict on every test cell, hidden tests included.
+
+    Where the kernel could not get past a notebook's set-up (``SETUP_HUNG``), its cells
+    scored nothing there and cannot score here: the trusted run, which would wait on the
+    same import, is skipped, and each cell fails with the kernel's reason.
+    """
+    if not job.graded:
+        return
+    cells = job.course.cells(job.assignment)
+    stuck = _notebooks_with_error(job.autograded, SETUP_HUNG)
+    if stuck and stuck >= {cell["notebook"] for cell in cells}:
+        job.verdicts = {cell["grade_id"]: Verdict(
+            False, False, f"{SETUP_HUNG}: not run, the notebook's set-up did not finish "
+            "twice in the kernel", notebook=cell["notebook"]) for cell in cells}
+        return
+    job.verdicts = trusted_verdicts(job.course, job.assignment, job.intake.staged,
+                                    job.events, job.settings.limits(),
+                                    timeout=job.settings.cell_timeout)
 
 
 def combine(job):
@@ -420,6 +435,16 @@ def _last_error(result):
     return " | ".join(gist) if gist else (text[-1] if text else "no details")
 
 
+def _notebooks_with_error(folder, ename):
+    """The names (without .ipynb) of the graded notebooks with an error output ``ename``."""
+    import nbformat
+
+    return {path.stem for path in Path(folder).glob("*.ipynb")
+            if any(output.get("output_type") == "error" and output.get("ename") == ename
+                   for cell in nbformat.read(path, as_version=4).cells
+                   for output in cell.get("outputs", []))}
+
+
 def _execution_flags(folder):
     """Flags for kernel deaths, stuck cells and time limits seen in the graded notebooks."""
     import nbformat
@@ -559,7 +584,10 @@ class Pool:
         for process in self.workers:
             process.join(10)
             if process.is_alive():
-                os.killpg(process.pid, signal.SIGKILL)
+                try:
+                    os.killpg(process.pid, signal.SIGKILL)
+                except ProcessLookupError:  # it ended meanwhile, or before it made its group
+                    process.kill()
 
 
 # ---------------------------------------------------------------- the run

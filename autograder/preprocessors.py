@@ -8,7 +8,11 @@ place of, and right after, its ``Execute``:
   is restarted, the cells that ran fine are replayed, and grading goes on.
   It also enforces a wall-clock limit per notebook, and skips what only
   draws: the course's demonstration cells (tagged ``demo``), which no test
-  depends on, and ``%matplotlib`` lines.
+  depends on, and ``%matplotlib`` lines. A set-up cell (before the first
+  graded or answer cell) that times out, hangs or kills the kernel is run once
+  more in a new kernel; if it fails so again, every cell below fails at once,
+  since all of them need it: a library that hangs on import costs two cell
+  timeouts, not one per cell.
 - ``ForgiveStderr`` keeps warnings printed on stderr by a test cell from
   costing its points (nbgrader scores any stderr output as a failure).
 """
@@ -31,6 +35,7 @@ from .sandbox import EVENT_PREFIX
 # Error names this module writes into outputs; the grader's report looks for them.
 KERNEL_DIED = "KernelDied"
 KERNEL_STUCK = "KernelUnresponsive"
+SETUP_HUNG = "SetupFailedTwice"  # the set-up hung or killed the kernel again in a new one
 TIME_LIMIT = "SubmissionTimeLimit"
 OUTPUT_CUT = "output of cell"  # how the events file says a cell's output was cut
 CELL_TIMEOUT = "CellTimeoutError"  # nbgrader's own name for a cell that timed out
@@ -105,7 +110,7 @@ class ResilientExecute(Execute):
         self.reset_execution_trackers()
         self._check_assign_resources(resources)
         cell_timeout, deadline = self.timeout, monotonic() + self.submission_timeout
-        ran_fine, start, restarts = [], 0, 0
+        ran_fine, start, restarts, failed_setup = [], 0, 0, None
         while start < len(self.nb.cells):
             if restarts > self.max_restarts:
                 self._skip(start, KERNEL_DIED, "not run: the kernel had to be restarted "
@@ -116,6 +121,14 @@ class ResilientExecute(Execute):
                 self.nb.metadata["language_info"] = info["content"]["language_info"]
                 self._replay(ran_fine)
                 start = self._run_from(start, ran_fine, cell_timeout, deadline, resources)
+            if self._failed_setup(start - 1):
+                if failed_setup == start - 1:  # the second time, in a new kernel
+                    self._skip(start, SETUP_HUNG, f"not run: the set-up cell above (cell "
+                               f"{start - 1}) did not finish twice, the second time in a new "
+                               "kernel, and every cell below needs it (does the library hang "
+                               "or crash when it is imported?)")
+                    break
+                failed_setup, start = start - 1, start - 1  # once more, in a new kernel
             restarts += 1
         self.timeout = cell_timeout
         self.set_widgets_metadata()
@@ -150,9 +163,23 @@ class ResilientExecute(Execute):
                     KERNEL_STUCK, f"this cell ran past {self.timeout} s and did not stop when "
                     "interrupted; the kernel was restarted for the cells below"))
                 return index + 1
+            if self._timed_out(cell) and self._failed_setup(index):
+                return index + 1  # a set-up that timed out is tried once more, in a new kernel
             if not any(out.output_type == "error" for out in cell.outputs):
                 ran_fine.append(index)
         return len(self.nb.cells)
+
+    def _failed_setup(self, index):
+        """Did cell ``index``, a set-up cell, time out, hang or kill the kernel?"""
+        if not 0 <= index < len(self.nb.cells):
+            return False
+        graded = [i for i, cell in enumerate(self.nb.cells)
+                  if utils.is_grade(cell) or utils.is_solution(cell)]
+        if index >= (graded[0] if graded else len(self.nb.cells)):
+            return False
+        return any(out.output_type == "error" and out.ename in (CELL_TIMEOUT, KERNEL_STUCK,
+                                                                  KERNEL_DIED)
+                   for out in self.nb.cells[index].outputs)
 
     def _for_grading(self, cell):
         """The cell itself, or a copy without the lines of ``skip_magics``."""
@@ -292,4 +319,5 @@ class HideTestCode(NbGraderPreprocessor):
 # A stub's error (nnlib's ExerciseNotDone, or a plain one) says only which exercise is missing.
 NOT_DONE_ERRORS = {"NotImplementedError", "ExerciseNotDone"}
 # Our own error messages say nothing about the tests, so feedback may show them.
-FEEDBACK_SAFE_ERRORS = {KERNEL_DIED, KERNEL_STUCK, TIME_LIMIT, CELL_TIMEOUT, TRUSTED_FAILED}
+FEEDBACK_SAFE_ERRORS = {KERNEL_DIED, KERNEL_STUCK, SETUP_HUNG, TIME_LIMIT, CELL_TIMEOUT,
+                        TRUSTED_FAILED}

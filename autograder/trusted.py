@@ -81,12 +81,21 @@ WORKER_PROGRAM = (f"import sys; sys.path.insert(0, {str(GRADER_PACKAGE.parent)!r
 
 
 class Worker:
-    """A sandboxed process that runs the student's code on request (``autograder.worker``)."""
+    """A sandboxed process that runs the student's code on request (``autograder.worker``).
+
+    Each new process loads the student's library first. One that cannot, twice in a row
+    (an import that hangs or ends the process), is given up: every later request fails at
+    once, instead of each test waiting out the timeout on the same import.
+    """
+
+    load_tries = 2
 
     def __init__(self, workdir, box, events_file, timeout):
         self.workdir, self.sandbox = Path(workdir), box
         self.events_file, self.timeout = Path(events_file), timeout
         self.process = None
+        self.failed_loads = 0
+        self.given_up = None  # why every request now fails at once
 
     def start(self):
         argv, env = self.sandbox.command(sandbox.python_command(WORKER_PROGRAM), self.workdir,
@@ -111,8 +120,24 @@ class Worker:
 
     def request(self, request):
         """Send one request and wait for its reply; a dead or stuck worker is stopped."""
+        if self.given_up:
+            raise WorkerDied(self.given_up)
         if self.process is None:
             self.start()
+            try:
+                self._exchange({"op": "load"})
+            except WorkerDied as error:
+                self.failed_loads += 1
+                if self.failed_loads >= self.load_tries:
+                    self.given_up = (f"the student's library did not load ({error}), "
+                                     f"{self.failed_loads} times, each in a new process; does "
+                                     "it hang or crash when it is imported?")
+                    raise WorkerDied(self.given_up) from None
+                raise
+            self.failed_loads = 0
+        return self._exchange(request)
+
+    def _exchange(self, request):
         request = {**request, "id": secrets.token_hex(8)}
         try:
             self.process.stdin.write(json.dumps(request).encode() + b"\n")

@@ -150,6 +150,10 @@ CLASS = {
         reference_module(), BODY_TRAIN,
         "    import signal\n    signal.signal(signal.SIGINT, signal.SIG_IGN)\n"
         "    while True:\n        pass\n")), AUTO - TRAIN, ["kernel-unresponsive"]),
+    # its library never finishes importing: the set-up cell is tried twice, then every
+    # cell fails at once, and the trusted run, which would wait on the same import, is skipped
+    "hangs-on-import": (dict(module="import signal\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\n"
+                                    "while True:\n    pass\n"), 0, ["setup-failed-twice"]),
     "invalid-json": (dict(notebook_edit=lambda nb: None), 0, ["invalid-notebook"]),
     "missing-notebook": (dict(notebook_edit=lambda nb: None), 0, ["missing-notebook"]),
     "deleted-test-cell": (dict(notebook_edit=drop_cell("test-step")), AUTO, ["restored-cells"]),

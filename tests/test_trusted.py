@@ -475,3 +475,55 @@ def test_the_visible_verdict_is_what_the_visible_parts_alone_say(source, expecte
     verdict = trusted.run_test(cell, lambda: {"x": 1})
     assert (verdict.visible, verdict.passed) == expected
     assert bool(verdict.message) == (not verdict.passed)
+
+
+# ---------------------------------------------------------------- a library that hangs
+
+
+HANGS_ON_IMPORT = ("import signal\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\n"
+                   "while True:\n    pass\n")
+
+
+def worker_for(tmp_path, source, timeout):
+    """A trusted Worker whose student library is ``demo.py`` = ``source``, counting starts."""
+    workdir = Path(sandbox.private_dir())
+    (workdir / "nnlib").mkdir()
+    (workdir / "nnlib" / "__init__.py").write_text("")
+    (workdir / "nnlib" / "demo.py").write_text(source)
+    worker = trusted.Worker(workdir, sandbox.Sandbox(LIMITS), tmp_path / "events.log", timeout)
+    starts = []
+    start = worker.start
+    worker.start = lambda: (starts.append(1), start())[1]
+    return worker, starts
+
+
+def test_a_library_that_hangs_on_import_is_given_up_after_two_new_processes(tmp_path):
+    """Does every request after two failed loads fail at once, without a third process and
+    its timeout?"""
+    worker, starts = worker_for(tmp_path, HANGS_ON_IMPORT, timeout=2)
+    try:
+        messages = []
+        for _ in range(4):
+            with pytest.raises(trusted.WorkerDied) as raised:
+                worker.request({"op": "values", "names": ["x"]})
+            messages.append(str(raised.value))
+        assert len(starts) == 2, f"expected two processes, {len(starts)} were started"
+        assert "did not finish within 2 s" in messages[0]
+        assert all("did not load" in m and "2 times" in m for m in messages[1:]), messages
+    finally:
+        worker.stop()
+        shutil.rmtree(worker.workdir, ignore_errors=True)
+
+
+def test_a_library_that_raises_on_import_is_not_given_up(tmp_path):
+    """Is an import that raises left to the calls that need it (each gets its error), with
+    the process kept?"""
+    worker, starts = worker_for(tmp_path, "raise ValueError('broken at import')\n", timeout=20)
+    try:
+        for _ in range(3):
+            reply = worker.request({"op": "exec", "source": "import nnlib.demo"})
+            assert reply["ok"] is False and "broken at import" in reply["message"], reply
+        assert len(starts) == 1
+    finally:
+        worker.stop()
+        shutil.rmtree(worker.workdir, ignore_errors=True)
