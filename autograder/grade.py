@@ -84,6 +84,7 @@ class Outcome:
     # grade_id -> {"nbgrader", "trusted_visible", "trusted", "message"}
     verdicts: dict = field(default_factory=dict)
     events: list = field(default_factory=list)  # what the sandbox reported
+    worker: str = ""  # the Dask worker that graded it (grading on a cluster), else empty
 
     def flag(self, flag, problem=None):
         if flag not in self.flags:
@@ -109,8 +110,14 @@ def _real_dir(path):
 
 def fingerprint(folder, settings):
     """A hash of a submission (as intake reads it, links never followed) and the settings."""
+    return combined_fingerprint(fingerprint_files(folder, root=Path(folder).parent.parent),
+                                settings)
+
+
+def combined_fingerprint(files_digest, settings):
+    """The fingerprint of a submission whose files hash to ``files_digest``, under ``settings``."""
     digest = hashlib.sha256(json.dumps(settings.fingerprint(), sort_keys=True).encode())
-    digest.update(fingerprint_files(folder, root=Path(folder).parent.parent).encode())
+    digest.update(files_digest.encode())
     return digest.hexdigest()
 
 
@@ -185,6 +192,7 @@ class Job:
     graded: bool = False  # nbgrader scored it: the gradebook holds in-kernel scores
     verified: bool = False  # the gradebook holds only what both verdicts confirmed
     verdicts: dict = field(default_factory=dict)  # grade_id -> trusted.Verdict
+    submission: object = None  # intake.Submission read elsewhere (a cluster's task), or None
 
     @property
     def submitted(self):
@@ -212,7 +220,7 @@ def stage(job):
         job.submitted, job.course.source(job.assignment),
         job.course.root / WORK / "intake" / job.student / job.assignment,
         release=job.course.release(job.assignment), own_module=job.course.module(job.assignment),
-        root=job.course.root / "submitted")
+        root=job.course.root / "submitted", submission=job.submission)
     job.outcome.problems += job.intake.problems
     job.outcome.flags += job.intake.flags
     job.config = grading_config(job.course.root, job.settings)
@@ -358,14 +366,19 @@ def record(job):
 STEPS = (stage, autograde, verify, combine, flag, record)
 
 
-def grade_job(course_dir, assignment, student, settings):
-    """Grade one submission through ``STEPS``; never raises, always returns an Outcome."""
+def grade_job(course_dir, assignment, student, settings, submission=None, digest=None):
+    """Grade one submission through ``STEPS``; never raises, always returns an Outcome.
+
+    ``submission`` and its fingerprint ``digest``, when given, are what intake read of it
+    elsewhere (``cluster``): then nothing is read from ``submitted/``.
+    """
     start = time.perf_counter()
     course = Course(course_dir)
     submitted = course.root / "submitted" / student / assignment
     outcome = Outcome(assignment, student, "graded",
-                      fingerprint=fingerprint(submitted, settings), sandbox=sandbox.detect())
-    job = Job(course, assignment, student, settings, outcome)
+                      fingerprint=digest or fingerprint(submitted, settings),
+                      sandbox=sandbox.detect())
+    job = Job(course, assignment, student, settings, outcome, submission=submission)
     for step in STEPS:
         try:
             step(job)
@@ -614,6 +627,26 @@ class Progress:
             self.stream.write("\n")
 
 
+def pending(course_dir, jobs, settings, force=False):
+    """Split ``jobs`` into the outcomes already recorded and current, and those to grade.
+
+    Returns
+    -------
+    (dict, list)
+        ``{(assignment, student): Outcome}`` of the current ones, and the jobs to grade.
+    """
+    outcomes, todo = {}, []
+    for job in jobs:
+        recorded = load_outcome(course_dir, *job)
+        current = fingerprint(Path(course_dir) / "submitted" / job[1] / job[0], settings)
+        if (recorded and recorded.status == "graded" and recorded.fingerprint == current
+                and not force):
+            outcomes[job] = recorded
+        else:
+            todo.append(job)
+    return outcomes, todo
+
+
 def grade_course(course_dir, workers=None, assignment=None, student=None,
                  settings=None, force=False, progress=True):
     """Grade every submission under ``course_dir/submitted`` that needs it.
@@ -641,15 +674,7 @@ def grade_course(course_dir, workers=None, assignment=None, student=None,
     settings = settings or Settings()
     Course(course_dir)  # a clear error now, rather than one per job
     jobs = discover(course_dir, assignment, student)
-    outcomes, todo = {}, []
-    for job in jobs:
-        recorded = load_outcome(course_dir, *job)
-        current = fingerprint(course_dir / "submitted" / job[1] / job[0], settings)
-        if (recorded and recorded.status == "graded" and recorded.fingerprint == current
-                and not force):
-            outcomes[job] = recorded
-        else:
-            todo.append(job)
+    outcomes, todo = pending(course_dir, jobs, settings, force)
     if todo:
         bar = Progress(len(todo)) if progress else None
 

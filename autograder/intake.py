@@ -302,7 +302,8 @@ def grade_ids(notebook):
             if c.metadata.get("nbgrader", {}).get("grade_id")]
 
 
-def stage_submission(submitted, source, staged, release=None, own_module=None, root=None):
+def stage_submission(submitted, source, staged, release=None, own_module=None, root=None,
+                     submission=None):
     """Copy what may be graded from ``submitted`` to ``staged``, checking it on the way.
 
     Only the notebooks, ``nnlib/*.py`` and ``timestamp.txt`` are taken, from
@@ -327,6 +328,9 @@ def stage_submission(submitted, source, staged, release=None, own_module=None, r
         The nnlib module the student writes in this assignment.
     root : Path, optional
         A trusted folder above ``submitted``, as for ``read_submission``.
+    submission : Submission, optional
+        What ``read_submission`` read from ``submitted`` elsewhere (grading on a cluster
+        ships it to the worker); ``submitted`` is not read then.
 
     Returns
     -------
@@ -336,7 +340,8 @@ def stage_submission(submitted, source, staged, release=None, own_module=None, r
         shutil.rmtree(staged)
     staged.mkdir(parents=True)
     intake = Intake(staged)
-    submission = read_submission(submitted, root)
+    if submission is None:
+        submission = read_submission(submitted, root)
     refused = dict(submission.refused)
     if refused:
         listed = ", ".join(f"{_shown(path)} ({reason})" for path, reason in submission.refused)

@@ -1,0 +1,311 @@
+"""Grading on a Dask cluster: one task per submission, graded on a worker, recorded here.
+
+``python -m autograder grade DIR --scheduler ADDRESS`` sends one task per (student,
+assignment) to the Dask scheduler at ADDRESS; without ``--scheduler``, grading stays local
+(``grade.grade_course``). Both grade through the same steps (``grade.grade_job``), in the
+same sandbox, with the same trusted verdicts.
+
+A task carries what it needs:
+
+- the submission as intake read it here (``intake.read_submission``: its files as bytes,
+  its folders and the entries it refused), so that the worker reads nothing of it again and
+  never recreates a link;
+- the course's grading bundle (``prepare``): its config, ``source/``, ``release/``,
+  ``grading/`` and an empty gradebook that knows the assignments. By default the bundle is
+  shipped, packed, to each worker once (``Client.scatter(..., broadcast=True)``): that suits
+  workers that share nothing with this machine. With ``shared=True`` (``--shared-course``) a
+  task carries only the bundle's path inside the course directory, for workers that mount
+  the same file system at the same path; nothing is sent.
+
+On the worker, a task grades in a scratch copy of the bundle (its gradebook a copy of the
+empty one) and returns the outcome, the automatic scores of each cell and the autograded
+notebooks. Only this side writes the course: for each result, the gradebook first (the
+course's own, whatever database it is), then the autograded notebooks, then the outcome,
+atomically and last. A task whose worker dies is run again elsewhere by Dask; its result
+comes back once and is recorded once, and the outcome says it was retried. A run killed here
+and started again grades only what has no current outcome.
+"""
+
+import hashlib
+import io
+import shutil
+import socket
+import tarfile
+import tempfile
+from dataclasses import asdict
+from pathlib import Path
+
+from . import grade
+from .course import GRADING, Course, CourseError, load_api, load_config
+from .intake import read_submission
+
+BUNDLED = ("nbgrader_config.py", "source", "release", GRADING)
+BUNDLE = "cluster-bundle"  # under grade.WORK
+
+
+# ---------------------------------------------------------------- the bundle
+
+
+def prepare(course_dir, assignments):
+    """Write the grading bundle into ``DIR/autograder_work/cluster-bundle/course`` and return
+    that folder: the course's own files that grading reads, and a gradebook that knows
+    ``assignments`` but no student (nbgrader's ``generate_assignment`` makes it)."""
+    course_dir = Path(course_dir).resolve()
+    target = course_dir / grade.WORK / BUNDLE / "course"
+    if target.exists():
+        shutil.rmtree(target)
+    target.mkdir(parents=True)
+    for name in BUNDLED:
+        _copy(course_dir / name, target / name)
+    api = load_api(target)
+    for assignment in assignments:
+        result = api.generate_assignment(assignment, force=True, create=True)
+        if not result["success"]:
+            raise CourseError(f"could not make the grading bundle's gradebook for {assignment}:"
+                              f"\n{result.get('log', '')}{result.get('error', '')}")
+    # generate_assignment wrote release/ again: the course's own is the one students had
+    shutil.rmtree(target / "release")
+    _copy(course_dir / "release", target / "release")
+    return target
+
+
+def packed(folder):
+    """``folder`` as the bytes of a gzipped tar, its one top-level entry ``course``."""
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
+        tar.add(folder, arcname="course")
+    return buffer.getvalue()
+
+
+_UNPACKED = {}  # per worker process: the bundle's digest -> its unpacked folder
+
+
+def unpacked(bundle):
+    """The bundle's folder on this worker: the shared path itself, or the shipped bytes
+    unpacked once per worker process."""
+    if isinstance(bundle, str):
+        return Path(bundle)
+    digest = hashlib.sha256(bundle).hexdigest()
+    if digest not in _UNPACKED:
+        folder = Path(tempfile.mkdtemp(prefix="nn-course-bundle-"))
+        with tarfile.open(fileobj=io.BytesIO(bundle), mode="r:gz") as tar:
+            tar.extractall(folder, filter="data")
+        _UNPACKED[digest] = folder / "course"
+    return _UNPACKED[digest]
+
+
+def _copy(source, target):
+    if source.is_dir():
+        shutil.copytree(source, target, symlinks=True)
+    elif source.exists():
+        shutil.copy2(source, target)
+
+
+# ---------------------------------------------------------------- on the worker
+
+
+def grade_remote(bundle, assignment, student, submission, digest, settings):
+    """Grade one submission on a worker, in a scratch copy of the bundle.
+
+    Returns
+    -------
+    dict
+        ``outcome`` (an ``Outcome`` as a dict), ``gradebook`` (what ``_gradebook_entry``
+        read back, or None), ``autograded`` (relative path -> bytes), ``events`` (bytes) and
+        ``worker`` (where it ran).
+    """
+    from .notebooks import single_threaded_blas
+
+    grade.quiet_gradebook()
+    single_threaded_blas()  # as many kernels at once as the worker has threads
+    scratch = Path(tempfile.mkdtemp(prefix="nn-course-task-"))
+    try:
+        course_dir = scratch / "course"
+        shutil.copytree(unpacked(bundle), course_dir, symlinks=True)
+        grade._add_students(course_dir, {student})
+        outcome = grade.grade_job(course_dir, assignment, student, settings,
+                                  submission=submission, digest=digest)
+        autograded = course_dir / "autograded" / student / assignment
+        events = grade.events_path(course_dir, assignment, student)
+        return {
+            "outcome": asdict(outcome),
+            "gradebook": _gradebook_entry(course_dir, assignment, student),
+            "autograded": {path.relative_to(autograded).as_posix(): path.read_bytes()
+                           for path in sorted(autograded.rglob("*")) if path.is_file()},
+            "events": events.read_bytes() if events.is_file() else b"",
+            "worker": _worker_name(),
+        }
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _worker_name():
+    try:
+        from distributed import get_worker
+
+        return get_worker().address
+    except (ImportError, ValueError):
+        return socket.gethostname()
+
+
+def _gradebook_entry(course_dir, assignment, student):
+    """What the scratch gradebook holds of the submission, as plain data (None if nothing):
+    its timestamp and, per notebook, the late penalty and each cell's automatic score,
+    whether it needs grading by hand, and its automatic comment."""
+    from nbgrader.api import Gradebook, MissingEntry
+
+    config = load_config(course_dir)
+    with Gradebook(config.CourseDirectory.db_url, config.CourseDirectory.course_id) as gradebook:
+        try:
+            submission = gradebook.find_submission(assignment, student)
+        except MissingEntry:
+            return None
+        return {
+            "timestamp": submission.timestamp,
+            "notebooks": {notebook.name: {
+                "late_submission_penalty": notebook.late_submission_penalty,
+                "grades": {g.cell.name: [g.auto_score, g.needs_manual_grade]
+                           for g in notebook.grades},
+                "comments": {c.cell.name: c.auto_comment for c in notebook.comments},
+            } for notebook in submission.notebooks},
+        }
+
+
+# ---------------------------------------------------------------- recorded here
+
+
+def record(course_dir, result):
+    """Write one task's result into the course: gradebook, autograded notebooks, then the
+    outcome (last, atomically: until it is there, the submission counts as not graded)."""
+    outcome = grade.Outcome(**result["outcome"])
+    entry = result.get("gradebook")
+    if outcome.status == "graded" and entry is not None:
+        outcome.score, outcome.max_score = _write_gradebook(course_dir, outcome, entry)
+    else:
+        grade.revoke_scores(course_dir, outcome.assignment, outcome.student)
+    _replace_folder(Path(course_dir) / "autograded" / outcome.student / outcome.assignment,
+                    result.get("autograded") or {})
+    events = grade.events_path(course_dir, outcome.assignment, outcome.student)
+    events.parent.mkdir(parents=True, exist_ok=True)
+    events.write_bytes(result.get("events") or b"")
+    grade.save_outcome(course_dir, outcome)
+    return outcome
+
+
+def _write_gradebook(course_dir, outcome, entry):
+    from nbgrader.api import Gradebook
+
+    config = load_config(course_dir)
+    with Gradebook(config.CourseDirectory.db_url, config.CourseDirectory.course_id) as gradebook:
+        gradebook.update_or_create_student(outcome.student)
+        submission = gradebook.update_or_create_submission(
+            outcome.assignment, outcome.student, timestamp=entry["timestamp"])
+        for notebook in submission.notebooks:
+            found = entry["notebooks"].get(notebook.name)
+            if found is None:
+                continue
+            notebook.late_submission_penalty = found["late_submission_penalty"]
+            for grade_row in notebook.grades:
+                if grade_row.cell.name in found["grades"]:
+                    grade_row.auto_score, grade_row.needs_manual_grade = \
+                        found["grades"][grade_row.cell.name]
+            for comment in notebook.comments:
+                if comment.cell.name in found["comments"]:
+                    comment.auto_comment = found["comments"][comment.cell.name]
+        gradebook.db.commit()
+        return submission.score, submission.max_score
+
+
+def _replace_folder(folder, files):
+    """Make ``folder`` hold exactly ``files`` (relative path -> bytes)."""
+    partial = folder.with_name(f".{folder.name}.partial")
+    if partial.exists():
+        shutil.rmtree(partial)
+    for relative, data in files.items():
+        path = partial / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+    partial.mkdir(parents=True, exist_ok=True)
+    if folder.exists():
+        shutil.rmtree(folder)
+    partial.rename(folder)
+
+
+# ---------------------------------------------------------------- the run
+
+
+def grade_on_cluster(course_dir, scheduler, assignment=None, student=None, settings=None,
+                     force=False, progress=True, shared=False):
+    """Grade every submission under ``course_dir/submitted`` that needs it, on a Dask cluster.
+
+    Parameters
+    ----------
+    course_dir : path-like
+    scheduler : str or distributed.Client-compatible address (e.g. a ``LocalCluster``)
+        Where the Dask scheduler listens, e.g. ``"tcp://10.0.0.5:8786"``.
+    assignment, student, settings, force, progress
+        As in ``grade.grade_course``.
+    shared : bool
+        The workers see the course directory at the same path: send them its path, not
+        the packed bundle.
+
+    Returns
+    -------
+    list of Outcome
+        One per submission, whether graded now or earlier; ``worker`` says where each
+        graded now ran.
+    """
+    from distributed import Client, as_completed
+
+    course_dir = Path(course_dir).resolve()
+    settings = settings or grade.Settings()
+    grade.quiet_gradebook()  # this side writes the gradebook
+    Course(course_dir)  # a clear error now, rather than one per task
+    jobs = grade.discover(course_dir, assignment, student)
+    outcomes, todo = grade.pending(course_dir, jobs, settings, force)
+    if not todo:
+        return [outcomes[job] for job in jobs]
+    folder = prepare(course_dir, sorted({name for name, _ in todo}))
+    grade._add_students(course_dir, {name for _, name in todo})
+    bar = grade.Progress(len(todo)) if progress else None
+    with Client(scheduler) as client:
+        bundle = str(folder) if shared else client.scatter(packed(folder), broadcast=True)
+        tasks = {}
+        for name, who in todo:
+            submission = read_submission(course_dir / "submitted" / who / name,
+                                         root=course_dir / "submitted")
+            digest = grade.combined_fingerprint(submission.fingerprint(), settings)
+            future = client.submit(grade_remote, bundle, name, who, submission, digest, settings,
+                                   key=f"grade-{name}-{who}-{digest[:12]}", pure=False)
+            tasks[future.key] = (name, who, future)
+        for future in as_completed([future for _, _, future in tasks.values()]):
+            name, who, _ = tasks[future.key]
+            outcome = _collect(course_dir, client, future, name, who)
+            outcomes[(name, who)] = outcome
+            if bar:
+                bar.update(outcome)
+    return [outcomes[job] for job in jobs]
+
+
+def _collect(course_dir, client, future, assignment, student):
+    """Record the result of one finished task (or its failure), once."""
+    retried = client.run_on_scheduler(_times_retried, future.key)
+    try:
+        result = future.result()
+    except Exception as error:  # the task itself failed: record that, never lose the job
+        outcome = grade.Outcome(assignment, student, "failed", flags=["grader-failed"],
+                                problems=[f"grading on the cluster failed: "
+                                          f"{type(error).__name__}: {error}"])
+        result = {"outcome": asdict(outcome), "gradebook": None}
+    result["outcome"]["worker"] = result.get("worker", "")
+    if retried:
+        result["outcome"]["flags"].append("retried")
+        result["outcome"]["problems"].append(
+            f"graded again on another worker after {retried} worker(s) died running it")
+    return record(course_dir, result)
+
+
+def _times_retried(key, dask_scheduler=None):
+    """On the scheduler: how many workers died while running task ``key``."""
+    task = dask_scheduler.tasks.get(key)
+    return task.suspicious if task is not None else 0

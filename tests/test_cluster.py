@@ -1,0 +1,81 @@
+"""Grading on a Dask cluster (``autograder.cluster``): a real ``LocalCluster`` of worker
+processes grades a small class, and what it records must equal local grading, cell by cell."""
+
+import shutil
+
+import pytest
+
+from autograder import cluster, course, grade
+from autograder.course import load_config
+
+distributed = pytest.importorskip("distributed")
+
+from test_grading import ASSIGNMENT, CLASS, NOTEBOOK, SETTINGS, make_submission  # noqa: E402
+
+# a few of the class (test_grading grades all of it): full marks, a wrong function, a stub,
+# a kernel that dies, and an unreadable notebook
+STUDENTS = ["complete", "wrong-step", "partial", "kernel-dies", "invalid-json"]
+
+
+def cell_scores(course_dir):
+    """{(student, grade cell): automatic score} from the course's gradebook."""
+    from nbgrader.api import Gradebook
+
+    config = load_config(course_dir)
+    found = {}
+    with Gradebook(config.CourseDirectory.db_url, config.CourseDirectory.course_id) as book:
+        for submission in book.assignment_submissions(ASSIGNMENT):
+            for notebook in submission.notebooks:
+                for row in notebook.grades:
+                    found[(submission.student.id, row.cell.name)] = row.auto_score
+    return found
+
+
+@pytest.fixture(scope="module")
+def two_courses(tmp_path_factory):
+    """The same class in two copies of a course: one graded locally, one on the cluster."""
+    local = tmp_path_factory.mktemp("local") / "course"
+    course.build_course(local)
+    for student in STUDENTS:
+        make_submission(local, student, **CLASS[student][0])
+    (local / "submitted" / "invalid-json" / ASSIGNMENT / NOTEBOOK).write_text('{"cells": [')
+    remote = local.parent.parent / "remote-course"
+    shutil.copytree(local, remote, symlinks=True)
+    local_outcomes = grade.grade_course(local, workers=2, settings=SETTINGS, progress=False)
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                  dashboard_address=None) as cluster_:
+        remote_outcomes = cluster.grade_on_cluster(remote, cluster_.scheduler_address,
+                                                   settings=SETTINGS, progress=False)
+        again = cluster.grade_on_cluster(remote, cluster_.scheduler_address,
+                                         settings=SETTINGS, progress=False)
+    return local, remote, local_outcomes, remote_outcomes, again
+
+
+def test_the_cluster_records_what_local_grading_records_cell_by_cell(two_courses):
+    """Does every cell of every submission get the same automatic score both ways?"""
+    local, remote, local_outcomes, remote_outcomes, _ = two_courses
+    expected = cell_scores(local)
+    assert expected and cell_scores(remote) == expected
+    by_student = {o.student: o for o in remote_outcomes}
+    for outcome in local_outcomes:
+        other = by_student[outcome.student]
+        assert (other.status, other.score, other.max_score) == \
+            (outcome.status, outcome.score, outcome.max_score), other
+        assert set(other.flags) == set(outcome.flags), (outcome.flags, other.flags)
+        assert other.score == CLASS[outcome.student][1]
+
+
+def test_the_cluster_writes_the_autograded_notebooks_and_says_where_each_ran(two_courses):
+    """Are the autograded notebooks and outcomes in the course, each naming its worker?"""
+    _, remote, _, remote_outcomes, _ = two_courses
+    for outcome in remote_outcomes:
+        assert outcome.worker.startswith("tcp://"), outcome
+        folder = remote / "autograded" / outcome.student / ASSIGNMENT
+        assert any(folder.glob("*.ipynb")), f"no autograded notebook in {folder}"
+        assert grade.load_outcome(remote, ASSIGNMENT, outcome.student) == outcome
+
+
+def test_a_second_run_on_the_cluster_grades_nothing_again(two_courses):
+    """Are current outcomes kept, not regraded (the same objects, workers included)?"""
+    _, _, _, remote_outcomes, again = two_courses
+    assert again == remote_outcomes
