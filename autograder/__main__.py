@@ -13,7 +13,8 @@ course DIR [--solutions PATH]
     and DIR/grading/ with what grading needs (the reference library, which
     module each assignment grades). Grading reads only DIR: rebuild after
     changing solutions/, and the change reaches grading.
-grade DIR [--workers N] [--assignment A] [--student S] [-o PATH] [--cell-timeout S ...]
+grade DIR [--workers N | --scheduler ADDRESS [--shared-course]] [--assignment A]
+          [--student S] [-o PATH] [--cell-timeout S ...]
     Autograde every submission under DIR/submitted (only what changed since
     the last run), then write DIR/grades.csv (nbgrader's export format),
     DIR/grades_by_cell.csv and print a summary. The grading limits have an
@@ -59,6 +60,12 @@ def main(argv=None):
                               help="regrade submissions already graded")
     grade_parser.add_argument("-o", "--output", type=Path,
                               help="where to write grades.csv (default DIR/grades.csv)")
+    grade_parser.add_argument("--scheduler", metavar="ADDRESS",
+                              help="grade on the Dask cluster whose scheduler listens there "
+                              "(e.g. tcp://10.0.0.5:8786); --workers is then unused")
+    grade_parser.add_argument("--shared-course", action="store_true",
+                              help="with --scheduler: the workers see DIR at the same path, "
+                              "so send them its path rather than the packed course")
     feedback_parser = commands.add_parser("feedback", help="feedback HTML without test code")
     feedback_parser.add_argument("directory", type=Path)
     feedback_parser.add_argument("--assignment", help="only this assignment")
@@ -100,9 +107,16 @@ def run(args):
         from . import sandbox
 
         sandbox.warn_if_unsandboxed()
-        outcomes = grade.grade_course(args.directory, args.workers, args.assignment,
-                                      args.student, settings.from_options(args),
-                                      force=args.force)
+        if args.scheduler:
+            from . import cluster
+
+            outcomes = cluster.grade_on_cluster(
+                args.directory, args.scheduler, args.assignment, args.student,
+                settings.from_options(args), force=args.force, shared=args.shared_course)
+        else:
+            outcomes = grade.grade_course(args.directory, args.workers, args.assignment,
+                                          args.student, settings.from_options(args),
+                                          force=args.force)
         grades = report.export_grades(args.directory,
                                       args.output or args.directory / "grades.csv")
         cells = report.export_cells(args.directory, args.directory / "grades_by_cell.csv")

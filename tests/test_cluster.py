@@ -6,6 +6,7 @@ import shutil
 import pytest
 
 from autograder import cluster, course, grade
+from autograder.__main__ import main
 from autograder.course import load_config
 
 distributed = pytest.importorskip("distributed")
@@ -46,9 +47,12 @@ def two_courses(tmp_path_factory):
                                   dashboard_address=None) as cluster_:
         remote_outcomes = cluster.grade_on_cluster(remote, cluster_.scheduler_address,
                                                    settings=SETTINGS, progress=False)
-        again = cluster.grade_on_cluster(remote, cluster_.scheduler_address,
-                                         settings=SETTINGS, progress=False)
-    return local, remote, local_outcomes, remote_outcomes, again
+        # the command line, run again: nothing changed, so nothing is graded again
+        code = main(["grade", str(remote), "--scheduler", cluster_.scheduler_address,
+                     "--cell-timeout", str(SETTINGS.cell_timeout),
+                     "--submission-timeout", str(SETTINGS.submission_timeout)])
+    again = [grade.load_outcome(remote, ASSIGNMENT, student) for student in STUDENTS]
+    return local, remote, local_outcomes, remote_outcomes, (code, again)
 
 
 def test_the_cluster_records_what_local_grading_records_cell_by_cell(two_courses):
@@ -66,16 +70,26 @@ def test_the_cluster_records_what_local_grading_records_cell_by_cell(two_courses
 
 
 def test_the_cluster_writes_the_autograded_notebooks_and_says_where_each_ran(two_courses):
-    """Are the autograded notebooks and outcomes in the course, each naming its worker?"""
-    _, remote, _, remote_outcomes, _ = two_courses
+    """Are the autograded files those of local grading, and is each outcome recorded, naming
+    its worker?"""
+    local, remote, _, remote_outcomes, _ = two_courses
+
+    def files(course_dir, student):
+        folder = course_dir / "autograded" / student / ASSIGNMENT
+        return sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file())
+
+    assert any(files(local, student) for student in STUDENTS)
     for outcome in remote_outcomes:
         assert outcome.worker.startswith("tcp://"), outcome
-        folder = remote / "autograded" / outcome.student / ASSIGNMENT
-        assert any(folder.glob("*.ipynb")), f"no autograded notebook in {folder}"
+        assert files(remote, outcome.student) == files(local, outcome.student), outcome.student
         assert grade.load_outcome(remote, ASSIGNMENT, outcome.student) == outcome
 
 
 def test_a_second_run_on_the_cluster_grades_nothing_again(two_courses):
-    """Are current outcomes kept, not regraded (the same objects, workers included)?"""
-    _, _, _, remote_outcomes, again = two_courses
-    assert again == remote_outcomes
+    """Does `grade DIR --scheduler ADDRESS` run again keep every current outcome as it was
+    (workers included), writing the exports?"""
+    _, remote, _, remote_outcomes, (code, again) = two_courses
+    assert code == 0
+    assert sorted(again, key=lambda o: o.student) == \
+        sorted(remote_outcomes, key=lambda o: o.student)
+    assert (remote / "grades.csv").is_file() and (remote / "grades_by_cell.csv").is_file()
