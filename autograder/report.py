@@ -1,5 +1,6 @@
 """Results of a grading run: nbgrader's CSV export, a per-cell CSV, a summary."""
 
+import collections
 import csv
 import statistics
 from pathlib import Path
@@ -102,4 +103,9 @@ def format_summary(table, outcomes):
             lines.append(f"- {o.student} / {o.assignment}: {o.status}, {o.score}/{o.max_score}"
                          f" [{', '.join(o.flags)}]")
             lines.extend(f"    {problem}" for problem in o.problems)
+    workers = collections.Counter(o.worker for o in outcomes if o.worker)
+    if workers:
+        lines.append("")
+        lines.append("Graded on a cluster, submissions per worker (this run and earlier ones):")
+        lines.extend(f"- {worker}: {count}" for worker, count in sorted(workers.items()))
     return "\n".join(lines)
