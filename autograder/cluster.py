@@ -12,10 +12,13 @@ A task carries what it needs:
   never recreates a link;
 - the course's grading bundle (``prepare``): its config, ``source/``, ``release/``,
   ``grading/`` and an empty gradebook that knows the assignments. By default the bundle is
-  shipped, packed, to each worker once (``Client.scatter(..., broadcast=True)``): that suits
-  workers that share nothing with this machine. With ``shared=True`` (``--shared-course``) a
-  task carries only the bundle's path inside the course directory, for workers that mount
-  the same file system at the same path; nothing is sent.
+  shipped, packed, to each worker once, by a worker plugin (``BundlePlugin``), so that a
+  worker that joins or restarts later gets it too: that suits workers that share nothing
+  with this machine. (A scattered bundle would not do: Dask forgets a task whose worker
+  dies while it holds scattered data, even when other workers hold copies of it.) With
+  ``shared=True`` (``--shared-course``) a task carries only the bundle's path inside the
+  course directory, for workers that mount the same file system at the same path; nothing
+  is sent.
 
 On the worker, a task grades in a scratch copy of the bundle (its gradebook a copy of the
 empty one) and returns the outcome, the automatic scores of each cell and the autograded
@@ -80,18 +83,46 @@ def packed(folder):
 _UNPACKED = {}  # per worker process: the bundle's digest -> its unpacked folder
 
 
-def unpacked(bundle):
-    """The bundle's folder on this worker: the shared path itself, or the shipped bytes
-    unpacked once per worker process."""
-    if isinstance(bundle, str):
-        return Path(bundle)
-    digest = hashlib.sha256(bundle).hexdigest()
+def unpack(data):
+    """Unpack the packed bundle ``data`` on this worker, once per worker process; return
+    its digest."""
+    digest = hashlib.sha256(data).hexdigest()
     if digest not in _UNPACKED:
         folder = Path(tempfile.mkdtemp(prefix="nn-course-bundle-"))
-        with tarfile.open(fileobj=io.BytesIO(bundle), mode="r:gz") as tar:
+        with tarfile.open(fileobj=io.BytesIO(data), mode="r:gz") as tar:
             tar.extractall(folder, filter="data")
         _UNPACKED[digest] = folder / "course"
-    return _UNPACKED[digest]
+    return digest
+
+
+def unpacked(bundle):
+    """The bundle's folder on this worker: ``("path", folder)`` on a shared file system, or
+    ``("packed", digest)`` for one that ``BundlePlugin`` unpacked here."""
+    kind, value = bundle
+    if kind == "path":
+        return Path(value)
+    if value not in _UNPACKED:
+        raise RuntimeError(f"this worker has no grading bundle {value[:12]} (was the "
+                           "nn-course-bundle plugin registered?)")
+    return _UNPACKED[value]
+
+
+try:
+    from distributed.diagnostics.plugin import WorkerPlugin
+except ImportError:  # pragma: no cover - distributed is a dependency
+    WorkerPlugin = object
+
+
+class BundlePlugin(WorkerPlugin):
+    """Gives every worker the packed bundle: those running now, and any that joins later."""
+
+    name = "nn-course-bundle"
+
+    def __init__(self, data):
+        self.data = data
+
+    def setup(self, worker):
+        unpack(self.data)
 
 
 def _copy(source, target):
@@ -269,7 +300,12 @@ def grade_on_cluster(course_dir, scheduler, assignment=None, student=None, setti
     grade._add_students(course_dir, {name for _, name in todo})
     bar = grade.Progress(len(todo)) if progress else None
     with Client(scheduler) as client:
-        bundle = str(folder) if shared else client.scatter(packed(folder), broadcast=True)
+        if shared:
+            bundle = ("path", str(folder))
+        else:
+            data = packed(folder)
+            client.register_plugin(BundlePlugin(data), name=BundlePlugin.name)
+            bundle = ("packed", hashlib.sha256(data).hexdigest())
         tasks = {}
         for name, who in todo:
             submission = read_submission(course_dir / "submitted" / who / name,
@@ -289,7 +325,15 @@ def grade_on_cluster(course_dir, scheduler, assignment=None, student=None, setti
 
 def _collect(course_dir, client, future, assignment, student):
     """Record the result of one finished task (or its failure), once."""
-    retried = client.run_on_scheduler(_times_retried, future.key)
+    key = future.key
+
+    def times_retried(dask_scheduler=None):
+        """On the scheduler (sent by value: it needs no autograder there): how many
+        workers died while running the task."""
+        task = dask_scheduler.tasks.get(key)
+        return task.suspicious if task is not None else 0
+
+    retried = client.run_on_scheduler(times_retried)
     try:
         result = future.result()
     except Exception as error:  # the task itself failed: record that, never lose the job
@@ -303,9 +347,3 @@ def _collect(course_dir, client, future, assignment, student):
         result["outcome"]["problems"].append(
             f"graded again on another worker after {retried} worker(s) died running it")
     return record(course_dir, result)
-
-
-def _times_retried(key, dask_scheduler=None):
-    """On the scheduler: how many workers died while running task ``key``."""
-    task = dask_scheduler.tasks.get(key)
-    return task.suspicious if task is not None else 0

@@ -93,3 +93,48 @@ def test_a_second_run_on_the_cluster_grades_nothing_again(two_courses):
     assert sorted(again, key=lambda o: o.student) == \
         sorted(remote_outcomes, key=lambda o: o.student)
     assert (remote / "grades.csv").is_file() and (remote / "grades_by_cell.csv").is_file()
+
+
+def test_a_worker_killed_mid_task_loses_and_duplicates_nothing(two_courses):
+    """Kill the worker process that is grading a submission: is the submission graded again
+    on another worker, recorded once with its right score, and flagged as retried?"""
+    import os
+    import signal
+    import threading
+    import time
+
+    _, remote, _, _, _ = two_courses
+    student, like = "killed-midway", "wrong-step"
+    make_submission(remote, student, **CLASS[like][0])
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                  dashboard_address=None) as cluster_:
+        found = {}
+        run = threading.Thread(target=lambda: found.update(outcomes=cluster.grade_on_cluster(
+            remote, cluster_.scheduler_address, student=student, settings=SETTINGS,
+            progress=False)))
+        run.start()
+        killed = None
+        with distributed.Client(cluster_.scheduler_address) as watcher:
+            deadline = time.monotonic() + 120
+            while killed is None and time.monotonic() < deadline and run.is_alive():
+                busy = [worker for worker, keys in watcher.processing().items()
+                        if any(student in str(key) for key in keys)]
+                if busy:  # grading takes seconds (a kernel starts): it is still running
+                    pid = watcher.run(os.getpid, workers=busy)[busy[0]]
+                    os.kill(pid, signal.SIGKILL)
+                    killed = busy[0]
+                time.sleep(0.2)
+        run.join(600)
+    assert killed, "the task was never seen running"
+    [outcome] = found["outcomes"]
+    assert outcome.status == "graded" and outcome.score == CLASS[like][1], outcome
+    assert "retried" in outcome.flags and outcome.worker != killed, outcome
+    results = list((remote / grade.WORK / "results" / ASSIGNMENT).glob(f"{student}.json*"))
+    assert [path.name for path in results] == [f"{student}.json"]
+    from nbgrader.api import Gradebook
+
+    config = load_config(remote)
+    with Gradebook(config.CourseDirectory.db_url, config.CourseDirectory.course_id) as book:
+        rows = [s for s in book.assignment_submissions(ASSIGNMENT) if s.student.id == student]
+        assert len(rows) == 1 and rows[0].score == outcome.score
+    assert grade.load_outcome(remote, ASSIGNMENT, student) == outcome
