@@ -205,13 +205,20 @@ def _gradebook_entry(course_dir, assignment, student):
 # ---------------------------------------------------------------- recorded here
 
 
-def record(course_dir, result):
+def record(course_dir, result, gradebook=None):
     """Write one task's result into the course: gradebook, autograded notebooks, then the
-    outcome (last, atomically: until it is there, the submission counts as not graded)."""
+    outcome (last, atomically: until it is there, the submission counts as not graded).
+
+    ``gradebook``, an open ``nbgrader.api.Gradebook`` of the course, saves opening one per
+    result (the run keeps one open); without it, one is opened."""
     outcome = grade.Outcome(**result["outcome"])
     entry = result.get("gradebook")
     if outcome.status == "graded" and entry is not None:
-        outcome.score, outcome.max_score = _write_gradebook(course_dir, outcome, entry)
+        if gradebook is None:
+            with open_gradebook(course_dir) as gradebook:
+                outcome.score, outcome.max_score = _write_gradebook(gradebook, outcome, entry)
+        else:
+            outcome.score, outcome.max_score = _write_gradebook(gradebook, outcome, entry)
     else:
         grade.revoke_scores(course_dir, outcome.assignment, outcome.student)
     _replace_folder(Path(course_dir) / "autograded" / outcome.student / outcome.assignment,
@@ -223,28 +230,32 @@ def record(course_dir, result):
     return outcome
 
 
-def _write_gradebook(course_dir, outcome, entry):
+def open_gradebook(course_dir):
+    """The course's gradebook (a context manager), whatever database its config names."""
     from nbgrader.api import Gradebook
 
     config = load_config(course_dir)
-    with Gradebook(config.CourseDirectory.db_url, config.CourseDirectory.course_id) as gradebook:
-        gradebook.update_or_create_student(outcome.student)
-        submission = gradebook.update_or_create_submission(
-            outcome.assignment, outcome.student, timestamp=entry["timestamp"])
-        for notebook in submission.notebooks:
-            found = entry["notebooks"].get(notebook.name)
-            if found is None:
-                continue
-            notebook.late_submission_penalty = found["late_submission_penalty"]
-            for grade_row in notebook.grades:
-                if grade_row.cell.name in found["grades"]:
-                    grade_row.auto_score, grade_row.needs_manual_grade = \
-                        found["grades"][grade_row.cell.name]
-            for comment in notebook.comments:
-                if comment.cell.name in found["comments"]:
-                    comment.auto_comment = found["comments"][comment.cell.name]
-        gradebook.db.commit()
-        return submission.score, submission.max_score
+    return Gradebook(config.CourseDirectory.db_url, config.CourseDirectory.course_id)
+
+
+def _write_gradebook(gradebook, outcome, entry):
+    gradebook.update_or_create_student(outcome.student)
+    submission = gradebook.update_or_create_submission(
+        outcome.assignment, outcome.student, timestamp=entry["timestamp"])
+    for notebook in submission.notebooks:
+        found = entry["notebooks"].get(notebook.name)
+        if found is None:
+            continue
+        notebook.late_submission_penalty = found["late_submission_penalty"]
+        for grade_row in notebook.grades:
+            if grade_row.cell.name in found["grades"]:
+                grade_row.auto_score, grade_row.needs_manual_grade = \
+                    found["grades"][grade_row.cell.name]
+        for comment in notebook.comments:
+            if comment.cell.name in found["comments"]:
+                comment.auto_comment = found["comments"][comment.cell.name]
+    gradebook.db.commit()
+    return submission.score, submission.max_score
 
 
 def _replace_folder(folder, files):
@@ -299,7 +310,7 @@ def grade_on_cluster(course_dir, scheduler, assignment=None, student=None, setti
     folder = prepare(course_dir, sorted({name for name, _ in todo}))
     grade._add_students(course_dir, {name for _, name in todo})
     bar = grade.Progress(len(todo)) if progress else None
-    with Client(scheduler) as client:
+    with Client(scheduler) as client, open_gradebook(course_dir) as gradebook:
         if shared:
             bundle = ("path", str(folder))
         else:
@@ -316,14 +327,14 @@ def grade_on_cluster(course_dir, scheduler, assignment=None, student=None, setti
             tasks[future.key] = (name, who, future)
         for future in as_completed([future for _, _, future in tasks.values()]):
             name, who, _ = tasks[future.key]
-            outcome = _collect(course_dir, client, future, name, who)
+            outcome = _collect(course_dir, client, future, name, who, gradebook)
             outcomes[(name, who)] = outcome
             if bar:
                 bar.update(outcome)
     return [outcomes[job] for job in jobs]
 
 
-def _collect(course_dir, client, future, assignment, student):
+def _collect(course_dir, client, future, assignment, student, gradebook):
     """Record the result of one finished task (or its failure), once."""
     key = future.key
 
@@ -346,4 +357,4 @@ def _collect(course_dir, client, future, assignment, student):
         result["outcome"]["flags"].append("retried")
         result["outcome"]["problems"].append(
             f"graded again on another worker after {retried} worker(s) died running it")
-    return record(course_dir, result)
+    return record(course_dir, result, gradebook)

@@ -23,7 +23,7 @@ sys.path.insert(0, str(ROOT))
 
 from bench.report import markdown  # noqa: E402
 
-MODULES = ("training", "scaling", "course")
+MODULES = ("training", "scaling", "course", "cluster")
 RESULTS = ROOT / "bench" / "results.md"
 
 
