@@ -29,6 +29,7 @@ comes back once and is recorded once, and the outcome says it was retried. A run
 and started again grades only what has no current outcome.
 """
 
+import contextlib
 import hashlib
 import io
 import shutil
@@ -37,6 +38,8 @@ import tarfile
 import tempfile
 from dataclasses import asdict
 from pathlib import Path
+
+from distributed.diagnostics.plugin import WorkerPlugin
 
 from . import grade
 from .course import GRADING, Course, CourseError, load_api, load_config
@@ -107,12 +110,6 @@ def unpacked(bundle):
     return _UNPACKED[value]
 
 
-try:
-    from distributed.diagnostics.plugin import WorkerPlugin
-except ImportError:  # pragma: no cover - distributed is a dependency
-    WorkerPlugin = object
-
-
 class BundlePlugin(WorkerPlugin):
     """Gives every worker the packed bundle: those running now, and any that joins later."""
 
@@ -171,11 +168,11 @@ def grade_remote(bundle, assignment, student, submission, digest, settings):
 
 
 def _worker_name():
-    try:
-        from distributed import get_worker
+    from distributed import get_worker
 
+    try:
         return get_worker().address
-    except (ImportError, ValueError):
+    except ValueError:  # not on a Dask worker
         return socket.gethostname()
 
 
@@ -183,10 +180,9 @@ def _gradebook_entry(course_dir, assignment, student):
     """What the scratch gradebook holds of the submission, as plain data (None if nothing):
     its timestamp and, per notebook, the late penalty and each cell's automatic score,
     whether it needs grading by hand, and its automatic comment."""
-    from nbgrader.api import Gradebook, MissingEntry
+    from nbgrader.api import MissingEntry
 
-    config = load_config(course_dir)
-    with Gradebook(config.CourseDirectory.db_url, config.CourseDirectory.course_id) as gradebook:
+    with open_gradebook(course_dir) as gradebook:
         try:
             submission = gradebook.find_submission(assignment, student)
         except MissingEntry:
@@ -214,11 +210,10 @@ def record(course_dir, result, gradebook=None):
     outcome = grade.Outcome(**result["outcome"])
     entry = result.get("gradebook")
     if outcome.status == "graded" and entry is not None:
-        if gradebook is None:
-            with open_gradebook(course_dir) as gradebook:
-                outcome.score, outcome.max_score = _write_gradebook(gradebook, outcome, entry)
-        else:
-            outcome.score, outcome.max_score = _write_gradebook(gradebook, outcome, entry)
+        opened = open_gradebook(course_dir) if gradebook is None \
+            else contextlib.nullcontext(gradebook)
+        with opened as book:
+            outcome.score, outcome.max_score = _write_gradebook(book, outcome, entry)
     else:
         grade.revoke_scores(course_dir, outcome.assignment, outcome.student)
     _replace_folder(Path(course_dir) / "autograded" / outcome.student / outcome.assignment,

@@ -448,27 +448,26 @@ def _last_error(result):
     return " | ".join(gist) if gist else (text[-1] if text else "no details")
 
 
-def _notebooks_with_error(folder, ename):
-    """The names (without .ipynb) of the graded notebooks with an error output ``ename``."""
+def _error_names(folder):
+    """``{notebook name without .ipynb: the names of its error outputs}`` of the graded
+    notebooks in ``folder``."""
     import nbformat
 
-    return {path.stem for path in Path(folder).glob("*.ipynb")
-            if any(output.get("output_type") == "error" and output.get("ename") == ename
-                   for cell in nbformat.read(path, as_version=4).cells
-                   for output in cell.get("outputs", []))}
+    return {path.stem: {output["ename"] for cell in nbformat.read(path, as_version=4).cells
+                        for output in cell.get("outputs", [])
+                        if output.get("output_type") == "error" and "ename" in output}
+            for path in Path(folder).glob("*.ipynb")}
+
+
+def _notebooks_with_error(folder, ename):
+    """The names (without .ipynb) of the graded notebooks with an error output ``ename``."""
+    return {name for name, enames in _error_names(folder).items() if ename in enames}
 
 
 def _execution_flags(folder):
     """Flags for kernel deaths, stuck cells and time limits seen in the graded notebooks."""
-    import nbformat
-
-    flags = set()
-    for path in Path(folder).glob("*.ipynb"):
-        for cell in nbformat.read(path, as_version=4).cells:
-            for output in cell.get("outputs", []):
-                if output.get("output_type") == "error" and output.get("ename") in FLAGGED_ERRORS:
-                    flags.add(FLAGGED_ERRORS[output["ename"]])
-    return sorted(flags)
+    seen = set().union(*_error_names(folder).values())
+    return sorted({FLAGGED_ERRORS[name] for name in seen if name in FLAGGED_ERRORS})
 
 
 # ---------------------------------------------------------------- the pool
