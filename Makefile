@@ -18,7 +18,7 @@ ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root)
 # Open notebooks/ in the file browser once it exists.
 DEFAULT_URL := $(if $(wildcard notebooks),--LabApp.default_url=/lab/tree/notebooks)
 
-.PHONY: help lab test lock release solutions clean sandbox browser bench bench-torch
+.PHONY: help lab test lock release solutions clean sandbox browser postgres bench bench-torch
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -107,7 +107,22 @@ browser:  ## install chromium, the browser test's browser, if it is missing
 	    echo "         Install it as root: apt-get install chromium" >&2; \
 	  fi; }
 
-test: $(STAMP) sandbox browser  ## lint, then run the whole test suite
+# The cluster tests grade into a PostgreSQL gradebook: tests/postgres.py starts a throw-away
+# server of its own from Debian's binaries (a temporary data directory, loopback only), so
+# the package's own server need not run. On Debian and Ubuntu, as root, install it when
+# missing; elsewhere say how.
+postgres:  ## install PostgreSQL, for the cluster tests' gradebook, if it is missing
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "Installing postgresql (the cluster tests' gradebook) with apt-get"; \
+	    apt-get install -y -qq postgresql >/dev/null || \
+	      { apt-get update -qq && apt-get install -y -qq postgresql >/dev/null; }; \
+	  else \
+	    echo "warning: PostgreSQL is missing; the cluster tests will be skipped." >&2; \
+	    echo "         Install it as root: apt-get install postgresql" >&2; \
+	  fi; }
+
+test: $(STAMP) sandbox browser postgres  ## lint, then run the whole test suite
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)
 

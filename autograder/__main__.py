@@ -7,12 +7,14 @@ release
     student notebooks ``notebooks/`` from ``solutions/NN_*.ipynb``.
 release --check
     Exit with status 1, listing the stale files, if either is out of date.
-course DIR [--solutions PATH]
+course DIR [--solutions PATH] [--db-url URL]
     Build (or refresh) an nbgrader course in DIR: one assignment per notebook,
     each with the nnlib it needs, released by nbgrader with solutions stripped,
     and DIR/grading/ with what grading needs (the reference library, which
     module each assignment grades). Grading reads only DIR: rebuild after
-    changing solutions/, and the change reaches grading.
+    changing solutions/, and the change reaches grading. The gradebook is SQLite in
+    DIR unless --db-url names a database (e.g. postgresql://grader@dbhost/nncourse);
+    a rebuild keeps the one the course names.
 grade DIR [--workers N | --scheduler ADDRESS [--shared-course]] [--assignment A]
           [--student S] [-o PATH] [--cell-timeout S ...]
     Autograde every submission under DIR/submitted (only what changed since
@@ -49,6 +51,10 @@ def main(argv=None):
     course_parser.add_argument("--solutions", type=Path, default=release.SOURCE_NOTEBOOKS,
                                help="the master copy: notebooks and nnlib/ (default: this "
                                "repository's solutions/)")
+    course_parser.add_argument("--db-url", default=None,
+                               help="the gradebook's SQLAlchemy URL, e.g. postgresql://"
+                               "grader@dbhost/nncourse (default: the one the course already "
+                               "names, else SQLite in DIR; \"\" goes back to SQLite)")
     grade_parser = commands.add_parser("grade", help="autograde the submissions of a course")
     grade_parser.add_argument("directory", type=Path)
     grade_parser.add_argument("--workers", type=int, default=None,
@@ -101,7 +107,8 @@ def run(args):
             print(f"[{done}/{total}] {name}: source/ and release/ ready "
                   f"({time.monotonic() - start:.0f} s)", flush=True)
 
-        names = course.build_course(args.directory, args.solutions, progress=show)
+        names = course.build_course(args.directory, args.solutions, progress=show,
+                                    db_url=args.db_url)
         print(f"course ready in {args.directory}: {len(names)} assignments")
     elif args.command == "grade":
         from . import sandbox

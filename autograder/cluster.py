@@ -11,7 +11,8 @@ A task carries what it needs:
   its folders and the entries it refused), so that the worker reads nothing of it again and
   never recreates a link;
 - the course's grading bundle (``prepare``): its config, ``source/``, ``release/``,
-  ``grading/`` and an empty gradebook that knows the assignments. By default the bundle is
+  ``grading/`` and an empty SQLite gradebook that knows the assignments (whatever database
+  the course's own gradebook is: only this side writes that one). By default the bundle is
   shipped, packed, to each worker once, by a worker plugin (``BundlePlugin``), so that a
   worker that joins or restarts later gets it too: that suits workers that share nothing
   with this machine. (A scattered bundle would not do: Dask forgets a task whose worker
@@ -42,11 +43,18 @@ from pathlib import Path
 from distributed.diagnostics.plugin import WorkerPlugin
 
 from . import grade
-from .course import GRADING, Course, CourseError, load_api, load_config
+from .course import GRADING, Course, open_gradebook, register_assignments
 from .intake import read_submission
 
 BUNDLED = ("nbgrader_config.py", "source", "release", GRADING)
 BUNDLE = "cluster-bundle"  # under grade.WORK
+# Appended to the bundle's copy of the course's config: a worker writes its scratch gradebook
+# beside it, never the course's database (which may be a PostgreSQL server it cannot reach).
+BUNDLE_GRADEBOOK = """
+# autograder.cluster: the grading bundle's own gradebook, a scratch SQLite file beside
+# this config, whatever database the course's gradebook is.
+c.CourseDirectory.db_url = "sqlite:///" + os.path.join(root, "gradebook.db")
+"""
 
 
 # ---------------------------------------------------------------- the bundle
@@ -63,15 +71,9 @@ def prepare(course_dir, assignments):
     target.mkdir(parents=True)
     for name in BUNDLED:
         _copy(course_dir / name, target / name)
-    api = load_api(target)
-    for assignment in assignments:
-        result = api.generate_assignment(assignment, force=True, create=True)
-        if not result["success"]:
-            raise CourseError(f"could not make the grading bundle's gradebook for {assignment}:"
-                              f"\n{result.get('log', '')}{result.get('error', '')}")
-    # generate_assignment wrote release/ again: the course's own is the one students had
-    shutil.rmtree(target / "release")
-    _copy(course_dir / "release", target / "release")
+    with open(target / "nbgrader_config.py", "a") as config:
+        config.write(BUNDLE_GRADEBOOK)
+    register_assignments(target, assignments)
     return target
 
 
@@ -223,14 +225,6 @@ def record(course_dir, result, gradebook=None):
     events.write_bytes(result.get("events") or b"")
     grade.save_outcome(course_dir, outcome)
     return outcome
-
-
-def open_gradebook(course_dir):
-    """The course's gradebook (a context manager), whatever database its config names."""
-    from nbgrader.api import Gradebook
-
-    config = load_config(course_dir)
-    return Gradebook(config.CourseDirectory.db_url, config.CourseDirectory.course_id)
 
 
 def _write_gradebook(gradebook, outcome, entry):

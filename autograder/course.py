@@ -16,8 +16,11 @@ Grading and feedback read only the course directory (``Course``), never this
 repository, so a course built once grades the same on any machine.
 """
 
+import ast
 import json
+import re
 import shutil
+import tempfile
 from pathlib import Path
 
 from nbgrader.apps import NbGraderAPI
@@ -37,8 +40,12 @@ root = os.path.dirname(os.path.abspath(__file__))
 
 c.CourseDirectory.course_id = "nn-course"
 c.CourseDirectory.root = root
-# a busy timeout lets parallel graders share the SQLite gradebook
-c.CourseDirectory.db_url = "sqlite:///" + os.path.join(root, "gradebook.db") + "?timeout=120"
+# The gradebook: the database URL given to `course DIR --db-url URL` (PostgreSQL, say, for
+# many graders at once), or else SQLite in this folder, with a busy timeout so that
+# parallel graders can share it.
+gradebook_url = {db_url!r}
+c.CourseDirectory.db_url = gradebook_url or (
+    "sqlite:///" + os.path.join(root, "gradebook.db") + "?timeout=120")
 c.ClearSolutions.code_stub = {code_stub!r}
 c.Exchange.root = os.path.join(root, "exchange")
 # The student's own module of each assignment is graded; every other file of
@@ -126,14 +133,31 @@ def earlier_modules(module):
     return release.MODULE_ORDER[:release.MODULE_ORDER.index(module)]
 
 
-def write_config(course_dir, solutions=release.SOURCE_NOTEBOOKS):
-    """Write ``nbgrader_config.py`` for the course in ``course_dir``."""
+def write_config(course_dir, solutions=release.SOURCE_NOTEBOOKS, db_url=None):
+    """Write ``nbgrader_config.py`` for the course in ``course_dir``.
+
+    ``db_url`` is the gradebook's SQLAlchemy URL; None keeps the one the course already
+    names (SQLite in the course folder for a new course), "" goes back to SQLite.
+    """
     course_dir = Path(course_dir).resolve()
+    if db_url is None:
+        db_url = configured_db_url(course_dir)
     exclude = {name: [f"nnlib/{module}.py"] for name, _, module in assignments(solutions)
                if module}
     text = CONFIG_TEMPLATE.format(code_stub={"python": release.NOTEBOOK_CODE_STUB},
-                                  exclude=exclude, cell_timeout=Settings().cell_timeout)
+                                  exclude=exclude, cell_timeout=Settings().cell_timeout,
+                                  db_url=db_url or None)
     (course_dir / "nbgrader_config.py").write_text(text)
+
+
+def configured_db_url(course_dir):
+    """The gradebook URL the course's config names by ``--db-url`` (None: SQLite)."""
+    try:
+        text = (Path(course_dir) / "nbgrader_config.py").read_text()
+    except OSError:
+        return None
+    found = re.search(r"^gradebook_url = (.+)$", text, re.MULTILINE)
+    return ast.literal_eval(found.group(1)) if found else None
 
 
 def write_grading(course_dir, solutions=release.SOURCE_NOTEBOOKS):
@@ -169,6 +193,16 @@ def load_config(course_dir):
     return PyFileConfigLoader("nbgrader_config.py", path=str(course_dir)).load_config()
 
 
+def open_gradebook(course_dir, config=None):
+    """The course's gradebook, an ``nbgrader.api.Gradebook`` (a context manager), in
+    whatever database ``config`` (by default the course's own, ``load_config``) names."""
+    from nbgrader.api import Gradebook
+
+    release.put_venv_on_path()  # a new database: nbgrader asks `alembic` for its version
+    config = config if config is not None else load_config(course_dir)
+    return Gradebook(config.CourseDirectory.db_url, config.CourseDirectory.course_id)
+
+
 def load_api(course_dir, config=None):
     """nbgrader's API for the course in ``course_dir``.
 
@@ -182,7 +216,37 @@ def load_api(course_dir, config=None):
     return NbGraderAPI(config=config if config is not None else load_config(course_dir))
 
 
-def build_course(course_dir, solutions=release.SOURCE_NOTEBOOKS, progress=None):
+def register_assignments(course_dir, names):
+    """Make the course's gradebook know the assignments ``names`` (their notebooks and
+    graded cells, as nbgrader's ``generate_assignment`` records them), leaving ``release/``
+    as it was: the students have that one. For a course given a new, empty database, and
+    for the cluster's grading bundle (``cluster.prepare``).
+
+    Raises
+    ------
+    CourseError
+        When nbgrader cannot record an assignment (its log is included).
+    """
+    course_dir = Path(course_dir).resolve()
+    api = load_api(course_dir)
+    for name in names:
+        released = course_dir / "release" / name
+        aside = Path(tempfile.mkdtemp(prefix=".release-", dir=course_dir)) / name
+        try:
+            if released.exists():
+                released.rename(aside)
+            result = api.generate_assignment(name, force=True, create=True)
+        finally:
+            if aside.exists():
+                shutil.rmtree(released, ignore_errors=True)
+                aside.rename(released)
+            shutil.rmtree(aside.parent, ignore_errors=True)
+        if not result["success"]:
+            raise CourseError(f"could not record {name} in the gradebook of {course_dir}:\n"
+                              f"{result.get('log', '')}{result.get('error', '')}")
+
+
+def build_course(course_dir, solutions=release.SOURCE_NOTEBOOKS, progress=None, db_url=None):
     """Create (or refresh) a complete nbgrader course directory.
 
     Parameters
@@ -193,6 +257,10 @@ def build_course(course_dir, solutions=release.SOURCE_NOTEBOOKS, progress=None):
         The master copy: its ``NN_*.ipynb`` notebooks and its ``nnlib/``.
     progress : callable, optional
         Called as ``progress(done, total, name)`` once each assignment is ready.
+    db_url : str, optional
+        The gradebook's SQLAlchemy URL, e.g. ``postgresql://grader@db.example/nn``
+        (an existing, empty or earlier-built database). By default the course keeps the one
+        it names, or SQLite in ``course_dir`` for a new course.
 
     Returns
     -------
@@ -206,7 +274,7 @@ def build_course(course_dir, solutions=release.SOURCE_NOTEBOOKS, progress=None):
     """
     course_dir = Path(course_dir).resolve()
     course_dir.mkdir(parents=True, exist_ok=True)
-    write_config(course_dir, solutions)
+    write_config(course_dir, solutions, db_url)
     # nbgrader's exchange for release and collect (the config points there); formgrader
     # warns when it is missing. Sharing it with students: see the README.
     (course_dir / "exchange").mkdir(exist_ok=True)

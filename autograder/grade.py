@@ -40,7 +40,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from . import sandbox
-from .course import Course, load_api, load_config
+from .course import Course, load_api, load_config, open_gradebook
 from .intake import fingerprint_files, stage_submission
 from .notebooks import single_threaded_blas
 from .preprocessors import (
@@ -207,9 +207,7 @@ class Job:
         return events_path(self.course.root, self.assignment, self.student)
 
     def gradebook(self):
-        from nbgrader.api import Gradebook
-
-        return Gradebook(self.config.CourseDirectory.db_url, self.config.CourseDirectory.course_id)
+        return open_gradebook(self.course.root, self.config)
 
 
 def stage(job):
@@ -409,10 +407,9 @@ def revoke_scores(course_dir, assignment, student):
     If the gradebook cannot be changed, the submission is removed from it instead, so
     that no export ever shows a score no trusted verdict confirmed.
     """
-    from nbgrader.api import Gradebook, MissingEntry
+    from nbgrader.api import MissingEntry
 
-    config = load_config(course_dir)
-    with Gradebook(config.CourseDirectory.db_url, config.CourseDirectory.course_id) as gradebook:
+    with open_gradebook(course_dir) as gradebook:
         try:
             submission = gradebook.find_submission(assignment, student)
         except MissingEntry:
@@ -431,10 +428,7 @@ def revoke_scores(course_dir, assignment, student):
 def _add_students(course_dir, students):
     """Put every student in the gradebook first: two workers grading two assignments of a new
     student would otherwise both try to add them, and one of them would fail."""
-    from nbgrader.api import Gradebook
-
-    config = load_config(course_dir)
-    with Gradebook(config.CourseDirectory.db_url, config.CourseDirectory.course_id) as gradebook:
+    with open_gradebook(course_dir) as gradebook:
         for student in sorted(students):
             gradebook.update_or_create_student(student)
 

@@ -5,10 +5,9 @@ import csv
 import statistics
 from pathlib import Path
 
-from nbgrader.api import Gradebook
 from nbgrader.plugins import CsvExportPlugin
 
-from .course import load_api
+from .course import open_gradebook
 from .grade import load_outcome
 
 PER_CELL_FIELDS = ["assignment", "student", "notebook", "cell", "score", "max_score",
@@ -18,8 +17,7 @@ PER_CELL_FIELDS = ["assignment", "student", "notebook", "cell", "score", "max_sc
 
 def export_grades(course_dir, path):
     """Write nbgrader's own CSV export (one row per student and assignment)."""
-    api = load_api(course_dir)
-    with Gradebook(api.coursedir.db_url, api.coursedir.course_id) as gradebook:
+    with open_gradebook(course_dir) as gradebook:
         CsvExportPlugin(to=str(path)).export(gradebook)
     return Path(path)
 
@@ -32,9 +30,8 @@ def export_cells(course_dir, path):
     ``trusted_passed`` what the trusted run of the whole cell, hidden tests included, said
     (all three empty for written answers).
     """
-    api = load_api(course_dir)
     rows = []
-    with Gradebook(api.coursedir.db_url, api.coursedir.course_id) as gradebook:
+    with open_gradebook(course_dir) as gradebook:
         for assignment in gradebook.assignments:
             for submission in gradebook.assignment_submissions(assignment.name):
                 outcome = load_outcome(course_dir, assignment.name, submission.student_id)

@@ -30,3 +30,17 @@ def _close_figures():
     import matplotlib.pyplot as plt
 
     plt.close("all")
+
+
+@pytest.fixture(scope="session")
+def postgres_server():
+    """A throw-away PostgreSQL server on loopback (``tests/postgres.py``), skipped with the
+    reason where none can run; ``postgres_server.database()`` gives a new database's URL."""
+    import postgres
+
+    why = postgres.unavailable()
+    if why:
+        pytest.skip(why)
+    server = postgres.Server()
+    yield server
+    server.stop()

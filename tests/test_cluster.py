@@ -1,5 +1,6 @@
 """Grading on a Dask cluster (``autograder.cluster``): a real ``LocalCluster`` of worker
-processes grades a small class, and what it records must equal local grading, cell by cell."""
+processes grades a small class into a gradebook on a real PostgreSQL server, and what it
+records must equal local grading (into SQLite), cell by cell."""
 
 import shutil
 
@@ -7,7 +8,6 @@ import pytest
 
 from autograder import cluster, course, grade
 from autograder.__main__ import main
-from autograder.course import load_config
 
 distributed = pytest.importorskip("distributed")
 
@@ -20,11 +20,8 @@ STUDENTS = ["complete", "wrong-step", "partial", "kernel-dies", "invalid-json"]
 
 def cell_scores(course_dir):
     """{(student, grade cell): automatic score} from the course's gradebook."""
-    from nbgrader.api import Gradebook
-
-    config = load_config(course_dir)
     found = {}
-    with Gradebook(config.CourseDirectory.db_url, config.CourseDirectory.course_id) as book:
+    with course.open_gradebook(course_dir) as book:
         for submission in book.assignment_submissions(ASSIGNMENT):
             for notebook in submission.notebooks:
                 for row in notebook.grades:
@@ -33,8 +30,9 @@ def cell_scores(course_dir):
 
 
 @pytest.fixture(scope="module")
-def two_courses(tmp_path_factory):
-    """The same class in two copies of a course: one graded locally, one on the cluster."""
+def two_courses(tmp_path_factory, postgres_server):
+    """The same class in two copies of a course: one graded locally into SQLite, one on the
+    cluster into PostgreSQL."""
     local = tmp_path_factory.mktemp("local") / "course"
     course.build_course(local)
     for student in STUDENTS:
@@ -42,6 +40,9 @@ def two_courses(tmp_path_factory):
     (local / "submitted" / "invalid-json" / ASSIGNMENT / NOTEBOOK).write_text('{"cells": [')
     remote = local.parent.parent / "remote-course"
     shutil.copytree(local, remote, symlinks=True)
+    (remote / "gradebook.db").unlink()
+    course.write_config(remote, db_url=postgres_server.database())
+    course.register_assignments(remote, [ASSIGNMENT])
     local_outcomes = grade.grade_course(local, workers=2, settings=SETTINGS, progress=False)
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
                                   dashboard_address=None) as cluster_:
@@ -58,6 +59,7 @@ def two_courses(tmp_path_factory):
 def test_the_cluster_records_what_local_grading_records_cell_by_cell(two_courses):
     """Does every cell of every submission get the same automatic score both ways?"""
     local, remote, local_outcomes, remote_outcomes, _ = two_courses
+    assert course.load_config(remote).CourseDirectory.db_url.startswith("postgresql://")
     expected = cell_scores(local)
     assert expected and cell_scores(remote) == expected
     by_student = {o.student: o for o in remote_outcomes}
@@ -131,10 +133,7 @@ def test_a_worker_killed_mid_task_loses_and_duplicates_nothing(two_courses):
     assert "retried" in outcome.flags and outcome.worker != killed, outcome
     results = list((remote / grade.WORK / "results" / ASSIGNMENT).glob(f"{student}.json*"))
     assert [path.name for path in results] == [f"{student}.json"]
-    from nbgrader.api import Gradebook
-
-    config = load_config(remote)
-    with Gradebook(config.CourseDirectory.db_url, config.CourseDirectory.course_id) as book:
+    with course.open_gradebook(remote) as book:
         rows = [s for s in book.assignment_submissions(ASSIGNMENT) if s.student.id == student]
         assert len(rows) == 1 and rows[0].score == outcome.score
     assert grade.load_outcome(remote, ASSIGNMENT, student) == outcome

@@ -135,3 +135,19 @@ def test_the_manifest_lists_every_graded_cell_with_its_points(tmp_path):
     assert (built_course.reference / "perceptron.py").read_text() == (
         release.REFERENCE_LIBRARY / "perceptron.py").read_text()
     assert Path(course_dir / "nbgrader_config.py").read_text().count(str(course_dir)) == 0
+
+
+def test_the_gradebook_database_named_once_is_kept_by_rebuilds(tmp_path):
+    """Does ``--db-url`` name the gradebook's database, does a rebuild without it keep that
+    one, and does ``--db-url ""`` go back to SQLite in the course folder?"""
+    url = "postgresql://grader@dbhost/nncourse"
+
+    def db_url():
+        return course.load_config(tmp_path).CourseDirectory.db_url
+
+    course.write_config(tmp_path, db_url=url)
+    assert db_url() == url
+    course.write_config(tmp_path)  # what `course DIR` does again, without --db-url
+    assert db_url() == url
+    course.write_config(tmp_path, db_url="")
+    assert db_url() == f"sqlite:///{tmp_path / 'gradebook.db'}?timeout=120"
