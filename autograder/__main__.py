@@ -111,9 +111,10 @@ def run(args):
                                     db_url=args.db_url)
         print(f"course ready in {args.directory}: {len(names)} assignments")
     elif args.command == "grade":
-        from . import sandbox
+        from . import enclosure, sandbox
 
         sandbox.warn_if_unsandboxed()
+        enclosure.warn_if_unbounded(settings.from_options(args))
         if args.scheduler:
             from . import cluster
 

@@ -228,23 +228,35 @@ def record(course_dir, result, gradebook=None):
 
 
 def _write_gradebook(gradebook, outcome, entry):
+    """Write what the worker's gradebook held of a submission into ``gradebook``; return
+    the submission's (score, max_score). Each notebook's grades and comments are read with
+    their cells' names in one query, not loaded cell by cell."""
+    from nbgrader.api import BaseCell, Comment, Grade
+
+    db = gradebook.db
     gradebook.update_or_create_student(outcome.student)
     submission = gradebook.update_or_create_submission(
         outcome.assignment, outcome.student, timestamp=entry["timestamp"])
-    for notebook in submission.notebooks:
-        found = entry["notebooks"].get(notebook.name)
-        if found is None:
-            continue
-        notebook.late_submission_penalty = found["late_submission_penalty"]
-        for grade_row in notebook.grades:
-            if grade_row.cell.name in found["grades"]:
-                grade_row.auto_score, grade_row.needs_manual_grade = \
-                    found["grades"][grade_row.cell.name]
-        for comment in notebook.comments:
-            if comment.cell.name in found["comments"]:
-                comment.auto_comment = found["comments"][comment.cell.name]
-    gradebook.db.commit()
+    with db.no_autoflush:
+        for notebook in submission.notebooks:
+            found = entry["notebooks"].get(notebook.name)
+            if found is None:
+                continue
+            notebook.late_submission_penalty = found["late_submission_penalty"]
+            for row, name in _named_rows(db, Grade, BaseCell, notebook.id):
+                if name in found["grades"]:
+                    row.auto_score, row.needs_manual_grade = found["grades"][name]
+            for row, name in _named_rows(db, Comment, BaseCell, notebook.id):
+                if name in found["comments"]:
+                    row.auto_comment = found["comments"][name]
+    db.commit()
     return submission.score, submission.max_score
+
+
+def _named_rows(db, model, cell, notebook_id):
+    """(row, its cell's name) for each ``model`` row (Grade or Comment) of a notebook."""
+    return db.query(model, cell.name).join(cell, model.cell_id == cell.id) \
+        .filter(model.notebook_id == notebook_id).all()
 
 
 def _replace_folder(folder, files):

@@ -32,6 +32,7 @@ import json
 import multiprocessing
 import os
 import queue
+import shutil
 import signal
 import sys
 import time
@@ -41,6 +42,7 @@ from pathlib import Path
 
 from . import sandbox
 from .course import Course, load_api, load_config, open_gradebook
+from .enclosure import Enclosure, enclose
 from .intake import fingerprint_files, stage_submission
 from .notebooks import single_threaded_blas
 from .preprocessors import (
@@ -81,6 +83,7 @@ class Outcome:
     seconds: float = 0.0
     fingerprint: str = ""
     sandbox: str = ""  # "bubblewrap", or "rlimits" when only resource limits applied
+    bounds: str = ""  # what bounded the submission's memory and disk in total
     # grade_id -> {"nbgrader", "trusted_visible", "trusted", "message"}
     verdicts: dict = field(default_factory=dict)
     events: list = field(default_factory=list)  # what the sandbox reported
@@ -149,8 +152,10 @@ def events_path(course_dir, assignment, student):
 # ---------------------------------------------------------------- one job
 
 
-def grading_config(course_dir, settings):
-    """The course's nbgrader config plus the grader's pipeline and limits."""
+def grading_config(course_dir, settings, enclosure=None):
+    """The course's nbgrader config plus the grader's pipeline and limits; with an
+    ``enclosure.Enclosure``, the kernels join its cgroups and the autograded folder, the
+    kernel's working folder, is in its tmpfs."""
     from nbconvert.preprocessors import ClearMetadataPreprocessor
     from nbgrader.preprocessors import (
         AssignLatePenalties,
@@ -175,6 +180,11 @@ def grading_config(course_dir, settings):
     config.ResilientExecute.shutdown_kernel = "immediate"
     config.ResilientExecute.kernel_manager_class = SandboxedKernelManager
     config.SandboxedKernelManager.limits = asdict(settings.limits())
+    if enclosure is not None:
+        config.SandboxedKernelManager.enclosure = asdict(enclosure)
+        if enclosure.scratch:  # absolute: nbgrader joins it to the course root unchanged
+            config.CourseDirectory.autograded_directory = os.path.join(enclosure.scratch,
+                                                                       "autograded")
     return config
 
 
@@ -193,14 +203,24 @@ class Job:
     verified: bool = False  # the gradebook holds only what both verdicts confirmed
     verdicts: dict = field(default_factory=dict)  # grade_id -> trusted.Verdict
     submission: object = None  # intake.Submission read elsewhere (a cluster's task), or None
+    enclosure: Enclosure = field(default_factory=Enclosure)  # its bounds in total
 
     @property
     def submitted(self):
         return self.course.root / "submitted" / self.student / self.assignment
 
     @property
-    def autograded(self):
+    def published(self):
+        """The course's autograded folder of the submission (feedback reads it)."""
         return self.course.root / "autograded" / self.student / self.assignment
+
+    @property
+    def autograded(self):
+        """Where nbgrader writes the autograded submission while it is graded: in the
+        enclosure's tmpfs when there is one (``publish`` copies it to the course)."""
+        if self.enclosure.scratch:
+            return Path(self.enclosure.scratch) / "autograded" / self.student / self.assignment
+        return self.published
 
     @property
     def events(self):
@@ -221,7 +241,7 @@ def stage(job):
         root=job.course.root / "submitted", submission=job.submission)
     job.outcome.problems += job.intake.problems
     job.outcome.flags += job.intake.flags
-    job.config = grading_config(job.course.root, job.settings)
+    job.config = grading_config(job.course.root, job.settings, job.enclosure)
     job.config.SandboxedKernelManager.events_file = str(job.events)
     job.config.ResilientExecute.events_file = str(job.events)
 
@@ -265,7 +285,7 @@ def verify(job):
         return
     job.verdicts = trusted_verdicts(job.course, job.assignment, job.intake.staged,
                                     job.events, job.settings.limits(),
-                                    timeout=job.settings.cell_timeout)
+                                    timeout=job.settings.cell_timeout, enclosure=job.enclosure)
 
 
 def combine(job):
@@ -377,18 +397,37 @@ def grade_job(course_dir, assignment, student, settings, submission=None, digest
                       fingerprint=digest or fingerprint(submitted, settings),
                       sandbox=sandbox.detect())
     job = Job(course, assignment, student, settings, outcome, submission=submission)
-    for step in STEPS:
+    with enclose(settings) as job.enclosure:
+        outcome.bounds = job.enclosure.bounds
+        for step in STEPS:
+            try:
+                step(job)
+            except Exception as error:  # a job must always leave a record behind
+                outcome.status = "failed"
+                outcome.problems.append(f"grading crashed ({step.__name__}): "
+                                        f"{type(error).__name__}: {error}")
+                break
         try:
-            step(job)
-        except Exception as error:  # a job must always leave a record behind
+            publish(job)
+        except OSError as error:
             outcome.status = "failed"
-            outcome.problems.append(f"grading crashed ({step.__name__}): "
-                                    f"{type(error).__name__}: {error}")
-            break
+            outcome.problems.append(f"could not copy the autograded notebooks out: {error}")
     if job.graded and not job.verified:
         _revoke(job)
     outcome.seconds = round(time.perf_counter() - start, 2)
     return outcome
+
+
+def publish(job):
+    """Put the autograded submission, graded in the enclosure's tmpfs, into the course
+    (replacing what an earlier grading left there); nothing to do without a tmpfs."""
+    if job.autograded == job.published or not job.autograded.is_dir():
+        return
+    partial = job.published.with_name(f".{job.published.name}.partial")
+    shutil.rmtree(partial, ignore_errors=True)
+    shutil.copytree(job.autograded, partial, symlinks=True)
+    shutil.rmtree(job.published, ignore_errors=True)
+    partial.rename(job.published)
 
 
 def _revoke(job):

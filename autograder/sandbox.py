@@ -40,6 +40,7 @@ from pathlib import Path
 from jupyter_client.manager import AsyncKernelManager
 from traitlets import Dict, Unicode
 
+from .enclosure import Enclosure
 from .settings import Limits, Settings
 
 EVENT_PREFIX = "[sandbox] "
@@ -121,10 +122,13 @@ class Sandbox:
     limits : Limits
     mode : {"bubblewrap", "rlimits"}, optional
         Detected by default.
+    enclosure : enclosure.Enclosure, optional
+        The submission's bounds in total: every process started here joins its cgroups.
     """
 
-    def __init__(self, limits=None, mode=None):
+    def __init__(self, limits=None, mode=None, enclosure=None):
         self.limits, self.mode = limits or Settings().limits(), mode or detect()
+        self.enclosure = enclosure or Enclosure()
         self.uid = sandbox_uid()
 
     def command(self, argv, workdir, writable=(), env=None, events_fd=2, hidden=(),
@@ -144,7 +148,7 @@ class Sandbox:
         roots = sorted(set(read_only_roots()) | {os.path.realpath(r) for r in read_only})
         env["SANDBOX_ALLOWED"] = ":".join(roots + [workdir, *writable, "/proc", "/dev", "/sys"])
         env["SANDBOX_EVENTS"] = str(events_fd)
-        limits = asdict(self.limits)
+        limits = asdict(self.limits) | {"join": list(self.enclosure.cgroups)}
         if self.mode != "bubblewrap":  # a process limit would count all of the user's processes
             limits["processes"] = None
         limiter = [sys.executable, "-I", LIMITER, json.dumps(limits)]
@@ -244,9 +248,11 @@ def python_command(code, *args):
     return [sys.executable, "-c", GUARD + "\n" + code, *args]
 
 
-def private_dir():
-    """A short-named private folder (Unix socket paths must stay under 108 bytes)."""
-    return tempfile.mkdtemp(prefix="agk-", dir="/tmp" if os.path.isdir("/tmp") else None)
+def private_dir(under=""):
+    """A short-named private folder (Unix socket paths must stay under 108 bytes), in the
+    folder ``under`` (a submission's ``Enclosure.scratch``) or else in /tmp."""
+    return tempfile.mkdtemp(prefix="agk-",
+                            dir=under or ("/tmp" if os.path.isdir("/tmp") else None))
 
 
 KERNEL_CODE = """
@@ -267,11 +273,15 @@ class UnixSocketKernelManager(AsyncKernelManager):
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
-        self._private = private_dir()
+        self._private = private_dir(self._private_parent())
         weakref.finalize(self, shutil.rmtree, self._private, True)  # however the kernel ends
         self.transport = "ipc"
         self.ip = os.path.join(self._private, "k")
         self.connection_file = os.path.join(self._private, "kernel.json")
+
+    def _private_parent(self):
+        """Where the private folder goes ("" for /tmp)."""
+        return ""
 
     async def _async_cleanup_resources(self, restart=False):
         await super()._async_cleanup_resources(restart=restart)
@@ -290,10 +300,22 @@ class SandboxedKernelManager(UnixSocketKernelManager):
     events_file = Unicode("", help="Append the sandbox's reports to this file.").tag(config=True)
     limits = Dict(help="The sandbox's limits (settings.Limits as a dict); the grading "
                   "defaults when empty.").tag(config=True)
+    enclosure = Dict(help="The submission's bounds in total (enclosure.Enclosure as a "
+                     "dict): its kernels join its cgroups and keep their private folders "
+                     "in its tmpfs. None when empty.").tag(config=True)
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
-        self.sandbox = Sandbox(Limits(**self.limits) if self.limits else None)
+        self.sandbox = Sandbox(Limits(**self.limits) if self.limits else None,
+                               enclosure=self._enclosure())
+
+    def _enclosure(self):
+        found = dict(self.enclosure)
+        found["cgroups"] = tuple(found.get("cgroups", ()))
+        return Enclosure(**found)
+
+    def _private_parent(self):
+        return self._enclosure().scratch
 
     def format_kernel_cmd(self, extra_arguments=None):
         cmd = super().format_kernel_cmd(extra_arguments)

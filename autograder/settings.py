@@ -28,6 +28,10 @@ class Settings:
     processes: int = _limit(96, "processes and threads per sandbox")
     open_files: int = _limit(256, "open files per sandboxed process")
     file_size_mb: int = _limit(64, "largest file a sandbox may write, in MiB")
+    submission_memory_mb: int = _limit(4096, "memory of all of a submission's processes "
+                                       "together, swap included, in MiB (a cgroup)")
+    submission_disk_mb: int = _limit(512, "all that a submission's processes may write, "
+                                     "in MiB (a tmpfs, whose pages count as memory too)")
 
     def job_limit(self):
         """Wall-clock seconds after which the watchdog kills a grading job."""

@@ -485,7 +485,8 @@ def student_library(source_library, staged_library, own_module, target):
             shutil.copyfile(submitted, own)
 
 
-def trusted_verdicts(course, assignment, staged_dir, events_file, limits, timeout):
+def trusted_verdicts(course, assignment, staged_dir, events_file, limits, timeout,
+                     enclosure=None):
     """Run every test cell of one submission in the trusted process.
 
     Parameters
@@ -501,6 +502,9 @@ def trusted_verdicts(course, assignment, staged_dir, events_file, limits, timeou
     limits : sandbox.Limits
     timeout : float
         Seconds each request to the student's code may take.
+    enclosure : enclosure.Enclosure, optional
+        The submission's bounds in total: the worker joins its cgroups and works in its
+        tmpfs.
 
     Returns
     -------
@@ -509,9 +513,10 @@ def trusted_verdicts(course, assignment, staged_dir, events_file, limits, timeou
     """
     own = course.module(assignment)
     notebooks = definitions.read_assignment(course.source(assignment))
-    workdir = Path(sandbox.private_dir())
+    box = sandbox.Sandbox(limits, enclosure=enclosure)
+    workdir = Path(sandbox.private_dir(box.enclosure.scratch))
     verdicts = {}
-    worker = Worker(workdir, sandbox.Sandbox(limits), events_file, timeout)
+    worker = Worker(workdir, box, events_file, timeout)
     student = Student(worker)
     package = None
     try:

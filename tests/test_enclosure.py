@@ -1,0 +1,104 @@
+"""One submission bounded in total (``autograder.enclosure``): its processes together, not
+each on its own, are held to the submission's memory and disk. The attacks stay far below
+the machine's size: a few hundred MiB."""
+
+import dataclasses
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from autograder import enclosure, sandbox
+from autograder.settings import Settings
+
+SMALL = Settings(submission_memory_mb=200, submission_disk_mb=32)
+BOUNDED = sandbox.detect() == "bubblewrap" and not enclosure.unbounded(SMALL)
+needs_bounds = pytest.mark.skipif(
+    not BOUNDED, reason="needs bubblewrap, root and a memory cgroup controller")
+
+# Three processes of 100 MiB each: each is far inside the per-process limit (3 GiB of
+# address space), together they are half as much again as the submission's 200 MiB.
+FORKED_HOGS = """
+import json, os, time
+children = []
+for _ in range(3):
+    pid = os.fork()
+    if pid == 0:
+        block = b"\\1" * (100 * 2 ** 20)  # written, so resident
+        time.sleep(2)
+        os._exit(0)
+    children.append(pid)
+print(json.dumps([os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]) for pid in children]))
+"""
+
+# Files of 4 MiB (each far under the 64 MiB a file may have) until the disk says no.
+FILLS_THE_DISK = """
+import errno, json
+written, error = 0, None
+try:
+    for index in range(100):
+        with open(f"fill-{index}.bin", "wb") as stream:
+            stream.write(b"\\0" * (4 * 2 ** 20))
+        written += 4
+except OSError as failure:
+    error = errno.errorcode.get(failure.errno)
+print(json.dumps({"written_mb": written, "error": error}))
+"""
+
+
+def run_enclosed(code, box, workdir):
+    """Run ``code`` in a sandboxed Python within the enclosure ``box``; its JSON output."""
+    sandboxed = sandbox.Sandbox(SMALL.limits(), enclosure=box)
+    argv, env = sandboxed.command(sandbox.python_command(code), workdir)
+    try:
+        done = subprocess.run(argv, env=env, cwd=workdir, capture_output=True, text=True,
+                              timeout=120)
+    finally:
+        sandboxed.kill_leftovers()
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+@needs_bounds
+def test_processes_of_one_submission_share_its_memory(tmp_path):
+    """Do three processes of 100 MiB, each within its own limit, fail together inside a
+    submission of 200 MiB (and all succeed without the enclosure)?"""
+    free = run_enclosed(FORKED_HOGS, enclosure.Enclosure(), tmp_path)
+    assert free == [0, 0, 0], "without the enclosure every child should have its 100 MiB"
+    with enclosure.enclose(SMALL) as box:
+        assert "memory: cgroup" in box.bounds, box.bounds
+        work = Path(box.scratch) / "work"
+        work.mkdir()
+        codes = run_enclosed(FORKED_HOGS, box, work)
+        peak = enclosure.peak_mb(Path(box.cgroups[0]).parent)
+    assert -9 in codes, f"expected the OOM killer to stop a child, got exit codes {codes}"
+    assert peak is not None and peak <= SMALL.submission_memory_mb, peak
+
+
+@needs_bounds
+def test_files_of_one_submission_share_its_disk(tmp_path):
+    """Does a submission writing files of 4 MiB, each far under the per-file limit, run out
+    of space at its 32 MiB, and is the space gone with it?"""
+    with enclosure.enclose(SMALL) as box:
+        assert "disk: a tmpfs of 32 MiB" in box.bounds, box.bounds
+        work = Path(box.scratch) / "work"
+        work.mkdir()
+        found = run_enclosed(FILLS_THE_DISK, box, work)
+        scratch = Path(box.scratch)
+    assert found["error"] == "ENOSPC", found
+    assert found["written_mb"] <= SMALL.submission_disk_mb, found
+    assert not scratch.exists()
+
+
+def test_what_cannot_be_bounded_is_said_loudly(monkeypatch, tmp_path, capsys):
+    """Without a memory cgroup, does the grader say on stderr and as a warning that a
+    submission is bounded per process only, and does each outcome say so?"""
+    monkeypatch.setattr(enclosure, "CGROUP_ROOT", tmp_path)  # no controller there
+    with enclosure.enclose(SMALL) as box:
+        assert "memory: per process only" in box.bounds and not box.cgroups, box
+        assert any(part.startswith("memory") for part in box.missing), box
+    settings = dataclasses.replace(SMALL, submission_disk_mb=33)  # not cached yet
+    with pytest.warns(UserWarning, match="not bounded in total"):
+        assert enclosure.warn_if_unbounded(settings)
+    assert "NOT bounded in total" in capsys.readouterr().err
