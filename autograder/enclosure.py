@@ -142,6 +142,20 @@ def peak_mb(folder):
     return None
 
 
+def oom_kills(folder):
+    """How many processes the OOM killer stopped in the cgroup ``folder``."""
+    for name in ("memory.events", "memory.oom_control"):  # v2, v1: the same "key value" lines
+        try:
+            lines = (Path(folder) / name).read_text().splitlines()
+        except OSError:
+            continue
+        for line in lines:
+            key, _, value = line.partition(" ")
+            if key == "oom_kill":
+                return int(value)
+    return 0
+
+
 # ---------------------------------------------------------------- disk: a tmpfs
 
 
@@ -191,6 +205,24 @@ def enclose(settings):
         if scratch is not None:
             _unmount(scratch)
         shutil.rmtree(folder, ignore_errors=True)
+
+
+def exhausted(box, settings):
+    """What the submission enclosed in ``box`` ran out of, in total: ``(flag, problem)``
+    pairs (``out-of-memory``, ``disk-full``), read before the enclosure ends."""
+    found = []
+    if box.cgroups:
+        kills = oom_kills(Path(box.cgroups[0]).parent)
+        if kills:
+            found.append(("out-of-memory", f"the submission's processes reached their "
+                          f"{settings.submission_memory_mb} MiB together, and the system "
+                          f"stopped {kills} of them"))
+    if box.scratch:
+        status = os.statvfs(box.scratch)
+        if status.f_bavail * status.f_frsize < MB:
+            found.append(("disk-full", f"the submission filled its "
+                          f"{settings.submission_disk_mb} MiB of disk"))
+    return found
 
 
 WARNING = """

@@ -42,7 +42,7 @@ from pathlib import Path
 
 from . import sandbox
 from .course import Course, load_api, load_config, open_gradebook
-from .enclosure import Enclosure, enclose
+from .enclosure import Enclosure, enclose, exhausted
 from .intake import fingerprint_files, stage_submission
 from .notebooks import single_threaded_blas
 from .preprocessors import (
@@ -204,6 +204,7 @@ class Job:
     verdicts: dict = field(default_factory=dict)  # grade_id -> trusted.Verdict
     submission: object = None  # intake.Submission read elsewhere (a cluster's task), or None
     enclosure: Enclosure = field(default_factory=Enclosure)  # its bounds in total
+    exhausted: list = field(default_factory=list)  # what the kernel ran out of, in total
 
     @property
     def submitted(self):
@@ -260,11 +261,30 @@ def autograde(job):
                                     f"the second try {second}")
     # from here on the gradebook may hold in-kernel scores, which only `combine` confirms
     job.graded = True
+    job.exhausted = exhausted(job.enclosure, job.settings)  # before the kernel's files go
+    drop_kernel_files(job.autograded, job.intake.staged)
     if not result["success"]:
         job.outcome.status = "failed"
         job.outcome.problems.append("nbgrader could not grade it: " + _last_error(result))
         revoke_scores(job.course.root, job.assignment, job.student)
         job.graded = False
+
+
+def drop_kernel_files(autograded, staged):
+    """Remove from ``autograded`` what the kernel wrote there: only nbgrader's notebooks and
+    the staged submission's own files stay. So nothing a student's code writes reaches the
+    course, and the trusted run that follows has the submission's disk to itself again."""
+    if not autograded.is_dir():
+        return
+    keep = {path.relative_to(staged) for path in staged.rglob("*") if not path.is_dir()}
+    for path in sorted(autograded.rglob("*"), key=lambda p: len(p.parts), reverse=True):
+        relative = path.relative_to(autograded)
+        if path.is_symlink() or not path.is_dir():
+            if relative not in keep and not (len(relative.parts) == 1
+                                             and path.suffix == ".ipynb"):
+                path.unlink()
+        elif not any(path.iterdir()):
+            path.rmdir()
 
 
 def verify(job):
@@ -371,6 +391,9 @@ def flag(job):
     if not all(cut):
         outcome.flag("sandbox-events")
     outcome.problems += [f"the sandbox reported: {event}" for event in outcome.events]
+    found = dict(job.exhausted) | dict(exhausted(job.enclosure, job.settings))
+    for name, problem in found.items():
+        outcome.flag(name, problem)
 
 
 def record(job):

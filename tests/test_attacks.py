@@ -13,6 +13,7 @@ a test checks that:
 - the attack is reported, by the flag that names it.
 """
 
+import dataclasses
 import shutil
 import uuid
 from pathlib import Path
@@ -154,6 +155,45 @@ while True:
     except OSError:
         pass
 '''
+
+def forked_hogs(megabytes, processes=3):
+    """Code that forks ``processes`` children of ``megabytes`` each (written, so resident),
+    and prints their exit codes as JSON: each child is far inside the per-process limit,
+    together they are more than their submission may have."""
+    return f'''
+import json, os, time
+children = []
+for _ in range({processes}):
+    pid = os.fork()
+    if pid == 0:
+        block = b"\\1" * ({megabytes} * 2 ** 20)
+        time.sleep(2)
+        os._exit(0)
+    children.append(pid)
+print(json.dumps([os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]) for pid in children]))
+'''
+
+
+def fills_the_disk(file_mb=4, files=100):
+    """Code that writes files of ``file_mb`` (far under the per-file limit) until the disk
+    says no, and prints how much it wrote and the error, as JSON."""
+    return f'''
+import errno, json
+written, error = 0, None
+try:
+    for index in range({files}):
+        with open(f"fill-{{index}}.bin", "wb") as stream:
+            stream.write(b"\\0" * ({file_mb} * 2 ** 20))
+        written += {file_mb}
+except OSError as failure:
+    error = errno.errorcode.get(failure.errno)
+print(json.dumps({{"written_mb": written, "error": error}}))
+'''
+
+
+# The attack class runs with small totals per submission (far below the machine's size),
+# which honest submissions stay well inside.
+ATTACK_SETTINGS = dataclasses.replace(SETTINGS, submission_memory_mb=512, submission_disk_mb=64)
 
 MEMORY_BOMB = '''
 blocks = []
@@ -348,6 +388,8 @@ ATTACKS = {
     "fork-bomb": (None, FORK_BOMB, None, None, {"sandbox-events"}),
     # zero-filling 3 GiB takes a second on a quiet machine; on a loaded one the cell's time
     # limit can stop it first, which is reported as such
+    "forked-memory-hogs": (None, forked_hogs(250), None, None, {"out-of-memory"}),
+    "fills-the-disk": (None, fills_the_disk(), None, None, {"disk-full"}),
     "memory-bomb": (None, MEMORY_BOMB, None, None,
                     {"out-of-memory", "cell-timeout", "kernel-unresponsive"}),
     "huge-output": (None, HUGE_OUTPUT, None, None, {"output-cut"}),
@@ -380,7 +422,8 @@ def attacked_course(tmp_path_factory):
             (files if callable(files) else add_files(files))(folder)
     make_submission(course_dir, "records-kernel-cells", answer=RECORD_KERNEL_CELLS)
     before = {p: p.read_bytes() for p in (course_dir / "submitted").rglob("*") if p.is_file()}
-    outcomes = grade.grade_course(course_dir, workers=2, settings=SETTINGS, progress=False)
+    outcomes = grade.grade_course(course_dir, workers=2, settings=ATTACK_SETTINGS,
+                                  progress=False)
     return course_dir, {o.student: o for o in outcomes}, before
 
 
@@ -486,7 +529,8 @@ def test_the_per_cell_export_records_both_verdicts(attacked_course, tmp_path):
 def test_a_student_who_records_every_cell_sent_to_the_kernel_gets_no_hidden_line(
         attacked_course):
     """Does a kernel that records (and prints, base64-encoded) every cell it runs see no hidden
-    test, in its outputs, the files it leaves, or the feedback? Its honest code keeps its points."""
+    test, in its outputs or the feedback, and does no file it writes reach the course? Its
+    honest code keeps its points."""
     from autograder import feedback
 
     course_dir, outcomes, _ = attacked_course
@@ -494,7 +538,7 @@ def test_a_student_who_records_every_cell_sent_to_the_kernel_gets_no_hidden_line
     assert outcomes[student].score == AUTO, outcomes[student]
     graded = course_dir / "autograded" / student / ASSIGNMENT
     texts = leaked_texts((graded / NOTEBOOK).read_text())
-    texts += leaked_texts("LEAK:" + (graded / "leak.txt").read_text())
+    assert not (graded / "leak.txt").exists(), "a file the kernel wrote reached the course"
     feedback.generate_feedback(course_dir, ASSIGNMENT, student)
     html = (course_dir / "feedback" / student / ASSIGNMENT /
             NOTEBOOK.replace(".ipynb", ".html")).read_text()

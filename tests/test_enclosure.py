@@ -8,6 +8,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from test_attacks import fills_the_disk, forked_hogs
 
 from autograder import enclosure, sandbox
 from autograder.settings import Settings
@@ -17,34 +18,9 @@ BOUNDED = sandbox.detect() == "bubblewrap" and not enclosure.unbounded(SMALL)
 needs_bounds = pytest.mark.skipif(
     not BOUNDED, reason="needs bubblewrap, root and a memory cgroup controller")
 
-# Three processes of 100 MiB each: each is far inside the per-process limit (3 GiB of
-# address space), together they are half as much again as the submission's 200 MiB.
-FORKED_HOGS = """
-import json, os, time
-children = []
-for _ in range(3):
-    pid = os.fork()
-    if pid == 0:
-        block = b"\\1" * (100 * 2 ** 20)  # written, so resident
-        time.sleep(2)
-        os._exit(0)
-    children.append(pid)
-print(json.dumps([os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]) for pid in children]))
-"""
-
-# Files of 4 MiB (each far under the 64 MiB a file may have) until the disk says no.
-FILLS_THE_DISK = """
-import errno, json
-written, error = 0, None
-try:
-    for index in range(100):
-        with open(f"fill-{index}.bin", "wb") as stream:
-            stream.write(b"\\0" * (4 * 2 ** 20))
-        written += 4
-except OSError as failure:
-    error = errno.errorcode.get(failure.errno)
-print(json.dumps({"written_mb": written, "error": error}))
-"""
+# Three processes of 100 MiB, each far inside the per-process limit (3 GiB of address
+# space), together half as much again as the submission's 200 MiB; files of 4 MiB.
+FORKED_HOGS, FILLS_THE_DISK = forked_hogs(100), fills_the_disk()
 
 
 def run_enclosed(code, box, workdir):
@@ -72,6 +48,8 @@ def test_processes_of_one_submission_share_its_memory(tmp_path):
         work.mkdir()
         codes = run_enclosed(FORKED_HOGS, box, work)
         peak = enclosure.peak_mb(Path(box.cgroups[0]).parent)
+        flags = dict(enclosure.exhausted(box, SMALL))
+    assert "out-of-memory" in flags, flags
     assert -9 in codes, f"expected the OOM killer to stop a child, got exit codes {codes}"
     assert peak is not None and peak <= SMALL.submission_memory_mb, peak
 
@@ -86,6 +64,8 @@ def test_files_of_one_submission_share_its_disk(tmp_path):
         work.mkdir()
         found = run_enclosed(FILLS_THE_DISK, box, work)
         scratch = Path(box.scratch)
+        flags = dict(enclosure.exhausted(box, SMALL))
+    assert "disk-full" in flags, flags
     assert found["error"] == "ENOSPC", found
     assert found["written_mb"] <= SMALL.submission_disk_mb, found
     assert not scratch.exists()
