@@ -93,7 +93,7 @@ def _make_group(megabytes):
     if version is None:
         raise OSError(parent)
     _COUNT[0] += 1
-    folder = parent / f"nn-course-{os.getpid()}-{_COUNT[0]}"
+    folder = parent / f"{GROUP_PREFIX}{os.getpid()}-{_COUNT[0]}"
     if version == 2:  # the parent must hand the memory controller down to its children
         control = parent / "cgroup.subtree_control"
         if "memory" not in control.read_text().split():
@@ -173,17 +173,56 @@ def _unmount(folder):
 
 # ---------------------------------------------------------------- both
 
+SCRATCH_PARENT = "/tmp"
+# The names carry the grading process's pid: what a process killed mid-submission left
+# behind (a mounted tmpfs, an empty cgroup) is swept up by the next enclosure.
+SCRATCH_PREFIX, GROUP_PREFIX = "nnj-", "nn-course-"
+
+
+def _alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass
+    return True
+
+
+def _owner(name, prefix):
+    """The pid in an enclosure's folder or cgroup name (None if it is not one)."""
+    head = name[len(prefix):].split("-")[0] if name.startswith(prefix) else ""
+    return int(head) if head.isdigit() else None
+
+
+def sweep():
+    """Remove the tmpfs and cgroups of enclosures whose grading process is gone."""
+    for folder in Path(SCRATCH_PARENT).glob(f"{SCRATCH_PREFIX}*"):
+        pid = _owner(folder.name, SCRATCH_PREFIX)
+        if pid is not None and not _alive(pid):
+            _unmount(folder)
+            shutil.rmtree(folder, ignore_errors=True)
+    version, parent = _own_cgroup()
+    if version is not None and parent.is_dir():
+        for group in parent.glob(f"{GROUP_PREFIX}*"):
+            pid = _owner(group.name, GROUP_PREFIX)
+            if pid is not None and not _alive(pid):
+                _remove_group(group)
+
 
 @contextlib.contextmanager
 def enclose(settings):
     """The ``Enclosure`` of one submission while it is graded (a context manager).
 
     Afterwards every process left in its cgroup is killed, the cgroup removed and the tmpfs,
-    with whatever was written there, unmounted.
+    with whatever was written there, unmounted. What earlier enclosures of processes that
+    died left behind is removed first (``sweep``).
     """
+    sweep()
     held, missing = [], []
     scratch = cgroup = None
-    folder = Path(tempfile.mkdtemp(prefix="nnj-", dir="/tmp" if os.path.isdir("/tmp") else None))
+    folder = Path(tempfile.mkdtemp(prefix=f"{SCRATCH_PREFIX}{os.getpid()}-",
+                                   dir=SCRATCH_PARENT if os.path.isdir(SCRATCH_PARENT) else None))
     try:
         try:
             _mount_tmpfs(folder, settings.submission_disk_mb)

@@ -28,6 +28,7 @@ from test_grading import (
     POINTS,
     SETTINGS,
     answers,
+    cell_scores,
     make_submission,
 )
 
@@ -425,6 +426,47 @@ def attacked_course(tmp_path_factory):
     outcomes = grade.grade_course(course_dir, workers=2, settings=ATTACK_SETTINGS,
                                   progress=False)
     return course_dir, {o.student: o for o in outcomes}, before
+
+
+@pytest.fixture(scope="module")
+def attacked_on_cluster(attacked_course, tmp_path_factory, postgres_server):
+    """The same class, in a copy of the course with a PostgreSQL gradebook, graded again on
+    a Dask ``LocalCluster`` of two worker processes."""
+    distributed = pytest.importorskip("distributed")
+    from test_cluster import on_postgres
+
+    from autograder import cluster
+
+    course_dir, _, _ = attacked_course
+    remote = tmp_path_factory.mktemp("cluster") / "course"
+    graded = {"autograded", "feedback", grade.WORK, "gradebook.db"}
+    shutil.copytree(course_dir, remote, symlinks=True,
+                    ignore=lambda folder, names: graded & set(names)
+                    if Path(folder) == course_dir else set())
+    on_postgres(remote, postgres_server)
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                  dashboard_address=None) as local:
+        outcomes = cluster.grade_on_cluster(remote, local.scheduler_address,
+                                            settings=ATTACK_SETTINGS, progress=False)
+    return remote, {o.student: o for o in outcomes}
+
+
+def test_the_cluster_grades_the_attack_class_as_local_grading_does(attacked_course,
+                                                                     attacked_on_cluster):
+    """Graded on the cluster into PostgreSQL, does every submission of the attack class earn
+    what it earns locally, cell by cell, every attack still reported and nothing retried?"""
+    course_dir, local, _ = attacked_course
+    remote, outcomes = attacked_on_cluster
+    assert set(outcomes) == set(local)
+    assert cell_scores(remote) == cell_scores(course_dir)
+    for student, outcome in outcomes.items():
+        assert (outcome.status, outcome.score, outcome.max_score) == (
+            local[student].status, local[student].score, local[student].max_score), outcome
+        assert outcome.worker.startswith("tcp://") and "retried" not in outcome.flags, outcome
+        if student in ATTACKS:  # a timing attack may be reported by another of its flags
+            assert ATTACKS[student][4] & set(outcome.flags), (student, outcome.flags)
+        else:
+            assert set(outcome.flags) == set(local[student].flags), (student, outcome.flags)
 
 
 @pytest.mark.parametrize("attack", list(ATTACKS))

@@ -82,3 +82,28 @@ def test_what_cannot_be_bounded_is_said_loudly(monkeypatch, tmp_path, capsys):
     with pytest.warns(UserWarning, match="not bounded in total"):
         assert enclosure.warn_if_unbounded(settings)
     assert "NOT bounded in total" in capsys.readouterr().err
+
+
+@needs_bounds
+def test_what_a_killed_grader_left_is_swept_up():
+    """When the process grading a submission is killed, are its tmpfs and cgroup, left
+    behind, removed by the next enclosure?"""
+    import os
+    import signal
+    import sys
+
+    code = ("import json, sys, time\nfrom autograder import enclosure, settings\n"
+            "with enclosure.enclose(settings.Settings(submission_disk_mb=8)) as box:\n"
+            "    print(json.dumps([box.scratch, list(box.cgroups)]), flush=True)\n"
+            "    time.sleep(120)\n")
+    grader = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True,
+                              cwd=Path(enclosure.__file__).parents[1])
+    try:
+        scratch, cgroups = json.loads(grader.stdout.readline())
+    finally:
+        os.kill(grader.pid, signal.SIGKILL)
+        grader.wait()
+        grader.stdout.close()
+    assert os.path.ismount(scratch) and Path(cgroups[0]).parent.is_dir()
+    with enclosure.enclose(SMALL):
+        assert not Path(scratch).exists() and not Path(cgroups[0]).parent.exists()
