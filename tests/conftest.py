@@ -44,3 +44,23 @@ def postgres_server():
     server = postgres.Server()
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="session")
+def course_copy(tmp_path_factory):
+    """``course_copy(folder)`` puts into ``folder`` (new or empty) a copy of a course built
+    once per run from the repository's ``solutions/``, and returns it: a built course is
+    self-contained, so each test module grades its own copy instead of building one."""
+    import shutil
+    from pathlib import Path
+
+    from autograder import course
+
+    built = tmp_path_factory.mktemp("built") / "course"
+    course.build_course(built)
+
+    def copy(folder):
+        shutil.copytree(built, folder, symlinks=True, dirs_exist_ok=True)
+        return Path(folder)
+
+    return copy

@@ -410,10 +410,9 @@ ATTACKS = {
 
 
 @pytest.fixture(scope="module")
-def attacked_course(tmp_path_factory):
+def attacked_course(tmp_path_factory, course_copy):
     """A class of honest students and attackers, graded in one run with two workers."""
-    course_dir = tmp_path_factory.mktemp("course")
-    course.build_course(course_dir)
+    course_dir = course_copy(tmp_path_factory.mktemp("course"))
     for student in HONEST:
         make_submission(course_dir, student, **CLASS[student.replace("honest-", "")][0])
     for student, (module, answer, edit, files, _) in ATTACKS.items():

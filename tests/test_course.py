@@ -61,12 +61,11 @@ def test_an_edited_test_changes_both_verdicts_alike(tmp_path):
                         for grade_id in POINTS if grade_id != "why-no-xor"}
 
 
-def test_a_copy_of_the_course_grades_the_same_without_the_repository(tmp_path):
+def test_a_copy_of_the_course_grades_the_same_without_the_repository(tmp_path, course_copy):
     """Does a copy of a course, graded by a copy of the grader that has no solutions/ beside
     it (as after a plain pip install), give the same grades and verdicts?"""
     students = ("complete", "blank")
-    course_dir = tmp_path / "course"
-    course.build_course(course_dir)
+    course_dir = course_copy(tmp_path / "course")
     make_submission(course_dir, "complete")
     make_submission(course_dir, "blank", module=None, answer="blank")
     moved = tmp_path / "elsewhere" / "course"
@@ -118,10 +117,9 @@ def test_a_course_without_its_grading_folder_is_refused(tmp_path):
     assert "python -m autograder course" in result.stderr
 
 
-def test_the_manifest_lists_every_graded_cell_with_its_points(tmp_path):
+def test_the_manifest_lists_every_graded_cell_with_its_points(tmp_path, course_copy):
     """Does grading/course.json name each assignment's module and every graded cell?"""
-    course_dir = tmp_path / "course"
-    course.build_course(course_dir)
+    course_dir = course_copy(tmp_path / "course")
     built_course = course.Course(course_dir)
     assert built_course.assignments == [name for name, _, _ in course.assignments()]
     assert [built_course.module(a) for a in built_course.assignments] == [

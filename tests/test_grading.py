@@ -178,10 +178,10 @@ CLASS = {
 
 
 @pytest.fixture(scope="module")
-def graded_course(tmp_path_factory):
+def graded_course(tmp_path_factory, course_copy):
     """A course with the whole class submitted, graded by a run killed halfway and resumed."""
-    course_dir = tmp_path_factory.mktemp("course")
-    assert course.build_course(course_dir)[0] == ASSIGNMENT
+    course_dir = course_copy(tmp_path_factory.mktemp("course"))
+    assert course.Course(course_dir).assignments[0] == ASSIGNMENT
     for student, (how, _, _) in CLASS.items():
         make_submission(course_dir, student, **how)
     folder = course_dir / "submitted"

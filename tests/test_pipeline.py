@@ -23,10 +23,8 @@ CELLS = {"test-step": 1, "test-perceptron-predict": 2, "test-gates-by-hand": 2,
 
 
 @pytest.fixture(scope="module")
-def course_dir(tmp_path_factory):
-    directory = tmp_path_factory.mktemp("pipeline")
-    course.build_course(directory)
-    return directory
+def course_dir(tmp_path_factory, course_copy):
+    return course_copy(tmp_path_factory.mktemp("pipeline"))
 
 
 _students = iter(range(10**6))

@@ -21,7 +21,7 @@ import pytest
 from libraries import import_library
 
 from autograder import definitions, release, sandbox, trusted
-from autograder.course import Course, assignments, build_course
+from autograder.course import Course, assignments
 from autograder.settings import Settings
 
 LIMITS = Settings().limits()
@@ -212,10 +212,8 @@ def test_a_solution_outside_a_function_is_refused():
 
 
 @pytest.fixture(scope="session")
-def course(tmp_path_factory):
-    directory = tmp_path_factory.mktemp("trusted-course")
-    build_course(directory)
-    return Course(directory)
+def course(tmp_path_factory, course_copy):
+    return Course(course_copy(tmp_path_factory.mktemp("trusted-course")))
 
 
 def assignment_of(course, module):
