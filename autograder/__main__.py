@@ -15,8 +15,8 @@ course DIR [--solutions PATH] [--db-url URL]
     changing solutions/, and the change reaches grading. The gradebook is SQLite in
     DIR unless --db-url names a database (e.g. postgresql://grader@dbhost/nncourse);
     a rebuild keeps the one the course names.
-grade DIR [--workers N | --scheduler ADDRESS [--shared-course]] [--assignment A]
-          [--student S] [-o PATH] [--cell-timeout S ...]
+grade DIR [--workers N | --scheduler ADDRESS [--shared-course] [--recorders N]]
+          [--assignment A] [--student S] [-o PATH] [--cell-timeout S ...]
     Autograde every submission under DIR/submitted (only what changed since
     the last run), then write DIR/grades.csv (nbgrader's export format),
     DIR/grades_by_cell.csv and print a summary. The grading limits have an
@@ -69,6 +69,9 @@ def main(argv=None):
     grade_parser.add_argument("--scheduler", metavar="ADDRESS",
                               help="grade on the Dask cluster whose scheduler listens there "
                               "(e.g. tcp://10.0.0.5:8786); --workers is then unused")
+    grade_parser.add_argument("--recorders", type=int, default=None, metavar="N",
+                              help="with --scheduler: processes recording results at once "
+                              "(default: 1 for a SQLite gradebook, 4 for a database server)")
     grade_parser.add_argument("--shared-course", action="store_true",
                               help="with --scheduler: the workers see DIR at the same path, "
                               "so send them its path rather than the packed course")
@@ -120,7 +123,8 @@ def run(args):
 
             outcomes = cluster.grade_on_cluster(
                 args.directory, args.scheduler, args.assignment, args.student,
-                settings.from_options(args), force=args.force, shared=args.shared_course)
+                settings.from_options(args), force=args.force, shared=args.shared_course,
+                recorders=args.recorders)
         else:
             outcomes = grade.grade_course(args.directory, args.workers, args.assignment,
                                           args.student, settings.from_options(args),

@@ -43,7 +43,7 @@ from pathlib import Path
 from distributed.diagnostics.plugin import WorkerPlugin
 
 from . import grade
-from .course import GRADING, Course, open_gradebook, register_assignments
+from .course import GRADING, Course, load_config, open_gradebook, register_assignments
 from .intake import read_submission
 
 BUNDLED = ("nbgrader_config.py", "source", "release", GRADING)
@@ -278,7 +278,7 @@ def _replace_folder(folder, files):
 
 
 def grade_on_cluster(course_dir, scheduler, assignment=None, student=None, settings=None,
-                     force=False, progress=True, shared=False):
+                     force=False, progress=True, shared=False, recorders=None):
     """Grade every submission under ``course_dir/submitted`` that needs it, on a Dask cluster.
 
     Parameters
@@ -291,6 +291,10 @@ def grade_on_cluster(course_dir, scheduler, assignment=None, student=None, setti
     shared : bool
         The workers see the course directory at the same path: send them its path, not
         the packed bundle.
+    recorders : int, optional
+        Processes recording results here at once (``Recorders``); by default one for a
+        SQLite gradebook, which takes one writer at a time, and ``RECORDERS`` for a
+        database server.
 
     Returns
     -------
@@ -311,7 +315,13 @@ def grade_on_cluster(course_dir, scheduler, assignment=None, student=None, setti
     folder = prepare(course_dir, sorted({name for name, _ in todo}))
     grade._add_students(course_dir, {name for _, name in todo})
     bar = grade.Progress(len(todo)) if progress else None
-    with Client(scheduler) as client, open_gradebook(course_dir) as gradebook:
+
+    def recorded(outcome):
+        outcomes[(outcome.assignment, outcome.student)] = outcome
+        if bar:
+            bar.update(outcome)
+
+    with Client(scheduler) as client, Recorders(course_dir, recorders) as recording:
         if shared:
             bundle = ("path", str(folder))
         else:
@@ -328,15 +338,12 @@ def grade_on_cluster(course_dir, scheduler, assignment=None, student=None, setti
             tasks[future.key] = (name, who, future)
         for future in as_completed([future for _, _, future in tasks.values()]):
             name, who, _ = tasks[future.key]
-            outcome = _collect(course_dir, client, future, name, who, gradebook)
-            outcomes[(name, who)] = outcome
-            if bar:
-                bar.update(outcome)
+            recording.submit(_result(client, future, name, who), recorded)
     return [outcomes[job] for job in jobs]
 
 
-def _collect(course_dir, client, future, assignment, student, gradebook):
-    """Record the result of one finished task (or its failure), once."""
+def _result(client, future, assignment, student):
+    """The result of one finished task (or of its failure), as ``record`` takes it."""
     key = future.key
 
     def times_retried(dask_scheduler=None):
@@ -353,9 +360,92 @@ def _collect(course_dir, client, future, assignment, student, gradebook):
                                 problems=[f"grading on the cluster failed: "
                                           f"{type(error).__name__}: {error}"])
         result = {"outcome": asdict(outcome), "gradebook": None}
+    future.release()  # its bytes live on here only until recorded
     result["outcome"]["worker"] = result.get("worker", "")
     if retried:
         result["outcome"]["flags"].append("retried")
         result["outcome"]["problems"].append(
             f"graded again on another worker after {retried} worker(s) died running it")
-    return record(course_dir, result, gradebook)
+    return result
+
+
+# ---------------------------------------------------------------- recording, in parallel
+
+RECORDERS = 4  # processes recording at once into a database server
+
+
+class Recorders:
+    """Records results into the course, here: in this process, or in several at once.
+
+    Recording a result is mostly Python work in nbgrader and SQLAlchemy (threads would wait
+    on one another), so a gradebook on a database server is written by ``count`` processes,
+    each with a session of its own; each result is recorded by one of them, and a result
+    whose recorder died is recorded here. SQLite takes one writer at a time: one, here.
+    """
+
+    def __init__(self, course_dir, count=None):
+        self.course_dir = Path(course_dir)
+        url = load_config(course_dir).CourseDirectory.db_url
+        if count is None:
+            count = 1 if url.startswith("sqlite") else RECORDERS
+        self.count = count
+        self.pool = self.gradebook = None
+        self.pending = {}  # concurrent future -> (result, its callback)
+
+    def __enter__(self):
+        if self.count > 1:
+            import multiprocessing
+            from concurrent.futures import ProcessPoolExecutor
+
+            self.pool = ProcessPoolExecutor(
+                self.count, mp_context=multiprocessing.get_context("spawn"),
+                initializer=_start_recorder, initargs=(str(self.course_dir),))
+        else:
+            self.gradebook = open_gradebook(self.course_dir).__enter__()
+        return self
+
+    def submit(self, result, done):
+        """Record ``result``; call ``done(outcome)`` here once it is recorded."""
+        if self.pool is None:
+            done(record(self.course_dir, result, self.gradebook))
+            return
+        self.pending[self.pool.submit(_record_here, result)] = (result, done)
+        self._collect(block=False)
+
+    def _collect(self, block):
+        from concurrent.futures import FIRST_COMPLETED, wait
+
+        while self.pending:
+            finished, _ = wait(list(self.pending), timeout=None if block else 0,
+                               return_when=FIRST_COMPLETED)
+            if not finished:
+                return
+            for future in finished:
+                result, done = self.pending.pop(future)
+                try:
+                    outcome = future.result()
+                except Exception:  # its recorder died or failed: record it here, once
+                    outcome = record(self.course_dir, result)
+                done(outcome)
+
+    def __exit__(self, *exc):
+        try:
+            if self.pool is not None:
+                self._collect(block=True)
+        finally:
+            if self.pool is not None:
+                self.pool.shutdown()
+            if self.gradebook is not None:
+                self.gradebook.close()
+
+
+_RECORDER = {}  # in a recorder process: the course and its open gradebook
+
+
+def _start_recorder(course_dir):
+    grade.quiet_gradebook()
+    _RECORDER.update(course_dir=course_dir, gradebook=open_gradebook(course_dir).__enter__())
+
+
+def _record_here(result):
+    return record(_RECORDER["course_dir"], result, _RECORDER["gradebook"])

@@ -123,3 +123,35 @@ def test_a_worker_killed_mid_task_loses_and_duplicates_nothing(graded_on_cluster
         rows = [s for s in book.assignment_submissions(ASSIGNMENT) if s.student.id == student]
         assert len(rows) == 1 and rows[0].score == outcome.score
     assert grade.load_outcome(remote, ASSIGNMENT, student) == outcome
+
+
+def test_results_recorded_by_several_processes_are_each_recorded_once(graded_on_cluster):
+    """Recorded by three processes at once into PostgreSQL, does each of several results
+    reach the gradebook and the results once, with its score?"""
+    import copy
+
+    from autograder.intake import read_submission
+
+    remote, outcomes, _ = graded_on_cluster
+    expected = {o.student: o.score for o in outcomes}["complete"]
+    bundle = cluster.prepare(remote, [ASSIGNMENT])
+    submission = read_submission(remote / "submitted" / "complete" / ASSIGNMENT,
+                                 root=remote / "submitted")
+    result = cluster.grade_remote(("path", str(bundle)), ASSIGNMENT, "complete", submission,
+                                  "digest", SETTINGS)
+    copies = [f"recorded-{index}" for index in range(6)]
+    grade._add_students(remote, set(copies))
+    recorded = []
+    with cluster.Recorders(remote, 3) as recorders:
+        assert recorders.pool is not None
+        for student in copies:
+            one = copy.deepcopy(result)
+            one["outcome"]["student"] = student
+            recorders.submit(one, recorded.append)
+    assert sorted(o.student for o in recorded) == copies
+    assert all(o.score == expected for o in recorded), recorded
+    with course.open_gradebook(remote) as book:
+        rows = [s.student.id for s in book.assignment_submissions(ASSIGNMENT)]
+    assert sorted(student for student in rows if student in copies) == copies
+    for student in copies:
+        assert grade.load_outcome(remote, ASSIGNMENT, student).score == expected
