@@ -439,7 +439,10 @@ def _run_segments(test, namespace, hidden=True):
         if segment.hidden and not hidden:
             continue
         try:
-            exec(compile(segment.source, f"<{test.grade_id}>", "exec"), scope)  # noqa: S102
+            # what a test prints is for the student's kernel, not the grader's terminal
+            with open(os.devnull, "w") as sink, contextlib.redirect_stdout(sink), \
+                    contextlib.redirect_stderr(sink):
+                exec(compile(segment.source, f"<{test.grade_id}>", "exec"), scope)  # noqa: S102
         except (Exception, Stopped) as error:
             return error, index
     return None, None

@@ -1,12 +1,17 @@
 """Benchmark: grading throughput on a Dask ``LocalCluster`` against local grading with the
-same number of processes, and, on paper, the time 70,000 notebooks would take on 100 workers.
+same number of processes; the time to record a result here; what a hung submission costs;
+and, on paper, the time 70,000 notebooks would take on 100 workers.
 
 One synthetic class (``bench/grading.make_class``: every student submits every assignment)
 is graded in fresh copies of one course: by ``python -m autograder grade --workers W`` and by
 ``cluster.grade_on_cluster`` on a ``LocalCluster`` of W single-threaded worker processes, for
-each W. The estimate takes the cluster's measured core-seconds per notebook, the scheduler's
-measured overhead per task and the submitting side's measured time to record one result (it
-records them one after another), and assumes 100 workers of this machine's speed.
+each W. Recording: one graded result is recorded again for many students, into SQLite and
+into PostgreSQL (a throw-away server, ``tests/postgres.py``) by one process and by
+several (``cluster.Recorders``). A hung submission: a library that loops forever on import,
+ignoring SIGINT, graded at the default cell timeout. The estimate takes the cluster's
+measured core-seconds per notebook, the scheduler's measured overhead per task and the
+fastest measured recording, and assumes 100 workers of this machine's speed; the three
+run at once, so the slowest of them bounds the run.
 
     .venv/bin/python bench/cluster.py --students 2
 
@@ -14,6 +19,7 @@ Not a test: timings on a shared machine are noisy, so compare them only within o
 """
 
 import argparse
+import copy
 import shutil
 import sys
 import tempfile
@@ -22,15 +28,22 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tests"))  # tests/postgres.py: a throw-away PostgreSQL server
 
-from autograder import cluster, release  # noqa: E402
+from autograder import cluster, course, grade, release  # noqa: E402
 from autograder.course import build_course  # noqa: E402
+from autograder.intake import read_submission  # noqa: E402
 from autograder.settings import Settings  # noqa: E402
 from bench import grading, report  # noqa: E402
 from bench.report import Row  # noqa: E402
 
 GROUP = "cluster"
 MOOC = (70_000, 100)  # notebooks, workers
+RECORDED = 40  # results recorded per way of recording
+# a library whose import never ends and ignores SIGINT (issue 13: 280.7 s a notebook before
+# the set-up was given up after two tries)
+HANGS_ON_IMPORT = ("import signal\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\n"
+                   "while True:\n    pass\n")
 
 
 def scheduling_overhead(address, tasks=200):
@@ -45,32 +58,95 @@ def scheduling_overhead(address, tasks=200):
 
 
 def graded_on_cluster(course_dir, workers):
-    """(seconds, seconds spent recording here, scheduler overhead per task) on a fresh
-    LocalCluster of ``workers`` processes."""
+    """(seconds, scheduler overhead per task) on a fresh LocalCluster of ``workers``."""
     from distributed import LocalCluster
 
-    recording = []
-    record = cluster.record
-
-    def timed_record(*args):
+    with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                      dashboard_address=None) as local:
+        overhead = scheduling_overhead(local.scheduler_address)
         start = time.perf_counter()
-        try:
-            return record(*args)
-        finally:
-            recording.append(time.perf_counter() - start)
+        cluster.grade_on_cluster(course_dir, local.scheduler_address, settings=Settings(),
+                                 progress=False)
+        return time.perf_counter() - start, overhead
 
-    cluster.record = timed_record
+
+def one_result(course_dir, assignment, student):
+    """A graded result of ``student``, as a worker returns it (graded here, not on Dask)."""
+    bundle = cluster.prepare(course_dir, [assignment])
+    submission = read_submission(course_dir / "submitted" / student / assignment,
+                                 root=course_dir / "submitted")
+    return cluster.grade_remote(("path", str(bundle)), assignment, student, submission,
+                                "bench", Settings())
+
+
+def recording_seconds(course_dir, result, recorders, count=RECORDED):
+    """Seconds per result to record ``count`` copies of ``result`` (for new students)."""
+    students = [f"recorded-{index:03d}" for index in range(count)]
+    grade._add_students(course_dir, set(students))
+    with cluster.Recorders(course_dir, recorders) as recording:
+        start = time.perf_counter()
+        for student in students:
+            one = copy.deepcopy(result)
+            one["outcome"]["student"] = student
+            recording.submit(one, lambda outcome: None)
+    return (time.perf_counter() - start) / count  # __exit__ waited for the last
+
+
+def recording_rows(base, tmp, result):
+    """Rows: ms to record a result, SQLite against PostgreSQL, one process or several."""
+    import os
+
+    import postgres
+
+    ways = [("SQLite", 1)]
+    why = postgres.unavailable()
+    server = None if why else postgres.Server()
+    if server:
+        ways += [("PostgreSQL", 1), ("PostgreSQL", os.cpu_count() or 2)]
+    measured = {}
     try:
-        with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                          dashboard_address=None) as local:
-            overhead = scheduling_overhead(local.scheduler_address)
-            start = time.perf_counter()
-            cluster.grade_on_cluster(course_dir, local.scheduler_address, settings=Settings(),
-                                     progress=False)
-            seconds = time.perf_counter() - start
+        for database, recorders in ways:
+            folder = Path(tmp) / f"record-{database}-{recorders}"
+            shutil.copytree(base, folder)
+            if database == "PostgreSQL":
+                (folder / "gradebook.db").unlink()
+                course.write_config(folder, db_url=server.database())
+                course.register_assignments(folder, [result["outcome"]["assignment"]])
+            measured[(database, recorders)] = recording_seconds(folder, result, recorders)
     finally:
-        cluster.record = record
-    return seconds, sum(recording), overhead
+        if server:
+            server.stop()
+    first = measured[("SQLite", 1)]
+    rows = [Row(GROUP, f"recording a result here: {database}, {n} process(es)",
+                f"{seconds * 1e3:.0f} ms", "", None,
+                f"{report.ratio(seconds / first, 1)} SQLite with one process; {RECORDED} "
+                "results, one after another into each" + ("" if n == 1 else
+                                                           ", handed to the processes"))
+            for (database, n), seconds in measured.items()]
+    if why:
+        rows.append(Row(GROUP, "recording a result here: PostgreSQL", "skipped", note=why))
+    return rows, min(measured.values())
+
+
+def hung_row(base, tmp):
+    """Row: worker seconds for a notebook whose library hangs on import, default timeouts."""
+    folder = Path(tmp) / "hung"
+    shutil.copytree(base, folder)
+    name, notebook, module = course.assignments()[0]
+    submission = folder / "submitted" / "hangs-on-import" / name
+    shutil.copytree(folder / "release" / name, submission)
+    (submission / "nnlib" / f"{module}.py").write_text(HANGS_ON_IMPORT)
+    settings = Settings()
+    start = time.perf_counter()
+    [outcome] = grade.grade_course(folder, workers=1, assignment=name,
+                                   student="hangs-on-import", settings=settings, progress=False)
+    seconds = time.perf_counter() - start
+    limit = 3 * settings.cell_timeout
+    return Row(GROUP, "a notebook whose library hangs on import, ignoring SIGINT",
+               f"{seconds:.0f} s", f"<= {limit} s (two {settings.cell_timeout} s cell "
+               "timeouts and kernel starts)", seconds <= limit,
+               f"flags {', '.join(outcome.flags)}; before the set-up was given up after two "
+               "tries: 280.7 s (160.3 s autograde, 120.2 s trusted run)")
 
 
 def results(tiny=False, students=2, worker_counts=(1, 2)):
@@ -79,10 +155,13 @@ def results(tiny=False, students=2, worker_counts=(1, 2)):
         return [Row(GROUP, what, "skipped", note="--tiny: even one student's 7 notebooks, "
                     "graded four times, take minutes")]
     release.put_venv_on_path()
+    grade.quiet_gradebook()
     rows = []
     with tempfile.TemporaryDirectory(prefix="bench-cluster-") as tmp:
         base = Path(tmp) / "base"
         names = build_course(base)
+        pristine = Path(tmp) / "pristine"
+        shutil.copytree(base, pristine)
         grading.make_class(base, students)
         total = students * len(names)
         measured = {}
@@ -92,30 +171,37 @@ def results(tiny=False, students=2, worker_counts=(1, 2)):
             shutil.copytree(base, remote_dir)
             local = grading.timed([sys.executable, "-m", "autograder", "grade", str(local_dir),
                                    "--workers", str(workers)], ROOT)
-            remote, recording, overhead = graded_on_cluster(remote_dir, workers)
+            remote, overhead = graded_on_cluster(remote_dir, workers)
             agree = grading.scores(local_dir) == grading.scores(remote_dir)
-            measured[workers] = (remote, recording, overhead)
+            measured[workers] = (remote, overhead)
             rows.append(Row(GROUP, f"{what}, {workers} worker process(es)",
                             f"{total / remote:.2f}/s", "", None,
                             f"local grading with {workers} process(es): {total / local:.2f}/s "
                             f"({total} notebooks: cluster {remote:.0f} s, local {local:.0f} s, "
                             f"cluster / local time {remote / local:.2f}); scores "
                             + ("agree" if agree else "DIFFER")))
+        result = one_result(base, names[1], "student00")
+        found, per_record = recording_rows(pristine, tmp, result)
+        rows += found
+        rows.append(hung_row(pristine, tmp))
     workers = max(measured)
-    remote, recording, overhead = measured[workers]
+    remote, overhead = measured[workers]
     per_notebook = remote * workers / total  # worker core-seconds per notebook, all included
-    per_record = recording / total
     notebooks, fleet = MOOC
-    estimate = notebooks * per_notebook / fleet + notebooks * (overhead + per_record)
+    parts = {"grading": notebooks * per_notebook / fleet,
+             "recording here": notebooks * per_record,
+             "scheduling": notebooks * overhead}
+    bound = max(parts, key=parts.get)
     rows.append(Row(
-        GROUP, f"on paper: {notebooks:,} notebooks on {fleet} workers", f"{estimate / 3600:.1f} h",
-        "", None,
-        f"{notebooks:,} x {per_notebook:.2f} core-s per notebook (measured with {workers} "
-        f"workers, the cluster's whole time) / {fleet}, plus {notebooks:,} x "
-        f"({overhead * 1e3:.1f} ms of scheduling per task + {per_record * 1e3:.0f} ms to "
-        f"record a result here, one after another) = {notebooks * per_notebook / fleet / 3600:.1f}"
-        f" h + {notebooks * (overhead + per_record) / 3600:.1f} h; one core would take "
-        f"{notebooks * per_notebook / 3600:.0f} h"))
+        GROUP, f"on paper: {notebooks:,} notebooks on {fleet} workers",
+        f"{parts[bound] / 3600:.1f} h", "", None,
+        f"the slowest of three that run at once, {bound}: grading {notebooks:,} x "
+        f"{per_notebook:.2f} core-s per notebook (measured with {workers} workers, the "
+        f"cluster's whole time) / {fleet} = {parts['grading'] / 3600:.1f} h; recording "
+        f"{notebooks:,} x {per_record * 1e3:.0f} ms (the fastest way measured above) = "
+        f"{parts['recording here'] / 3600:.1f} h; scheduling {notebooks:,} x "
+        f"{overhead * 1e3:.1f} ms = {parts['scheduling'] / 3600:.2f} h; one core would "
+        f"grade for {notebooks * per_notebook / 3600:.0f} h"))
     return rows
 
 

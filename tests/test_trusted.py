@@ -475,6 +475,16 @@ def test_the_visible_verdict_is_what_the_visible_parts_alone_say(source, expecte
     assert bool(verdict.message) == (not verdict.passed)
 
 
+def test_what_a_test_cell_prints_stays_off_the_graders_terminal(capfd):
+    """Does a test cell's print, run in the grader's own process (a local worker's or a Dask
+    worker's terminal), print nothing there, and still pass?"""
+    source = "print('printed by the test')\nassert x == 1"
+    cell = definitions.TestCell("t", "nb", 1, source, definitions.split_hidden(source))
+    verdict = trusted.run_test(cell, lambda: {"x": 1})
+    assert verdict.passed
+    assert "printed by the test" not in "".join(capfd.readouterr())
+
+
 # ---------------------------------------------------------------- a library that hangs
 
 
