@@ -31,6 +31,7 @@ and started again grades only what has no current outcome.
 """
 
 import contextlib
+import faulthandler
 import hashlib
 import io
 import shutil
@@ -137,6 +138,12 @@ def _copy(source, target):
 def grade_remote(bundle, assignment, student, submission, digest, settings):
     """Grade one submission on a worker, in a scratch copy of the bundle.
 
+    A watchdog ends the worker process, with every thread's stack on its stderr, if the task
+    takes longer than ``settings.job_limit()`` (the grader itself stuck: a submission's own
+    code is bounded by the cell and notebook timeouts). Dask then runs the task again on
+    another worker, and after its ``allowed-failures`` gives up on it, which is recorded as
+    ``grader-failed``. So a worker runs one task at a time (``dask worker --nthreads 1``).
+
     Returns
     -------
     dict
@@ -148,6 +155,7 @@ def grade_remote(bundle, assignment, student, submission, digest, settings):
 
     grade.quiet_gradebook()
     single_threaded_blas()  # as many kernels at once as the worker has threads
+    faulthandler.dump_traceback_later(settings.job_limit(), exit=True)
     scratch = Path(tempfile.mkdtemp(prefix="nn-course-task-"))
     try:
         course_dir = scratch / "course"
@@ -166,6 +174,7 @@ def grade_remote(bundle, assignment, student, submission, digest, settings):
             "worker": _worker_name(),
         }
     finally:
+        faulthandler.cancel_dump_traceback_later()
         shutil.rmtree(scratch, ignore_errors=True)
 
 

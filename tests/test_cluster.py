@@ -155,3 +155,36 @@ def test_results_recorded_by_several_processes_are_each_recorded_once(graded_on_
     assert sorted(student for student in rows if student in copies) == copies
     for student in copies:
         assert grade.load_outcome(remote, ASSIGNMENT, student).score == expected
+
+
+def test_a_task_that_hangs_the_grader_ends_its_worker_process(tmp_path):
+    """When grading itself hangs on a worker (not the student's code, which the timeouts
+    bound), does the watchdog end the worker process after the job's limit, saying where it
+    was stuck, so that Dask can run the task elsewhere?"""
+    import subprocess
+    import sys
+    import time
+
+    program = f"""
+import sys, time
+sys.path.insert(0, {str(grade.__file__.rsplit("/", 2)[0])!r})
+from autograder import cluster, grade, settings
+
+class Quick(settings.Settings):
+    def job_limit(self):
+        return 2
+
+def stuck(*args, **kwargs):
+    time.sleep(600)
+
+grade.grade_job = stuck
+grade._add_students = lambda *args: None
+cluster.unpacked = lambda bundle: {str(tmp_path)!r}
+cluster.grade_remote(("path", {str(tmp_path)!r}), "a", "s", None, "d", Quick())
+"""
+    start = time.monotonic()
+    done = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True,
+                          timeout=120)
+    assert time.monotonic() - start < 60
+    assert done.returncode != 0
+    assert "Timeout" in done.stderr and "in stuck" in done.stderr, done.stderr[-2000:]
