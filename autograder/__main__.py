@@ -69,9 +69,9 @@ def main(argv=None):
     grade_parser.add_argument("--scheduler", metavar="ADDRESS",
                               help="grade on the Dask cluster whose scheduler listens there "
                               "(e.g. tcp://10.0.0.5:8786); --workers is then unused")
-    grade_parser.add_argument("--recorders", type=int, default=None, metavar="N",
-                              help="with --scheduler: processes recording results at once "
-                              "(default: 1 for a SQLite gradebook, 4 for a database server)")
+    grade_parser.add_argument("--recorders", type=int, default=1, metavar="N",
+                              help="with --scheduler and a gradebook on a database server: "
+                              "processes recording results at once (default 1)")
     grade_parser.add_argument("--shared-course", action="store_true",
                               help="with --scheduler: the workers see DIR at the same path, "
                               "so send them its path rather than the packed course")

@@ -287,7 +287,7 @@ def _replace_folder(folder, files):
 
 
 def grade_on_cluster(course_dir, scheduler, assignment=None, student=None, settings=None,
-                     force=False, progress=True, shared=False, recorders=None):
+                     force=False, progress=True, shared=False, recorders=1):
     """Grade every submission under ``course_dir/submitted`` that needs it, on a Dask cluster.
 
     Parameters
@@ -300,10 +300,9 @@ def grade_on_cluster(course_dir, scheduler, assignment=None, student=None, setti
     shared : bool
         The workers see the course directory at the same path: send them its path, not
         the packed bundle.
-    recorders : int, optional
-        Processes recording results here at once (``Recorders``); by default one for a
-        SQLite gradebook, which takes one writer at a time, and ``RECORDERS`` for a
-        database server.
+    recorders : int, default 1
+        Processes recording results here at once (``Recorders``), for a gradebook on a
+        database server (SQLite takes one writer at a time).
 
     Returns
     -------
@@ -380,24 +379,22 @@ def _result(client, future, assignment, student):
 
 # ---------------------------------------------------------------- recording, in parallel
 
-RECORDERS = 4  # processes recording at once into a database server
-
 
 class Recorders:
     """Records results into the course, here: in this process, or in several at once.
 
     Recording a result is mostly Python work in nbgrader and SQLAlchemy (threads would wait
-    on one another), so a gradebook on a database server is written by ``count`` processes,
-    each with a session of its own; each result is recorded by one of them, and a result
-    whose recorder died is recorded here. SQLite takes one writer at a time: one, here.
+    on one another), so a gradebook on a database server can be written by ``count``
+    processes, each with a session of its own; each result is recorded by one of them, and
+    a result whose recorder died is recorded here. SQLite takes one writer at a time, so
+    there ``count`` is always 1. (On a 2-core machine that also runs the database server,
+    two recorders measured no faster than one: ``bench/cluster.py``.)
     """
 
-    def __init__(self, course_dir, count=None):
+    def __init__(self, course_dir, count=1):
         self.course_dir = Path(course_dir)
         url = load_config(course_dir).CourseDirectory.db_url
-        if count is None:
-            count = 1 if url.startswith("sqlite") else RECORDERS
-        self.count = count
+        self.count = 1 if url.startswith("sqlite") else max(1, count or 1)
         self.pool = self.gradebook = None
         self.pending = {}  # concurrent future -> (result, its callback)
 
@@ -421,6 +418,10 @@ class Recorders:
         self.pending[self.pool.submit(_record_here, result)] = (result, done)
         self._collect(block=False)
 
+    def wait(self):
+        """Return once every result submitted so far is recorded."""
+        self._collect(block=True)
+
     def _collect(self, block):
         from concurrent.futures import FIRST_COMPLETED, wait
 
@@ -440,7 +441,7 @@ class Recorders:
     def __exit__(self, *exc):
         try:
             if self.pool is not None:
-                self._collect(block=True)
+                self.wait()
         finally:
             if self.pool is not None:
                 self.pool.shutdown()

@@ -81,15 +81,22 @@ def one_result(course_dir, assignment, student):
 
 def recording_seconds(course_dir, result, recorders, count=RECORDED):
     """Seconds per result to record ``count`` copies of ``result`` (for new students)."""
-    students = [f"recorded-{index:03d}" for index in range(count)]
+    students = [f"recorded-{index:03d}" for index in range(count + 1)]
     grade._add_students(course_dir, set(students))
+
+    def submit(student):
+        one = copy.deepcopy(result)
+        one["outcome"]["student"] = student
+        recording.submit(one, lambda outcome: None)
+
     with cluster.Recorders(course_dir, recorders) as recording:
+        submit(students[0])  # the recorder processes started, their sessions open
+        recording.wait()
         start = time.perf_counter()
-        for student in students:
-            one = copy.deepcopy(result)
-            one["outcome"]["student"] = student
-            recording.submit(one, lambda outcome: None)
-    return (time.perf_counter() - start) / count  # __exit__ waited for the last
+        for student in students[1:]:
+            submit(student)
+        recording.wait()
+        return (time.perf_counter() - start) / count
 
 
 def recording_rows(base, tmp, result):
@@ -120,8 +127,8 @@ def recording_rows(base, tmp, result):
     rows = [Row(GROUP, f"recording a result here: {database}, {n} process(es)",
                 f"{seconds * 1e3:.0f} ms", "", None,
                 f"{report.ratio(seconds / first, 1)} SQLite with one process; {RECORDED} "
-                "results, one after another into each" + ("" if n == 1 else
-                                                           ", handed to the processes"))
+                "results into each, after one that started the recorders"
+                + ("" if n == 1 else ", handed to the processes"))
             for (database, n), seconds in measured.items()]
     if why:
         rows.append(Row(GROUP, "recording a result here: PostgreSQL", "skipped", note=why))
