@@ -47,6 +47,7 @@ from .intake import fingerprint_files, stage_submission
 from .notebooks import single_threaded_blas
 from .preprocessors import (
     CELL_TIMEOUT,
+    DISK_FULL,
     HIDDEN_FAILED,
     KERNEL_DIED,
     KERNEL_STUCK,
@@ -67,6 +68,7 @@ FLAGGED_ERRORS = {KERNEL_DIED: "kernel-died", KERNEL_STUCK: "kernel-unresponsive
                   SETUP_HUNG: "setup-failed-twice",
                   CELL_TIMEOUT: "cell-timeout", TIME_LIMIT: "time-limit",
                   "MemoryError": "out-of-memory", "RecursionError": "recursion-limit"}
+GRADER_REPORTS = {OUTPUT_CUT: "output-cut", DISK_FULL: "disk-full"}  # events -> flags
 
 
 @dataclass
@@ -204,7 +206,6 @@ class Job:
     verdicts: dict = field(default_factory=dict)  # grade_id -> trusted.Verdict
     submission: object = None  # intake.Submission read elsewhere (a cluster's task), or None
     enclosure: Enclosure = field(default_factory=Enclosure)  # its bounds in total
-    exhausted: list = field(default_factory=list)  # what the kernel ran out of, in total
 
     @property
     def submitted(self):
@@ -261,30 +262,11 @@ def autograde(job):
                                     f"the second try {second}")
     # from here on the gradebook may hold in-kernel scores, which only `combine` confirms
     job.graded = True
-    job.exhausted = exhausted(job.enclosure, job.settings)  # before the kernel's files go
-    drop_kernel_files(job.autograded, job.intake.staged)
     if not result["success"]:
         job.outcome.status = "failed"
         job.outcome.problems.append("nbgrader could not grade it: " + _last_error(result))
         revoke_scores(job.course.root, job.assignment, job.student)
         job.graded = False
-
-
-def drop_kernel_files(autograded, staged):
-    """Remove from ``autograded`` what the kernel wrote there: only nbgrader's notebooks and
-    the staged submission's own files stay. So nothing a student's code writes reaches the
-    course, and the trusted run that follows has the submission's disk to itself again."""
-    if not autograded.is_dir():
-        return
-    keep = {path.relative_to(staged) for path in staged.rglob("*") if not path.is_dir()}
-    for path in sorted(autograded.rglob("*"), key=lambda p: len(p.parts), reverse=True):
-        relative = path.relative_to(autograded)
-        if path.is_symlink() or not path.is_dir():
-            if relative not in keep and not (len(relative.parts) == 1
-                                             and path.suffix == ".ipynb"):
-                path.unlink()
-        elif not any(path.iterdir()):
-            path.rmdir()
 
 
 def verify(job):
@@ -385,14 +367,11 @@ def flag(job):
     for name in _execution_flags(job.autograded):
         outcome.flag(name)
     outcome.events = sandbox.read_events(job.events)
-    cut = [event.startswith(OUTPUT_CUT) for event in outcome.events]
-    if any(cut):
-        outcome.flag("output-cut")
-    if not all(cut):
-        outcome.flag("sandbox-events")
+    for event in outcome.events:  # the grader's own reports, or else the sandbox's
+        outcome.flag(next((name for start, name in GRADER_REPORTS.items()
+                           if event.startswith(start)), "sandbox-events"))
     outcome.problems += [f"the sandbox reported: {event}" for event in outcome.events]
-    found = dict(job.exhausted) | dict(exhausted(job.enclosure, job.settings))
-    for name, problem in found.items():
+    for name, problem in exhausted(job.enclosure, job.settings):
         outcome.flag(name, problem)
 
 

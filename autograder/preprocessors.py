@@ -12,13 +12,16 @@ place of, and right after, its ``Execute``:
   graded or answer cell) that times out, hangs or kills the kernel is run once
   more in a new kernel; if it fails so again, every cell below fails at once,
   since all of them need it: a library that hangs on import costs two cell
-  timeouts, not one per cell.
+  timeouts, not one per cell. Afterwards it removes what the kernels wrote into
+  their working folder, so that none of it reaches the course.
 - ``ForgiveStderr`` keeps warnings printed on stderr by a test cell from
   costing its points (nbgrader scores any stderr output as a failure).
 """
 
 import copy
 import json
+import shutil
+from pathlib import Path
 from queue import Empty
 from time import monotonic
 
@@ -38,6 +41,7 @@ KERNEL_STUCK = "KernelUnresponsive"
 SETUP_HUNG = "SetupFailedTwice"  # the set-up hung or killed the kernel again in a new one
 TIME_LIMIT = "SubmissionTimeLimit"
 OUTPUT_CUT = "output of cell"  # how the events file says a cell's output was cut
+DISK_FULL = "disk full"  # ... and that the kernel left its working folder's disk full
 CELL_TIMEOUT = "CellTimeoutError"  # nbgrader's own name for a cell that timed out
 TRUSTED_FAILED = "TrustedCheckFailed"  # the trusted run of visible tests failed, the kernel run not
 HIDDEN_FAILED = "HiddenTestFailed"  # a hidden test failed in the trusted run (never in the kernel)
@@ -109,6 +113,9 @@ class ResilientExecute(Execute):
         self._output_used = {}
         self.reset_execution_trackers()
         self._check_assign_resources(resources)
+        path = self.resources.get("metadata", {}).get("path")  # the kernel's working folder
+        folder = Path(path) if path else None
+        before = set(folder.rglob("*")) if folder else set()
         cell_timeout, deadline = self.timeout, monotonic() + self.submission_timeout
         ran_fine, start, restarts, failed_setup = [], 0, 0, None
         while start < len(self.nb.cells):
@@ -132,7 +139,24 @@ class ResilientExecute(Execute):
             restarts += 1
         self.timeout = cell_timeout
         self.set_widgets_metadata()
+        self._clear_kernel_files(folder, before)
         return self.nb, self.resources
+
+    def _clear_kernel_files(self, folder, before):
+        """Remove what the kernels wrote into their working folder (``before`` is what was
+        there when they started): so nothing a student's code writes reaches the course,
+        nbgrader has room to write the graded notebook, and the trusted run after it has the
+        submission's disk (``enclosure``) to itself. A full disk is reported first."""
+        if folder is None:  # nbgrader always names it; a bare run in this folder keeps all
+            return
+        if shutil.disk_usage(folder).free < 2 ** 20:
+            self._report(f"{DISK_FULL}: the kernel left less than 1 MiB free where it runs")
+        for path in sorted(set(folder.rglob("*")) - before, key=lambda p: len(p.parts),
+                           reverse=True):
+            if path.is_symlink() or not path.is_dir():
+                path.unlink(missing_ok=True)
+            elif not any(path.iterdir()):
+                path.rmdir()
 
     def _run_from(self, start, ran_fine, cell_timeout, deadline, resources):
         """Run cells from ``start``; return where to resume after a restart (or the end)."""

@@ -1,6 +1,8 @@
 """ResilientExecute on small notebooks, in a real kernel: what a grader does when a cell
 hangs, and when the notebook's set-up does."""
 
+import tempfile
+
 import nbformat
 from nbformat.v4 import new_code_cell, new_notebook
 
@@ -27,12 +29,14 @@ class Counted(ResilientExecute):
         return super().setup_kernel(**kwargs)
 
 
-def run(cells):
+def run(cells, folder=None):
+    """Run ``cells`` with the kernel working in ``folder`` (a temporary one by default)."""
     Counted.kernels = 0
     notebook = new_notebook(cells=cells, metadata={"kernelspec": {
         "name": "python3", "display_name": "Python 3", "language": "python"}})
     executor = Counted(timeout=2, responsive_timeout=1, shutdown_kernel="immediate")
-    executor.preprocess(notebook, {"metadata": {"path": "."}})
+    with tempfile.TemporaryDirectory() as scratch:
+        executor.preprocess(notebook, {"metadata": {"path": str(folder or scratch)}})
     return notebook, Counted.kernels
 
 
@@ -82,3 +86,17 @@ def test_a_set_up_that_hangs_once_is_forgiven():
     assert errors(notebook.cells[1]) == [] and errors(notebook.cells[2]) == []
     assert os.path.exists(os.path.join(folder, "tried-once"))
     nbformat.validate(notebook)
+
+
+def test_nothing_the_kernel_writes_is_left_in_its_folder(tmp_path):
+    """Are the files and folders the kernel wrote where it runs removed once it is done, and
+    what was there before it started (the submission nbgrader copied) kept?"""
+    (tmp_path / "nnlib").mkdir()
+    (tmp_path / "nnlib" / "mine.py").write_text("x = 1\n")
+    cells = [new_code_cell("import os\nos.makedirs('made/deeper')\n"
+                           "open('made/deeper/leak.txt', 'w').write('kernel')\n"
+                           "open('nnlib/extra.py', 'w').write('y = 2')")]
+    notebook, _ = run(cells, tmp_path)
+    assert errors(notebook.cells[0]) == []
+    assert sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*")) == [
+        "nnlib", "nnlib/mine.py"]
