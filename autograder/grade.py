@@ -368,9 +368,10 @@ def flag(job):
         outcome.flag(name)
     outcome.events = sandbox.read_events(job.events)
     for event in outcome.events:  # the grader's own reports, or else the sandbox's
-        outcome.flag(next((name for start, name in GRADER_REPORTS.items()
-                           if event.startswith(start)), "sandbox-events"))
-    outcome.problems += [f"the sandbox reported: {event}" for event in outcome.events]
+        name = next((name for start, name in GRADER_REPORTS.items() if event.startswith(start)),
+                    "sandbox-events")
+        who = "sandbox" if name == "sandbox-events" else "grader"
+        outcome.flag(name, f"the {who} reported: {event}")
     for name, problem in exhausted(job.enclosure, job.settings):
         outcome.flag(name, problem)
 
