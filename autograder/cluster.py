@@ -385,10 +385,10 @@ class Recorders:
 
     Recording a result is mostly Python work in nbgrader and SQLAlchemy (threads would wait
     on one another), so a gradebook on a database server can be written by ``count``
-    processes, each with a session of its own; each result is recorded by one of them, and
-    a result whose recorder died is recorded here. SQLite takes one writer at a time, so
-    there ``count`` is always 1. (On a 2-core machine that also runs the database server,
-    two recorders measured no faster than one: ``bench/cluster.py``.)
+    processes, each with a session of its own; each result is recorded by one of them. Once
+    a recorder dies, what it held and every later result are recorded here. SQLite takes
+    one writer at a time, so there ``count`` is always 1. (On a 2-core machine that also
+    runs the database server, two recorders measured no faster than one: bench/cluster.py.)
     """
 
     def __init__(self, course_dir, count=1):
@@ -406,17 +406,28 @@ class Recorders:
             self.pool = ProcessPoolExecutor(
                 self.count, mp_context=multiprocessing.get_context("spawn"),
                 initializer=_start_recorder, initargs=(str(self.course_dir),))
-        else:
-            self.gradebook = open_gradebook(self.course_dir).__enter__()
         return self
 
     def submit(self, result, done):
         """Record ``result``; call ``done(outcome)`` here once it is recorded."""
-        if self.pool is None:
-            done(record(self.course_dir, result, self.gradebook))
-            return
-        self.pending[self.pool.submit(_record_here, result)] = (result, done)
-        self._collect(block=False)
+        from concurrent.futures.process import BrokenProcessPool
+
+        if self.pool is not None:
+            try:
+                self.pending[self.pool.submit(_record_here, result)] = (result, done)
+            except BrokenProcessPool:  # a recorder died: this and the rest are recorded here
+                self.pool.shutdown(wait=False)
+                self.pool = None
+            else:
+                self._collect(block=False)
+                return
+        done(self._record_locally(result))
+
+    def _record_locally(self, result):
+        """Record ``result`` in this process (its gradebook opened on first use)."""
+        if self.gradebook is None:
+            self.gradebook = open_gradebook(self.course_dir).__enter__()
+        return record(self.course_dir, result, self.gradebook)
 
     def wait(self):
         """Return once every result submitted so far is recorded."""
@@ -435,7 +446,7 @@ class Recorders:
                 try:
                     outcome = future.result()
                 except Exception:  # its recorder died or failed: record it here, once
-                    outcome = record(self.course_dir, result)
+                    outcome = self._record_locally(result)
                 done(outcome)
 
     def __exit__(self, *exc):

@@ -125,9 +125,18 @@ def test_a_worker_killed_mid_task_loses_and_duplicates_nothing(graded_on_cluster
     assert grade.load_outcome(remote, ASSIGNMENT, student) == outcome
 
 
+class EndsItsProcess:
+    """Unpickled, it ends the process that unpickles it: in a result, a recorder that dies."""
+
+    def __reduce__(self):
+        import os
+
+        return (os._exit, (1,))
+
+
 def test_results_recorded_by_several_processes_are_each_recorded_once(graded_on_cluster):
-    """Recorded by three processes at once into PostgreSQL, does each of several results
-    reach the gradebook and the results once, with its score?"""
+    """Recorded by three processes at once into PostgreSQL, one of which dies halfway, does
+    each of several results reach the gradebook and the results once, with its score?"""
     import copy
 
     from autograder.intake import read_submission
@@ -144,10 +153,13 @@ def test_results_recorded_by_several_processes_are_each_recorded_once(graded_on_
     recorded = []
     with cluster.Recorders(remote, 3) as recorders:
         assert recorders.pool is not None
-        for student in copies:
+        for index, student in enumerate(copies):
             one = copy.deepcopy(result)
             one["outcome"]["student"] = student
+            if index == 2:
+                one["ends-its-recorder"] = EndsItsProcess()
             recorders.submit(one, recorded.append)
+    assert recorders.gradebook is not None, "after its recorder died, nothing was recorded here"
     assert sorted(o.student for o in recorded) == copies
     assert all(o.score == expected for o in recorded), recorded
     with course.open_gradebook(remote) as book:
