@@ -200,3 +200,49 @@ cluster.grade_remote(("path", {str(tmp_path)!r}), "a", "s", None, "d", Quick())
     assert time.monotonic() - start < 60
     assert done.returncode != 0
     assert "Timeout" in done.stderr and "in stuck" in done.stderr, done.stderr[-2000:]
+
+
+class GradingEndsItsWorker(distributed.WorkerPlugin):
+    """A worker plugin: on each worker, including those that restart, grading the student
+    ``kills-workers`` ends the worker process (as a crash of the grader itself would)."""
+
+    name = "grading-ends-its-worker"
+
+    def setup(self, worker):
+        import os
+
+        from autograder import grade as grading
+
+        real = grading.grade_job
+
+        def grade_job(course_dir, assignment, student, *args, **kwargs):
+            if student == "kills-workers":
+                os._exit(1)
+            return real(course_dir, assignment, student, *args, **kwargs)
+
+        grading.grade_job = grade_job
+
+
+def test_a_task_that_keeps_killing_its_workers_is_recorded_failed_and_the_rest_graded(
+        graded_on_cluster):
+    """When grading one submission ends every worker that tries it, does Dask give up on it
+    after its allowed failures, is it recorded failed (grader-failed, retried), and is the
+    submission beside it graded as usual?"""
+    import dask
+
+    remote, _, _ = graded_on_cluster
+    for student in ("kills-workers", "graded-beside"):
+        make_submission(remote, student, **CLASS["wrong-step"][0])
+    with dask.config.set({"distributed.scheduler.allowed-failures": 1}), \
+            distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                     dashboard_address=None) as cluster_:
+        with distributed.Client(cluster_.scheduler_address) as client:
+            client.register_plugin(GradingEndsItsWorker())
+            outcomes = {o.student: o for o in cluster.grade_on_cluster(
+                remote, cluster_.scheduler_address, settings=SETTINGS, progress=False)
+                if o.student in ("kills-workers", "graded-beside")}
+    failed, beside = outcomes["kills-workers"], outcomes["graded-beside"]
+    assert failed.status == "failed" and {"grader-failed", "retried"} <= set(failed.flags), failed
+    assert "KilledWorker" in " ".join(failed.problems), failed.problems
+    assert grade.load_outcome(remote, ASSIGNMENT, "kills-workers") == failed
+    assert (beside.status, beside.score) == ("graded", CLASS["wrong-step"][1]), beside
