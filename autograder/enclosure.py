@@ -23,6 +23,7 @@ each outcome what held.
 import contextlib
 import ctypes
 import functools
+import itertools
 import os
 import shutil
 import signal
@@ -82,7 +83,7 @@ def _own_cgroup():
     return None, "this machine offers no memory cgroup controller (neither v2 nor v1)"
 
 
-_COUNT = [0]
+_NUMBERS = itertools.count(1)  # this process's cgroups, one after another
 
 
 def _make_group(megabytes):
@@ -92,8 +93,7 @@ def _make_group(megabytes):
     version, parent = _own_cgroup()
     if version is None:
         raise OSError(parent)
-    _COUNT[0] += 1
-    folder = parent / f"{GROUP_PREFIX}{os.getpid()}-{_COUNT[0]}"
+    folder = parent / f"{GROUP_PREFIX}{os.getpid()}-{next(_NUMBERS)}"
     if version == 2:  # the parent must hand the memory controller down to its children
         control = parent / "cgroup.subtree_control"
         if "memory" not in control.read_text().split():
