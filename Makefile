@@ -80,47 +80,36 @@ lab: $(STAMP)  ## open JupyterLab on the course (the student's view)
 	JUPYTER_CONFIG_PATH="$(CURDIR)/lab-config$${JUPYTER_CONFIG_PATH:+:$$JUPYTER_CONFIG_PATH}" \
 	  $(VENV)/bin/jupyter lab --ServerApp.root_dir="$(CURDIR)" $(DEFAULT_URL) $(ALLOW_ROOT) $(LAB_ARGS)
 
-# Grading runs student code inside bubblewrap (see README, "The sandbox"). On Debian
-# and Ubuntu, as root, install it when missing; elsewhere say how.
-sandbox:  ## install bubblewrap, the grading sandbox, if it is missing
-	@command -v bwrap >/dev/null && command -v setpriv >/dev/null || { \
+# $(call apt_install,PACKAGES,WHAT FOR,WITHOUT IT): the rest of a recipe line that follows a
+# check that succeeds when the tool is there. On Debian and Ubuntu, as root, apt-get
+# installs PACKAGES; elsewhere it says what is missing and how to install it.
+apt_install = { \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-	    echo "Installing bubblewrap (the grading sandbox) with apt-get"; \
-	    apt-get install -y -qq bubblewrap util-linux >/dev/null || \
-	      { apt-get update -qq && apt-get install -y -qq bubblewrap util-linux >/dev/null; }; \
+	    echo "Installing $(1) ($(2)) with apt-get"; \
+	    apt-get install -y -qq $(1) >/dev/null || \
+	      { apt-get update -qq && apt-get install -y -qq $(1) >/dev/null; }; \
 	  else \
-	    echo "warning: bubblewrap is missing; grading will run without the sandbox." >&2; \
-	    echo "         Install it as root: apt-get install bubblewrap" >&2; \
+	    echo "warning: $(firstword $(1)) is missing; $(3)." >&2; \
+	    echo "         Install it as root: apt-get install $(1)" >&2; \
 	  fi; }
+
+# Grading runs student code inside bubblewrap (see README, "The sandbox").
+sandbox:  ## install bubblewrap, the grading sandbox, if it is missing
+	@command -v bwrap >/dev/null && command -v setpriv >/dev/null || \
+	  $(call apt_install,bubblewrap util-linux,the grading sandbox,grading will run without the sandbox)
 
 # The browser test (tests/test_browser.py) drives Debian's chromium through Playwright's
 # executable_path; nothing downloads a browser of its own (never `playwright install`).
-# On Debian and Ubuntu, as root, install it when missing; elsewhere say how.
 browser:  ## install chromium, the browser test's browser, if it is missing
-	@command -v chromium >/dev/null || { \
-	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-	    echo "Installing chromium (for the browser test) with apt-get"; \
-	    apt-get install -y -qq chromium >/dev/null || \
-	      { apt-get update -qq && apt-get install -y -qq chromium >/dev/null; }; \
-	  else \
-	    echo "warning: chromium is missing; the browser test will be skipped." >&2; \
-	    echo "         Install it as root: apt-get install chromium" >&2; \
-	  fi; }
+	@command -v chromium >/dev/null || \
+	  $(call apt_install,chromium,for the browser test,the browser test will be skipped)
 
 # The cluster tests grade into a PostgreSQL gradebook: tests/postgres.py starts a throw-away
 # server of its own from Debian's binaries (a temporary data directory, loopback only), so
-# the package's own server need not run. On Debian and Ubuntu, as root, install it when
-# missing; elsewhere say how.
+# the package's own server need not run.
 postgres:  ## install PostgreSQL, for the cluster tests' gradebook, if it is missing
-	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null || { \
-	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-	    echo "Installing postgresql (the cluster tests' gradebook) with apt-get"; \
-	    apt-get install -y -qq postgresql >/dev/null || \
-	      { apt-get update -qq && apt-get install -y -qq postgresql >/dev/null; }; \
-	  else \
-	    echo "warning: PostgreSQL is missing; the cluster tests will be skipped." >&2; \
-	    echo "         Install it as root: apt-get install postgresql" >&2; \
-	  fi; }
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null || \
+	  $(call apt_install,postgresql,the cluster tests' gradebook,the cluster tests will be skipped)
 
 test: $(STAMP) sandbox browser postgres  ## lint, then run the whole test suite
 	$(VENV)/bin/ruff check .

@@ -227,8 +227,8 @@ def record(course_dir, result, gradebook=None):
             outcome.score, outcome.max_score = _write_gradebook(book, outcome, entry)
     else:
         grade.revoke_scores(course_dir, outcome.assignment, outcome.student)
-    _replace_folder(Path(course_dir) / "autograded" / outcome.student / outcome.assignment,
-                    result.get("autograded") or {})
+    grade.replace_folder(Path(course_dir) / "autograded" / outcome.student / outcome.assignment,
+                         lambda new: _write_files(new, result.get("autograded") or {}))
     events = grade.events_path(course_dir, outcome.assignment, outcome.student)
     events.parent.mkdir(parents=True, exist_ok=True)
     events.write_bytes(result.get("events") or b"")
@@ -240,7 +240,7 @@ def _write_gradebook(gradebook, outcome, entry):
     """Write what the worker's gradebook held of a submission into ``gradebook``; return
     the submission's (score, max_score). Each notebook's grades and comments are read with
     their cells' names in one query, not loaded cell by cell."""
-    from nbgrader.api import BaseCell, Comment, Grade
+    from nbgrader.api import Comment, Grade
 
     db = gradebook.db
     gradebook.update_or_create_student(outcome.student)
@@ -252,35 +252,30 @@ def _write_gradebook(gradebook, outcome, entry):
             if found is None:
                 continue
             notebook.late_submission_penalty = found["late_submission_penalty"]
-            for row, name in _named_rows(db, Grade, BaseCell, notebook.id):
+            for row, name in _named_rows(db, Grade, notebook.id):
                 if name in found["grades"]:
                     row.auto_score, row.needs_manual_grade = found["grades"][name]
-            for row, name in _named_rows(db, Comment, BaseCell, notebook.id):
+            for row, name in _named_rows(db, Comment, notebook.id):
                 if name in found["comments"]:
                     row.auto_comment = found["comments"][name]
     db.commit()
     return submission.score, submission.max_score
 
 
-def _named_rows(db, model, cell, notebook_id):
+def _named_rows(db, model, notebook_id):
     """(row, its cell's name) for each ``model`` row (Grade or Comment) of a notebook."""
-    return db.query(model, cell.name).join(cell, model.cell_id == cell.id) \
+    from nbgrader.api import BaseCell
+
+    return db.query(model, BaseCell.name).join(BaseCell, model.cell_id == BaseCell.id) \
         .filter(model.notebook_id == notebook_id).all()
 
 
-def _replace_folder(folder, files):
-    """Make ``folder`` hold exactly ``files`` (relative path -> bytes)."""
-    partial = folder.with_name(f".{folder.name}.partial")
-    if partial.exists():
-        shutil.rmtree(partial)
+def _write_files(folder, files):
+    """Write ``files`` (relative path -> bytes) into ``folder``."""
     for relative, data in files.items():
-        path = partial / relative
+        path = folder / relative
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(data)
-    partial.mkdir(parents=True, exist_ok=True)
-    if folder.exists():
-        shutil.rmtree(folder)
-    partial.rename(folder)
 
 
 # ---------------------------------------------------------------- the run

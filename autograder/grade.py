@@ -426,11 +426,20 @@ def publish(job):
     (replacing what an earlier grading left there); nothing to do without a tmpfs."""
     if job.autograded == job.published or not job.autograded.is_dir():
         return
-    partial = job.published.with_name(f".{job.published.name}.partial")
+    replace_folder(job.published,
+                   lambda new: shutil.copytree(job.autograded, new, symlinks=True))
+
+
+def replace_folder(folder, fill):
+    """Make ``folder`` what ``fill(new)`` puts into a new folder beside it, swapped in by one
+    rename once complete (what an earlier grading left there goes)."""
+    folder = Path(folder)
+    partial = folder.with_name(f".{folder.name}.partial")
     shutil.rmtree(partial, ignore_errors=True)
-    shutil.copytree(job.autograded, partial, symlinks=True)
-    shutil.rmtree(job.published, ignore_errors=True)
-    partial.rename(job.published)
+    fill(partial)
+    partial.mkdir(parents=True, exist_ok=True)
+    shutil.rmtree(folder, ignore_errors=True)
+    partial.rename(folder)
 
 
 def _revoke(job):

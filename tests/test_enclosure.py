@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from test_attacks import fills_the_disk, forked_hogs
+from test_sandbox import run
 
 from autograder import enclosure, sandbox
 from autograder.settings import Settings
@@ -25,15 +26,9 @@ FORKED_HOGS, FILLS_THE_DISK = forked_hogs(100), fills_the_disk()
 
 def run_enclosed(code, box, workdir):
     """Run ``code`` in a sandboxed Python within the enclosure ``box``; its JSON output."""
-    sandboxed = sandbox.Sandbox(SMALL.limits(), enclosure=box)
-    argv, env = sandboxed.command(sandbox.python_command(code), workdir)
-    try:
-        done = subprocess.run(argv, env=env, cwd=workdir, capture_output=True, text=True,
-                              timeout=120)
-    finally:
-        sandboxed.kill_leftovers()
-    assert done.returncode == 0, done.stderr
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    code_, out, err = run(code, workdir, limits=SMALL.limits(), enclosure=box)
+    assert code_ == 0, err
+    return json.loads(out.strip().splitlines()[-1])
 
 
 @needs_bounds

@@ -12,9 +12,10 @@ BUBBLEWRAP = sandbox.detect() == "bubblewrap"
 needs_bubblewrap = pytest.mark.skipif(not BUBBLEWRAP, reason="needs bubblewrap, as root")
 
 
-def run(code, workdir, mode=None, limits=None):
-    """Run ``code`` in a sandboxed Python; return (returncode, stdout, stderr)."""
-    box = sandbox.Sandbox(limits or Settings().limits(), mode=mode)
+def run(code, workdir, mode=None, limits=None, enclosure=None):
+    """Run ``code`` in a sandboxed Python (within ``enclosure``, an ``enclosure.Enclosure``,
+    if given); return (returncode, stdout, stderr)."""
+    box = sandbox.Sandbox(limits or Settings().limits(), mode=mode, enclosure=enclosure)
     argv, env = box.command(sandbox.python_command(code), workdir)
     try:
         done = subprocess.run(argv, env=env, cwd=workdir, capture_output=True, text=True,
