@@ -165,12 +165,13 @@ def grade_remote(bundle, assignment, student, submission, digest, settings):
                                   submission=submission, digest=digest)
         autograded = course_dir / "autograded" / student / assignment
         events = grade.events_path(course_dir, assignment, student)
+        reports = grade.reports_path(course_dir, assignment, student)
         return {
             "outcome": asdict(outcome),
             "gradebook": _gradebook_entry(course_dir, assignment, student),
-            "autograded": {path.relative_to(autograded).as_posix(): path.read_bytes()
-                           for path in sorted(autograded.rglob("*")) if path.is_file()},
+            "autograded": grade.folder_files(autograded),
             "events": events.read_bytes() if events.is_file() else b"",
+            "reports": reports.read_bytes() if reports.is_file() else b"",
             "worker": _worker_name(),
         }
     finally:
@@ -228,10 +229,11 @@ def record(course_dir, result, gradebook=None):
     else:
         grade.revoke_scores(course_dir, outcome.assignment, outcome.student)
     grade.replace_folder(Path(course_dir) / "autograded" / outcome.student / outcome.assignment,
-                         lambda new: _write_files(new, result.get("autograded") or {}))
-    events = grade.events_path(course_dir, outcome.assignment, outcome.student)
-    events.parent.mkdir(parents=True, exist_ok=True)
-    events.write_bytes(result.get("events") or b"")
+                         lambda new: grade.write_files(new, result.get("autograded") or {}))
+    for key, path in (("events", grade.events_path), ("reports", grade.reports_path)):
+        written = path(course_dir, outcome.assignment, outcome.student)
+        written.parent.mkdir(parents=True, exist_ok=True)
+        written.write_bytes(result.get(key) or b"")
     grade.save_outcome(course_dir, outcome)
     return outcome
 
@@ -270,14 +272,6 @@ def _named_rows(db, model, notebook_id):
         .filter(model.notebook_id == notebook_id).all()
 
 
-def _write_files(folder, files):
-    """Write ``files`` (relative path -> bytes) into ``folder``."""
-    for relative, data in files.items():
-        path = folder / relative
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(data)
-
-
 # ---------------------------------------------------------------- the run
 
 
@@ -311,10 +305,10 @@ def grade_on_cluster(course_dir, scheduler, assignment=None, student=None, setti
     settings = settings or grade.Settings()
     grade.quiet_gradebook()  # this side writes the gradebook
     Course(course_dir)  # a clear error now, rather than one per task
-    jobs = grade.discover(course_dir, assignment, student)
+    jobs, refused = grade.discover(course_dir, assignment, student)
     outcomes, todo = grade.pending(course_dir, jobs, settings, force)
     if not todo:
-        return [outcomes[job] for job in jobs]
+        return [outcomes[job] for job in jobs] + refused
     folder = prepare(course_dir, sorted({name for name, _ in todo}))
     grade._add_students(course_dir, {name for _, name in todo})
     bar = grade.Progress(len(todo)) if progress else None
@@ -338,15 +332,16 @@ def grade_on_cluster(course_dir, scheduler, assignment=None, student=None, setti
             digest = grade.combined_fingerprint(submission.fingerprint(), settings)
             future = client.submit(grade_remote, bundle, name, who, submission, digest, settings,
                                    key=f"grade-{name}-{who}-{digest[:12]}", pure=False)
-            tasks[future.key] = (name, who, future)
-        for future in as_completed([future for _, _, future in tasks.values()]):
-            name, who, _ = tasks[future.key]
-            recording.submit(_result(client, future, name, who), recorded)
-    return [outcomes[job] for job in jobs]
+            tasks[future.key] = (name, who, digest, future)
+        for future in as_completed([task[-1] for task in tasks.values()]):
+            name, who, digest, _ = tasks[future.key]
+            recording.submit(_result(client, future, name, who, digest), recorded)
+    return [outcomes[job] for job in jobs] + refused
 
 
-def _result(client, future, assignment, student):
-    """The result of one finished task (or of its failure), as ``record`` takes it."""
+def _result(client, future, assignment, student, digest):
+    """The result of one finished task (or of its failure, with the submission's fingerprint
+    ``digest``), as ``record`` takes it."""
     key = future.key
 
     def times_retried(dask_scheduler=None):
@@ -360,6 +355,7 @@ def _result(client, future, assignment, student):
         result = future.result()
     except Exception as error:  # the task itself failed: record that, never lose the job
         outcome = grade.Outcome(assignment, student, "failed", flags=["grader-failed"],
+                                fingerprint=digest,
                                 problems=[f"grading on the cluster failed: "
                                           f"{type(error).__name__}: {error}"])
         result = {"outcome": asdict(outcome), "gradebook": None}

@@ -43,19 +43,23 @@ from pathlib import Path
 from . import sandbox
 from .course import Course, load_api, load_config, open_gradebook
 from .enclosure import Enclosure, enclose, exhausted
-from .intake import fingerprint_files, stage_submission
+from .inert import check_name
+from .intake import fingerprint_files, read_submission, stage_submission
 from .notebooks import single_threaded_blas
 from .preprocessors import (
     CELL_TIMEOUT,
     DISK_FULL,
     HIDDEN_FAILED,
     KERNEL_DIED,
+    KERNEL_SECONDS,
     KERNEL_STUCK,
+    LINKS_REMOVED,
     OUTPUT_CUT,
     SETUP_HUNG,
     TIME_LIMIT,
     TRUSTED_FAILED,
     ForgiveStderr,
+    Reports,
     ResilientExecute,
     error_output,
 )
@@ -68,7 +72,11 @@ FLAGGED_ERRORS = {KERNEL_DIED: "kernel-died", KERNEL_STUCK: "kernel-unresponsive
                   SETUP_HUNG: "setup-failed-twice",
                   CELL_TIMEOUT: "cell-timeout", TIME_LIMIT: "time-limit",
                   "MemoryError": "out-of-memory", "RecursionError": "recursion-limit"}
-GRADER_REPORTS = {OUTPUT_CUT: "output-cut", DISK_FULL: "disk-full"}  # events -> flags
+# the grader's reports that are flags, by that name
+GRADER_REPORTS = (OUTPUT_CUT, DISK_FULL, LINKS_REMOVED)
+# A job that failed this many times in a row, with the same files and settings, is left alone
+# (recorded failed) until ``--force`` asks for it again.
+MAX_FAILURES = 2
 
 
 @dataclass
@@ -90,6 +98,7 @@ class Outcome:
     verdicts: dict = field(default_factory=dict)
     events: list = field(default_factory=list)  # what the sandbox reported
     worker: str = ""  # the Dask worker that graded it (grading on a cluster), else empty
+    failures: int = 0  # times in a row it failed with these files and settings (``pending``)
 
     def flag(self, flag, problem=None):
         if flag not in self.flags:
@@ -99,18 +108,47 @@ class Outcome:
 
 
 def discover(course_dir, assignment=None, student=None):
-    """All (assignment, student) pairs under ``submitted/``, sorted (links are not followed)."""
+    """The submissions under ``submitted/``: ``(jobs, refused)``, each sorted.
+
+    ``jobs`` are the (assignment, student) pairs to grade. A folder whose name fails
+    ``inert.check_name``, or that names no assignment of the course, is never graded:
+    nbgrader would read its name as a glob pattern (``*`` matches every student) or a path.
+    It is returned in ``refused`` as an ``Outcome`` with status ``"refused"`` and the reason,
+    which the summary lists (its name escaped) and nothing records. Links are not followed.
+    """
     submitted = Path(course_dir) / "submitted"
-    jobs = []
-    for student_dir in sorted(p for p in submitted.glob("*") if _real_dir(p)):
-        for assignment_dir in sorted(p for p in student_dir.glob("*") if _real_dir(p)):
-            if assignment in (None, assignment_dir.name) and student in (None, student_dir.name):
+    known = set(Course(course_dir).assignments)
+    jobs, refused = [], []
+    for student_dir in _folders(submitted):
+        if student not in (None, student_dir.name):
+            continue
+        why = check_name(student_dir.name)
+        if why:
+            refused.append(_refusal("", student_dir.name, f"the student id {why}"))
+            continue
+        for assignment_dir in _folders(student_dir):
+            if assignment not in (None, assignment_dir.name):
+                continue
+            if assignment_dir.name in known:
                 jobs.append((assignment_dir.name, student_dir.name))
-    return jobs
+            else:
+                refused.append(_refusal(assignment_dir.name, student_dir.name,
+                                        "the folder names no assignment of this course"))
+    return jobs, refused
 
 
 def _real_dir(path):
     return path.is_dir() and not path.is_symlink()
+
+
+def _folders(folder):
+    """The real folders in ``folder`` (hidden ones too), sorted; none if it is missing."""
+    return sorted(p for p in folder.iterdir() if _real_dir(p)) if _real_dir(folder) else []
+
+
+def _refusal(assignment, student, reason):
+    return Outcome(assignment, student, "refused", flags=["invalid-name"],
+                   problems=[f"submitted/{student}/{assignment}: not graded, {reason}"])
 
 
 def fingerprint(folder, settings):
@@ -139,8 +177,17 @@ def load_outcome(course_dir, assignment, student):
 
 
 def save_outcome(course_dir, outcome):
-    """Write an outcome atomically: a reader sees the old file or the new one."""
+    """Write an outcome atomically: a reader sees the old file or the new one.
+
+    A failure counts the failures before it of the same files under the same settings
+    (``failures``), so that ``pending`` leaves alone a job that fails again and again.
+    """
     path = result_path(course_dir, outcome.assignment, outcome.student)
+    if outcome.status == "failed":
+        before = load_outcome(course_dir, outcome.assignment, outcome.student)
+        again = (before is not None and before.status == "failed"
+                 and before.fingerprint == outcome.fingerprint)
+        outcome.failures = before.failures + 1 if again else 1
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_suffix(".json.partial")
     partial.write_text(json.dumps(asdict(outcome), indent=1))
@@ -148,7 +195,14 @@ def save_outcome(course_dir, outcome):
 
 
 def events_path(course_dir, assignment, student):
+    """What the sandbox reported (its processes' stderr and stdout): student-writable."""
     return Path(course_dir) / WORK / "events" / assignment / f"{student}.log"
+
+
+def reports_path(course_dir, assignment, student):
+    """The grader's own reports on a submission (``preprocessors.Reports``): written by the
+    grading process only, in a folder no sandbox sees."""
+    return Path(course_dir) / WORK / "reports" / assignment / f"{student}.jsonl"
 
 
 # ---------------------------------------------------------------- one job
@@ -170,7 +224,7 @@ def grading_config(course_dir, settings, enclosure=None):
 
 
     config = load_config(course_dir)
-    config.CourseDirectory.submitted_directory = f"{WORK}/intake"
+    config.CourseDirectory.submitted_directory = f"{WORK}/intake"  # ``stage``: one per job
     # intake already put back deleted graded cells (see intake.restore_graded_cells);
     # ClearHiddenTests: the kernel runs the visible tests only, the trusted process the rest
     config.Autograde.autograde_preprocessors = [
@@ -228,24 +282,40 @@ class Job:
     def events(self):
         return events_path(self.course.root, self.assignment, self.student)
 
+    @property
+    def reports(self):
+        return reports_path(self.course.root, self.assignment, self.student)
+
     def gradebook(self):
         return open_gradebook(self.course.root, self.config)
 
 
 def stage(job):
-    """Intake: stage what may be graded, and the nbgrader config that grades it."""
-    job.events.parent.mkdir(parents=True, exist_ok=True)
-    job.events.write_bytes(b"")
+    """Intake: stage what may be graded, and the nbgrader config that grades it.
+
+    The names are checked first (``inert.check_name``), and the submission is staged under
+    an intake folder of its own: nbgrader, which reads a student id as a glob pattern,
+    finds nothing there but this one (assignment, student).
+    """
+    for what, name in (("assignment", job.assignment), ("student id", job.student)):
+        why = check_name(name)
+        if why:
+            raise ValueError(f"the {what} is not graded: {why}")
+    for path in (job.events, job.reports):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(b"")
+    intake_root = f"{WORK}/intake/{job.assignment}/{job.student}"
     job.intake = stage_submission(
         job.submitted, job.course.source(job.assignment),
-        job.course.root / WORK / "intake" / job.student / job.assignment,
+        job.course.root / intake_root / job.student / job.assignment,
         release=job.course.release(job.assignment), own_module=job.course.module(job.assignment),
         root=job.course.root / "submitted", submission=job.submission)
     job.outcome.problems += job.intake.problems
     job.outcome.flags += job.intake.flags
     job.config = grading_config(job.course.root, job.settings, job.enclosure)
+    job.config.CourseDirectory.submitted_directory = intake_root
     job.config.SandboxedKernelManager.events_file = str(job.events)
-    job.config.ResilientExecute.events_file = str(job.events)
+    job.config.ResilientExecute.reports_file = str(job.reports)
 
 
 def autograde(job):
@@ -275,6 +345,9 @@ def verify(job):
     Where the kernel could not get past a notebook's set-up (``SETUP_HUNG``), its cells
     scored nothing there and cannot score here: the trusted run, which would wait on the
     same import, is skipped, and each cell fails with the kernel's reason.
+
+    One time limit per notebook (``--submission-timeout``) covers both runs: the trusted
+    run of a notebook has what its kernel run left of it.
     """
     if not job.graded:
         return
@@ -285,9 +358,14 @@ def verify(job):
             False, False, f"{SETUP_HUNG}: not run, the notebook's set-up did not finish "
             "twice in the kernel", notebook=cell["notebook"]) for cell in cells}
         return
+    spent = {report["notebook"]: report["seconds"]
+             for report in Reports(job.reports).read(KERNEL_SECONDS)}
+    budgets = {cell["notebook"]: max(0.0, job.settings.submission_timeout
+                                     - spent.get(cell["notebook"], 0.0)) for cell in cells}
     job.verdicts = trusted_verdicts(job.course, job.assignment, job.intake.staged,
                                     job.events, job.settings.limits(),
-                                    timeout=job.settings.cell_timeout, enclosure=job.enclosure)
+                                    timeout=job.settings.cell_timeout, enclosure=job.enclosure,
+                                    budgets=budgets)
 
 
 def combine(job):
@@ -317,6 +395,8 @@ def combine(job):
                 outcome.verdicts[cell.name] = {
                     "nbgrader": kernel, "trusted_visible": verdict.visible,
                     "trusted": verdict.passed, "message": verdict.message}
+                if verdict.timed_out:
+                    outcome.flag("time-limit", f"{cell.name}: {verdict.message}")
                 if verdict.suspicious:
                     outcome.flag("suspicious-values",
                                  f"suspicious values: {cell.name}: {verdict.message}")
@@ -362,16 +442,20 @@ def _add_outputs(folder, notes):
 
 
 def flag(job):
-    """Flags for what the kernel and the sandbox ran into."""
+    """Flags for what the kernel and the sandbox ran into.
+
+    The grader's own reports come from its own channel (``Reports``); a line that a
+    student's code printed, however it is shaped, is at most a sandbox event.
+    """
     outcome = job.outcome
     for name in _execution_flags(job.autograded):
         outcome.flag(name)
+    for report in Reports(job.reports).read():
+        if report["kind"] in GRADER_REPORTS:
+            outcome.flag(report["kind"], f"the grader reported: {report['text']}")
     outcome.events = sandbox.read_events(job.events)
-    for event in outcome.events:  # the grader's own reports, or else the sandbox's
-        name = next((name for start, name in GRADER_REPORTS.items() if event.startswith(start)),
-                    "sandbox-events")
-        who = "sandbox" if name == "sandbox-events" else "grader"
-        outcome.flag(name, f"the {who} reported: {event}")
+    for event in outcome.events:
+        outcome.flag("sandbox-events", f"the sandbox reported: {event}")
     for name, problem in exhausted(job.enclosure, job.settings):
         outcome.flag(name, problem)
 
@@ -423,11 +507,28 @@ def grade_job(course_dir, assignment, student, settings, submission=None, digest
 
 def publish(job):
     """Put the autograded submission, graded in the enclosure's tmpfs, into the course
-    (replacing what an earlier grading left there); nothing to do without a tmpfs."""
+    (replacing what an earlier grading left there); nothing to do without a tmpfs.
+
+    Only regular files are copied, read without following a link (``folder_files``)."""
     if job.autograded == job.published or not job.autograded.is_dir():
         return
-    replace_folder(job.published,
-                   lambda new: shutil.copytree(job.autograded, new, symlinks=True))
+    files = folder_files(job.autograded)
+    replace_folder(job.published, lambda new: write_files(new, files))
+
+
+def folder_files(folder):
+    """``{relative POSIX path: bytes}`` of the regular files in ``folder``, read as intake
+    reads a submission: a link, a pipe or a device is never opened or followed."""
+    return read_submission(folder).files
+
+
+def write_files(folder, files):
+    """Write ``files`` (relative path -> bytes, as ``folder_files`` reads them) into
+    ``folder``."""
+    for relative, data in files.items():
+        path = Path(folder) / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
 
 
 def replace_folder(folder, fill):
@@ -614,7 +715,9 @@ class Pool:
                     reason = (f"grading took longer than {hard_limit} s and was stopped"
                               if overdue else "the grading worker died")
                     outcome = Outcome(job[0], job[1], "failed", problems=[reason],
-                                      flags=["grader-killed"])
+                                      flags=["grader-killed"], fingerprint=fingerprint(
+                                          Path(self.course_dir) / "submitted" / job[1] / job[0],
+                                          self.settings))
                     try:  # it may have died between nbgrader's scores and their verification
                         revoke_scores(self.course_dir, *job)
                     except Exception as error:
@@ -674,6 +777,10 @@ class Progress:
 def pending(course_dir, jobs, settings, force=False):
     """Split ``jobs`` into the outcomes already recorded and current, and those to grade.
 
+    A recorded outcome is current when the submission's files and the settings are those
+    it was graded with, and it was graded, or it failed ``MAX_FAILURES`` times in a row
+    (then it stays failed, and says so, until ``force`` grades it again).
+
     Returns
     -------
     (dict, list)
@@ -683,8 +790,12 @@ def pending(course_dir, jobs, settings, force=False):
     for job in jobs:
         recorded = load_outcome(course_dir, *job)
         current = fingerprint(Path(course_dir) / "submitted" / job[1] / job[0], settings)
-        if (recorded and recorded.status == "graded" and recorded.fingerprint == current
-                and not force):
+        if recorded and recorded.fingerprint == current and not force and (
+                recorded.status == "graded" or recorded.failures >= MAX_FAILURES):
+            if recorded.status == "failed":
+                recorded.problems.append(
+                    f"failed {recorded.failures} times in a row with these files and settings;"
+                    " left alone (grade --force tries it again)")
             outcomes[job] = recorded
         else:
             todo.append(job)
@@ -712,12 +823,13 @@ def grade_course(course_dir, workers=None, assignment=None, student=None,
     Returns
     -------
     list of Outcome
-        One per submission, whether graded now or earlier.
+        One per submission, whether graded now or earlier, then one per folder of
+        ``submitted/`` that was refused (``discover``).
     """
     course_dir = Path(course_dir).resolve()
     settings = settings or Settings()
     Course(course_dir)  # a clear error now, rather than one per job
-    jobs = discover(course_dir, assignment, student)
+    jobs, refused = discover(course_dir, assignment, student)
     outcomes, todo = pending(course_dir, jobs, settings, force)
     if todo:
         bar = Progress(len(todo)) if progress else None
@@ -733,4 +845,4 @@ def grade_course(course_dir, workers=None, assignment=None, student=None,
             pool.run(todo, done)
         finally:
             pool.close()
-    return [outcomes[job] for job in jobs]
+    return [outcomes[job] for job in jobs] + refused

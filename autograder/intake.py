@@ -21,6 +21,7 @@ from pathlib import Path, PurePosixPath
 
 import nbformat
 
+from .inert import shown
 from .release import BEGIN
 
 ALLOWED_LIBRARY = "nnlib"
@@ -31,6 +32,9 @@ MAX_FILE_BYTES = 64 * 2**20
 MAX_TOTAL_BYTES = 256 * 2**20
 MAX_ENTRIES = 10_000  # files and folders
 MAX_DEPTH = 32  # folders inside folders
+# A notebook is parsed only this far: lists and objects nested deeper (a course notebook goes
+# 7 deep, a widget's saved state about 12) are refused before nbformat recurses into them.
+MAX_NOTEBOOK_DEPTH = 64
 
 KINDS = {stat.S_IFLNK: "a symbolic link", stat.S_IFIFO: "a named pipe",
          stat.S_IFSOCK: "a socket", stat.S_IFCHR: "a device", stat.S_IFBLK: "a device"}
@@ -344,7 +348,7 @@ def stage_submission(submitted, source, staged, release=None, own_module=None, r
         submission = read_submission(submitted, root)
     refused = dict(submission.refused)
     if refused:
-        listed = ", ".join(f"{_shown(path)} ({reason})" for path, reason in submission.refused)
+        listed = ", ".join(f"{shown(path)} ({reason})" for path, reason in submission.refused)
         intake.report("refused-files", f"files that could not be taken safely were not read "
                                        f"and count as missing: {listed}")
     expected = sorted(p.name for p in source.glob("*.ipynb"))
@@ -361,7 +365,7 @@ def stage_submission(submitted, source, staged, release=None, own_module=None, r
     if "timestamp.txt" in submission.files:
         (staged / "timestamp.txt").write_bytes(submission.files["timestamp.txt"])
     provided = {p.relative_to(source).as_posix() for p in source.rglob("*") if p.is_file()}
-    ignored = [_shown(path) for path in sorted(submission.files)
+    ignored = [shown(path) for path in sorted(submission.files)
                if path not in provided | {"timestamp.txt"} and not _is_library_file(path)]
     if ignored:
         intake.report("ignored-files", f"files that are not part of a submission were ignored: "
@@ -375,18 +379,18 @@ def _is_library_file(path):
             and relative.suffix == ".py")
 
 
-def _shown(path):
-    """``path`` fit for a report: unprintable characters (newlines, bad bytes) escaped."""
-    return "".join(c if c.isprintable() else ascii(c)[1:-1] for c in path)
-
-
 def _stage_notebook(name, data, refusal, source_path, target, intake):
     if data is None:
         because = f" ({refusal})" if refusal else ""
         intake.report("missing-notebook", f"{name} is missing from the submission{because}")
         return
     try:
-        raw = json.loads(data.decode("utf-8"))
+        try:
+            raw = json.loads(data.decode("utf-8"))
+        except RecursionError:
+            raise ValueError("its JSON is nested too deeply to be read") from None
+        if nested_deeper(raw, MAX_NOTEBOOK_DEPTH):
+            raise ValueError(f"its JSON is nested more than {MAX_NOTEBOOK_DEPTH} levels deep")
         if not isinstance(raw, dict) or not isinstance(raw.get("cells"), list):
             raise ValueError("it has no list of cells")
         notebook = nbformat.from_dict(raw)
@@ -408,6 +412,20 @@ def _stage_notebook(name, data, refusal, source_path, target, intake):
         intake.report("restored-cells", f"{name}: graded cell(s) {', '.join(missing)} were deleted "
                                         f"or lost their metadata; the originals were put back")
     nbformat.write(notebook, target)
+
+
+def nested_deeper(value, limit):
+    """Whether parsed JSON ``value`` holds lists or objects nested more than ``limit`` deep
+    (walked without recursion, so that any depth can be measured)."""
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, (dict, list)):
+            if depth > limit:
+                return True
+            stack.extend((child, depth + 1)
+                         for child in (item.values() if isinstance(item, dict) else item))
+    return False
 
 
 def restore_graded_cells(notebook, source):
@@ -485,8 +503,8 @@ def _stage_library(submission, target, intake):
         try:
             compile(text, path, "exec")
         except SyntaxError as error:
-            intake.report("nnlib-syntax-error", f"{_shown(path)} line {error.lineno}: "
+            intake.report("nnlib-syntax-error", f"{shown(path)} line {error.lineno}: "
                                                 f"{error.msg}; it cannot be imported")
         if BEGIN in text:
-            intake.report("solution-markers", f"{_shown(path)} contains solution markers")
+            intake.report("solution-markers", f"{shown(path)} contains solution markers")
         (target / PurePosixPath(path).name).write_bytes(data)

@@ -12,14 +12,17 @@ place of, and right after, its ``Execute``:
   graded or answer cell) that times out, hangs or kills the kernel is run once
   more in a new kernel; if it fails so again, every cell below fails at once,
   since all of them need it: a library that hangs on import costs two cell
-  timeouts, not one per cell. Afterwards it removes what the kernels wrote into
-  their working folder, so that none of it reaches the course.
+  timeouts, not one per cell. Afterwards it puts the kernels' working folder back
+  as it was before they ran (``restore_folder``), so that nothing they wrote, replaced
+  or linked reaches the course; what it had to stop, and how long the kernel ran, it
+  reports on the grader's own channel (``Reports``).
 - ``ForgiveStderr`` keeps warnings printed on stderr by a test cell from
   costing its points (nbgrader scores any stderr output as a failure).
 """
 
 import copy
 import json
+import os
 import shutil
 from pathlib import Path
 from queue import Empty
@@ -33,18 +36,46 @@ from nbgrader import utils
 from nbgrader.preprocessors import Execute, NbGraderPreprocessor
 from traitlets import Integer, List, Unicode
 
-from .sandbox import EVENT_PREFIX
+from .inert import shown
+from .intake import read_submission
+from .kernel import GRADER_KEEPS
 
 # Error names this module writes into outputs; the grader's report looks for them.
 KERNEL_DIED = "KernelDied"
 KERNEL_STUCK = "KernelUnresponsive"
 SETUP_HUNG = "SetupFailedTwice"  # the set-up hung or killed the kernel again in a new one
 TIME_LIMIT = "SubmissionTimeLimit"
-OUTPUT_CUT = "output of cell"  # how the events file says a cell's output was cut
-DISK_FULL = "disk full"  # ... and that the kernel left its working folder's disk full
+OUTPUT_CUT = "output-cut"  # the grader's report (and flag) that a cell's output was cut
+DISK_FULL = "disk-full"  # ... and that the kernel left its working folder's disk full
+KERNEL_SECONDS = "kernel-seconds"  # ... and how long a notebook's kernel run took
+LINKS_REMOVED = "links-removed"  # ... and that the kernels left symbolic links in their folder
 CELL_TIMEOUT = "CellTimeoutError"  # nbgrader's own name for a cell that timed out
 TRUSTED_FAILED = "TrustedCheckFailed"  # the trusted run of visible tests failed, the kernel run not
 HIDDEN_FAILED = "HiddenTestFailed"  # a hidden test failed in the trusted run (never in the kernel)
+
+
+class Reports:
+    """The grader's own reports on one submission: JSON lines in a file that the grading
+    process alone writes, in a folder no sandbox sees (``grade.reports_path``). What a
+    student's code prints, on any stream, never lands there, so it cannot forge one.
+    """
+
+    def __init__(self, path):
+        self.path = Path(path) if path else None
+
+    def add(self, kind, **fields):
+        if self.path is not None:
+            with open(self.path, "a") as stream:
+                stream.write(json.dumps({"kind": kind, **fields}) + "\n")
+
+    def read(self, kind=None):
+        """Every report (of ``kind``), in order."""
+        try:
+            lines = self.path.read_text().splitlines() if self.path else []
+        except OSError:
+            return []
+        found = [json.loads(line) for line in lines if line.strip()]
+        return [r for r in found if kind is None or r.get("kind") == kind]
 
 
 def error_output(name, message):
@@ -80,12 +111,13 @@ class ResilientExecute(Execute):
     ).tag(config=True)
 
     max_output_chars = Integer(
-        1_000_000, help="Output kept per cell; the rest is dropped as it arrives, so a cell "
-        "that prints without end cannot exhaust the grader's memory.",
+        GRADER_KEEPS, help="Output kept per cell; the rest is dropped as it arrives, so a "
+        "cell that prints without end cannot exhaust the grader's memory (the kernel itself "
+        "sends at most twice as much, ``kernel.KERNEL_KEEPS``).",
     ).tag(config=True)
 
-    events_file = Unicode("", help="Append what the grader had to stop to this file.").tag(
-        config=True)
+    reports_file = Unicode("", help="Append the grader's reports (``Reports``) to this file: "
+                           "what it had to stop, and how long each notebook ran.").tag(config=True)
 
     def output(self, outs, msg, display_id, cell_index):
         """Keep at most ``max_output_chars`` of each cell's output."""
@@ -97,13 +129,9 @@ class ResilientExecute(Execute):
         if used <= self.max_output_chars:  # the first output over the limit
             outs.append(new_output("stream", name="stdout", text=(
                 f"\n[output cut: more than {self.max_output_chars} characters]\n")))
-            self._report(f"{OUTPUT_CUT} {cell_index} cut at {self.max_output_chars} characters")
+            Reports(self.reports_file).add(OUTPUT_CUT, text=(
+                f"output of cell {cell_index} cut at {self.max_output_chars} characters"))
         return None
-
-    def _report(self, text):
-        if self.events_file:
-            with open(self.events_file, "a") as events:
-                events.write(f"{EVENT_PREFIX}{text}\n")
 
     def preprocess(self, nb, resources=None, km=None):
         """Execute every code cell, recovering from kernel deaths and stuck cells."""
@@ -115,8 +143,9 @@ class ResilientExecute(Execute):
         self._check_assign_resources(resources)
         path = self.resources.get("metadata", {}).get("path")  # the kernel's working folder
         folder = Path(path) if path else None
-        before = set(folder.rglob("*")) if folder else set()
-        cell_timeout, deadline = self.timeout, monotonic() + self.submission_timeout
+        before = read_submission(folder) if folder else None  # nothing there is a link yet
+        started = monotonic()
+        cell_timeout, deadline = self.timeout, started + self.submission_timeout
         ran_fine, start, restarts, failed_setup = [], 0, 0, None
         while start < len(self.nb.cells):
             if restarts > self.max_restarts:
@@ -139,24 +168,17 @@ class ResilientExecute(Execute):
             restarts += 1
         self.timeout = cell_timeout
         self.set_widgets_metadata()
-        self._clear_kernel_files(folder, before)
+        reports = Reports(self.reports_file)
+        reports.add(KERNEL_SECONDS, notebook=self.resources.get("unique_key", ""),
+                    seconds=round(monotonic() - started, 3))
+        if folder is not None:  # nbgrader always names it; a bare run in this folder keeps all
+            if shutil.disk_usage(folder).free < 2 ** 20:
+                reports.add(DISK_FULL, text="the kernel left less than 1 MiB free where it runs")
+            links = restore_folder(folder, before)
+            if links:
+                reports.add(LINKS_REMOVED, text="the kernel left symbolic links in its working "
+                            "folder, removed unread: " + ", ".join(links[:10]))
         return self.nb, self.resources
-
-    def _clear_kernel_files(self, folder, before):
-        """Remove what the kernels wrote into their working folder (``before`` is what was
-        there when they started): so nothing a student's code writes reaches the course,
-        nbgrader has room to write the graded notebook, and the trusted run after it has the
-        submission's disk (``enclosure``) to itself. A full disk is reported first."""
-        if folder is None:  # nbgrader always names it; a bare run in this folder keeps all
-            return
-        if shutil.disk_usage(folder).free < 2 ** 20:
-            self._report(f"{DISK_FULL}: the kernel left less than 1 MiB free where it runs")
-        for path in sorted(set(folder.rglob("*")) - before, key=lambda p: len(p.parts),
-                           reverse=True):
-            if path.is_symlink() or not path.is_dir():
-                path.unlink(missing_ok=True)
-            elif not any(path.iterdir()):
-                path.rmdir()
 
     def _run_from(self, start, ran_fine, cell_timeout, deadline, resources):
         """Run cells from ``start``; return where to resume after a restart (or the end)."""
@@ -253,6 +275,41 @@ class ResilientExecute(Execute):
             return False
 
         return run_sync(answered)()
+
+
+def restore_folder(folder, before):
+    """Put ``folder`` back as ``before`` (an ``intake.Submission`` read of it) holds it.
+
+    Everything in it goes first, without following a link: what the kernels wrote, and
+    any file they replaced, emptied or turned into a link (to the course's solutions, say,
+    which nbgrader would then change the mode of, or publish). Then the folders and files
+    the grader put there are written again from the copy read before the kernels ran. So
+    nothing the kernels left reaches the course, nbgrader has room to write the graded
+    notebook, and the trusted run after it has the submission's disk (``enclosure``).
+
+    Returns
+    -------
+    list of str
+        The links the kernels left, as ``path -> target`` (escaped for a report).
+    """
+    links = []
+    for parent, folders, files in os.walk(folder):  # never into a link
+        for name in folders + files:
+            path = os.path.join(parent, name)
+            if os.path.islink(path):
+                links.append(shown(f"{os.path.relpath(path, folder)} -> {os.readlink(path)}",
+                                   limit=300))
+    for entry in os.scandir(folder):
+        if entry.is_dir(follow_symlinks=False):
+            shutil.rmtree(entry.path)
+        else:
+            os.unlink(entry.path)
+    for relative in sorted(before.folders):
+        (folder / relative).mkdir(parents=True, exist_ok=True)
+    for relative, data in before.files.items():
+        (folder / relative).parent.mkdir(parents=True, exist_ok=True)
+        (folder / relative).write_bytes(data)
+    return sorted(links)
 
 
 def is_demo(cell, tags=("demo",)):

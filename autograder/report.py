@@ -1,14 +1,23 @@
-"""Results of a grading run: nbgrader's CSV export, a per-cell CSV, a summary."""
+"""Results of a grading run: nbgrader's CSV export, a per-cell CSV, a summary.
+
+Every file and line written here is inert to what students named or wrote (``inert``):
+the CSV files are quoted, with no cell a spreadsheet would read as a formula, and the
+summary escapes control characters.
+"""
 
 import collections
-import csv
 import statistics
 from pathlib import Path
 
-from nbgrader.plugins import CsvExportPlugin
+from nbgrader.api import MissingEntry
 
 from .course import open_gradebook
 from .grade import load_outcome
+from .inert import shown, write_csv
+
+# The columns of nbgrader's own CSV export (nbgrader.plugins.CsvExportPlugin), in its order.
+GRADE_FIELDS = ["assignment", "duedate", "timestamp", "student_id", "last_name", "first_name",
+                "email", "raw_score", "late_submission_penalty", "score", "max_score"]
 
 PER_CELL_FIELDS = ["assignment", "student", "notebook", "cell", "score", "max_score",
                    "auto_score", "manual_score", "needs_manual_grade", "nbgrader_passed",
@@ -16,9 +25,31 @@ PER_CELL_FIELDS = ["assignment", "student", "notebook", "cell", "score", "max_sc
 
 
 def export_grades(course_dir, path):
-    """Write nbgrader's own CSV export (one row per student and assignment)."""
+    """Write nbgrader's CSV export: one row per student and assignment, with the columns and
+    values of nbgrader's ``CsvExportPlugin`` (0 for a missing submission), quoted and inert.
+
+    nbgrader's own plugin joins the values with commas unquoted, so a name holding a comma
+    or a newline would make rows of its own."""
+    rows = []
     with open_gradebook(course_dir) as gradebook:
-        CsvExportPlugin(to=str(path)).export(gradebook)
+        for assignment in gradebook.assignments:
+            for student in gradebook.students:
+                row = {"assignment": assignment.name, "duedate": assignment.duedate,
+                       "student_id": student.id, "last_name": student.last_name,
+                       "first_name": student.first_name, "email": student.email,
+                       "max_score": assignment.max_score, "timestamp": "", "raw_score": 0.0,
+                       "late_submission_penalty": 0.0, "score": 0.0}
+                try:
+                    submission = gradebook.find_submission(assignment.name, student.id)
+                except MissingEntry:
+                    pass
+                else:
+                    penalty = submission.late_submission_penalty
+                    row.update(timestamp=submission.timestamp, raw_score=submission.score,
+                               late_submission_penalty=penalty,
+                               score=max(0.0, submission.score - penalty))
+                rows.append(row)
+    write_csv(path, GRADE_FIELDS, rows)
     return Path(path)
 
 
@@ -49,10 +80,7 @@ def export_cells(course_dir, path):
                             "trusted_visible_passed": _yes_no(verdict.get("trusted_visible")),
                             "trusted_passed": _yes_no(verdict.get("trusted"))})
     rows.sort(key=lambda r: (r["assignment"], r["student"], r["notebook"], r["cell"]))
-    with open(path, "w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=PER_CELL_FIELDS)
-        writer.writeheader()
-        writer.writerows(rows)
+    write_csv(path, PER_CELL_FIELDS, rows)
     return Path(path)
 
 
@@ -69,6 +97,8 @@ def summarize(outcomes):
     """
     by_assignment = {}
     for outcome in outcomes:
+        if outcome.status == "refused":  # not a submission of the course (``grade.discover``)
+            continue
         by_assignment.setdefault(outcome.assignment, []).append(outcome)
     table = []
     for name in sorted(by_assignment):
@@ -84,7 +114,12 @@ def summarize(outcomes):
 
 
 def format_summary(table, outcomes):
-    """The summary table, then every failed or flagged submission with its reasons."""
+    """The summary table, then every failed, flagged or refused submission with its reasons.
+
+    Every line is one line of the terminal: what a student named or wrote in it (ids,
+    problems quoting a file name or what their code printed) has its control characters
+    escaped, so it cannot clear the screen, move the cursor or forge a line.
+    """
     header = f"{'assignment':<22}{'subs':>5}{'mean':>8}{'median':>8}{'max':>6}{'failed':>8}" \
              f"{'flagged':>9}"
     lines = [header, "-" * len(header)]
@@ -105,4 +140,4 @@ def format_summary(table, outcomes):
         lines.append("")
         lines.append("Graded on a cluster, submissions per worker (this run and earlier ones):")
         lines.extend(f"- {worker}: {count}" for worker, count in sorted(workers.items()))
-    return "\n".join(lines)
+    return "\n".join(shown(line) for line in lines)

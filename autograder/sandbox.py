@@ -49,6 +49,8 @@ UID_BASE = 70000  # each grading process gets its own user id from here on
 
 # Run first in every sandboxed Python: the audit hook (its text goes ahead of the program).
 GUARD = (Path(__file__).with_name("guard.py")).read_text()
+# Launches a sandboxed kernel, its output bounded (its text follows the guard's).
+KERNEL = (Path(__file__).with_name("kernel.py")).read_text()
 # Sets the resource limits, then becomes the command (first argument: the limits as JSON).
 LIMITER = str(Path(__file__).with_name("limiter.py"))
 
@@ -255,15 +257,6 @@ def private_dir(under=""):
                             dir=under or ("/tmp" if os.path.isdir("/tmp") else None))
 
 
-KERNEL_CODE = """
-import sys
-if sys.path and sys.path[0] == "":
-    del sys.path[0]  # as ipykernel_launcher does; IPython puts the working folder back
-from ipykernel import kernelapp
-kernelapp.launch_new_instance()
-"""
-
-
 class UnixSocketKernelManager(AsyncKernelManager):
     """A kernel manager whose kernels talk over Unix sockets in a private folder.
 
@@ -320,7 +313,7 @@ class SandboxedKernelManager(UnixSocketKernelManager):
     def format_kernel_cmd(self, extra_arguments=None):
         cmd = super().format_kernel_cmd(extra_arguments)
         if cmd[1:3] == ["-m", "ipykernel_launcher"]:
-            cmd = python_command(KERNEL_CODE, *cmd[3:])
+            cmd = python_command(KERNEL, *cmd[3:])
         return cmd
 
     async def _async_launch_kernel(self, kernel_cmd, **kw):
@@ -331,9 +324,9 @@ class SandboxedKernelManager(UnixSocketKernelManager):
                                                   env=kw.get("env"), hidden=notebooks)
         if self.sandbox.mode == "bubblewrap":
             kw["independent"] = True  # no parent poller: bwrap --die-with-parent does that job
-        if self.events_file:
+        if self.events_file:  # whatever it writes raw, never the grader's terminal
             Path(self.events_file).parent.mkdir(parents=True, exist_ok=True)
-            kw["stderr"] = open(self.events_file, "ab")  # noqa: SIM115 - the kernel owns it
+            kw["stdout"] = kw["stderr"] = open(self.events_file, "ab")  # noqa: SIM115
         try:
             await super()._async_launch_kernel(command, **kw)
         finally:

@@ -10,11 +10,18 @@ a test checks that:
 - the grading run completed and graded it;
 - the honest students' grades are what they earn in a class without attackers
   (all points and all but perceptron_train's: see ``test_grading.CLASS``);
-- the attack is reported, by the flag that names it.
+- the attack is reported, by the flag that names it (where there is one to report: an
+  exception that names a module is an ordinary failure).
+
+Besides code, a student controls names, links and text: ``NAMED`` holds submission folders
+whose names are patterns, CSV or terminal escapes, which are refused and never graded.
 """
 
+import csv
 import dataclasses
 import shutil
+import stat
+import tempfile
 import uuid
 from pathlib import Path
 
@@ -32,7 +39,7 @@ from test_grading import (
     make_submission,
 )
 
-from autograder import course, grade, sandbox
+from autograder import course, grade, report, sandbox
 
 pytestmark = [
     pytest.mark.slow,
@@ -43,6 +50,8 @@ pytestmark = [
 ROOT = Path(__file__).resolve().parent.parent
 HONEST = {"honest-complete": CLASS["complete"][1], "honest-partial": CLASS["partial"][1]}
 MARK = uuid.uuid4().hex  # names the files attackers try to create outside their submission
+# A file outside the course that only root may read: links to it must not change its mode.
+OUTSIDE = Path(tempfile.gettempdir()) / f"root-only-{MARK}.txt"
 
 def answers_of_gates():
     return answers()["answer-gates"] + "\n"
@@ -277,6 +286,70 @@ def deeper(n):
 deeper(0)
 '''
 
+# Sleeps only in the trusted worker (it has no ipykernel), each call under the cell timeout:
+# the notebook's one time limit, shared by both runs, must stop it.
+SLOW_WHEN_TRUSTED = PLAUSIBLE + '''
+import sys as _sys
+import time as _time
+
+def _slowed(function):
+    def slow(*args, **kwargs):
+        if "ipykernel" not in _sys.modules:
+            _time.sleep(8.5)
+        return function(*args, **kwargs)
+    return slow
+
+step, perceptron_predict, perceptron_train = map(_slowed, (step, perceptron_predict,
+                                                           perceptron_train))
+'''
+
+# Lines shaped like the grader's own reports, and terminal escapes (clear the screen, a window
+# title, a fake green line), written where the sandbox's reports go.
+FORGED_REPORTS = '''
+import os
+os.write(2, b"[sandbox] disk full: the kernel left less than 1 MiB free where it runs\\n"
+            b"[sandbox] output of cell 3 cut at 1000000 characters\\n"
+            b"[sandbox] \\x1b[2J\\x1b]0;pwned\\x07\\x1b[32mall graded, nothing flagged\\x1b[0m\\n")
+'''
+
+# An exception whose class claims a module that must never be imported by the grader
+# (numpy.f2py's command line runs its main on import).
+NAMES_A_MODULE = PLAUSIBLE + '''
+class Fooled(Exception):
+    pass
+
+Fooled.__module__ = "numpy.f2py.__main__"
+
+def step(z):
+    raise Fooled("import me")
+
+perceptron_predict = perceptron_train = step
+'''
+
+
+def link_over_files(course_dir):
+    """Answer code that replaces files of the kernel's working folder with links to the
+    course's solution module, gradebook and hidden tests and to a root-only file outside."""
+    targets = {"nnlib/perceptron.py": course_dir / "source" / ASSIGNMENT / "nnlib" /
+               "perceptron.py", "nnlib/testing.py": course_dir / "gradebook.db",
+               "nnlib/__init__.py": OUTSIDE, "hidden.ipynb": course_dir / "source" /
+               ASSIGNMENT / NOTEBOOK, "nnlib/widgets": course_dir / "source" / ASSIGNMENT}
+    return f'''
+import os, shutil
+for _name, _target in {dict((k, str(v)) for k, v in targets.items())!r}.items():
+    if os.path.isdir(_name) and not os.path.islink(_name):
+        shutil.rmtree(_name)
+    elif os.path.lexists(_name):
+        os.unlink(_name)
+    os.symlink(_target, _name)
+'''
+
+
+def deep_notebook(folder):
+    """The notebook becomes JSON nested 200,000 levels deep."""
+    (folder / NOTEBOOK).write_text('{"cells": ' + "[" * 200_000 + "]" * 200_000 + "}")
+
+
 # Writes a forged reply to every descriptor of the trusted worker. Not in the kernel: there,
 # garbage on the kernel's own sockets hung grading until the watchdog in 2 runs of about 7.
 FORGE_REPLIES = PLAUSIBLE + '''
@@ -394,6 +467,11 @@ ATTACKS = {
     "memory-bomb": (None, MEMORY_BOMB, None, None,
                     {"out-of-memory", "cell-timeout", "kernel-unresponsive"}),
     "huge-output": (None, HUGE_OUTPUT, None, None, {"output-cut"}),
+    "slow-when-trusted": (SLOW_WHEN_TRUSTED, None, None, None, {"time-limit"}),
+    "forged-reports": (None, FORGED_REPORTS, None, None, {"sandbox-events"}),
+    "names-a-module": (NAMES_A_MODULE, None, None, None, set()),
+    "links-over-files": (None, link_over_files, None, None, {"links-removed"}),
+    "deep-notebook": (None, None, None, deep_notebook, {"invalid-notebook"}),
     "read-solutions": (READ_SOLUTIONS, None, None, None, {"sandbox-events"}),
     "read-hidden-tests": (None, READ_HIDDEN_TESTS, None, None, {"sandbox-events"}),
     "write-outside": (None, WRITE_OUTSIDE, None, None, {"sandbox-events"}),
@@ -409,22 +487,46 @@ ATTACKS = {
 }
 
 
+# Submission folders whose names are the attack: student id -> assignment folder. A glob
+# that matches every student, a CSV row and formula, terminal escapes, a hidden name, and an
+# assignment the course does not have. Each holds a copy of the stubs.
+NAMED = {"*": ASSIGNMENT, "[a-z]*": ASSIGNMENT,
+         "mallory,12\nhonest-partial,12\n=1+1": ASSIGNMENT,
+         "\x1b[2J\x1b[32mall graded": ASSIGNMENT, ".hidden": ASSIGNMENT,
+         "mallory": "02-nonexistent"}
+
+
+def modes(course_dir):
+    """The modes of what the links attack points at."""
+    paths = [OUTSIDE, course_dir / "gradebook.db", course_dir / "source" / ASSIGNMENT / NOTEBOOK,
+             course_dir / "source" / ASSIGNMENT / "nnlib" / "perceptron.py"]
+    return {path: stat.S_IMODE(path.stat().st_mode) for path in paths}
+
+
 @pytest.fixture(scope="module")
 def attacked_course(tmp_path_factory, course_copy):
     """A class of honest students and attackers, graded in one run with two workers."""
     course_dir = course_copy(tmp_path_factory.mktemp("course"))
+    OUTSIDE.write_text("root only")
+    OUTSIDE.chmod(0o600)
     for student in HONEST:
         make_submission(course_dir, student, **CLASS[student.replace("honest-", "")][0])
     for student, (module, answer, edit, files, _) in ATTACKS.items():
+        answer = answer(course_dir) if callable(answer) else answer
         folder = make_submission(course_dir, student, module=module, notebook_edit=edit,
                                  answer=answer or "blank", other_answers="blank")
         if files:
             (files if callable(files) else add_files(files))(folder)
     make_submission(course_dir, "records-kernel-cells", answer=RECORD_KERNEL_CELLS)
+    for student, assignment in NAMED.items():
+        shutil.copytree(course_dir / "release" / ASSIGNMENT,
+                        course_dir / "submitted" / student / assignment)
     before = {p: p.read_bytes() for p in (course_dir / "submitted").rglob("*") if p.is_file()}
+    modes_before = modes(course_dir)
     outcomes = grade.grade_course(course_dir, workers=2, settings=ATTACK_SETTINGS,
                                   progress=False)
-    return course_dir, {o.student: o for o in outcomes}, before
+    yield course_dir, {o.student: o for o in outcomes}, before, modes_before
+    OUTSIDE.unlink(missing_ok=True)
 
 
 @pytest.fixture(scope="module")
@@ -436,7 +538,7 @@ def attacked_on_cluster(attacked_course, tmp_path_factory, postgres_server):
 
     from autograder import cluster
 
-    course_dir, _, _ = attacked_course
+    course_dir, *_ = attacked_course
     remote = tmp_path_factory.mktemp("cluster") / "course"
     graded = {"autograded", "feedback", grade.WORK, "gradebook.db"}
     shutil.copytree(course_dir, remote, symlinks=True,
@@ -454,13 +556,15 @@ def test_the_cluster_grades_the_attack_class_as_local_grading_does(attacked_cour
                                                                      attacked_on_cluster):
     """Graded on the cluster into PostgreSQL, does every submission of the attack class earn
     what it earns locally, cell by cell, every attack still reported and nothing retried?"""
-    course_dir, local, _ = attacked_course
+    course_dir, local, *_ = attacked_course
     remote, outcomes = attacked_on_cluster
     assert set(outcomes) == set(local)
     assert cell_scores(remote) == cell_scores(course_dir)
     for student, outcome in outcomes.items():
         assert (outcome.status, outcome.score, outcome.max_score) == (
             local[student].status, local[student].score, local[student].max_score), outcome
+        if student in NAMED:  # refused here, as locally: never sent to a worker
+            continue
         assert outcome.worker.startswith("tcp://") and "retried" not in outcome.flags, outcome
         if student in ATTACKS:  # a timing attack may be reported by another of its flags
             assert ATTACKS[student][4] & set(outcome.flags), (student, outcome.flags)
@@ -471,21 +575,108 @@ def test_the_cluster_grades_the_attack_class_as_local_grading_does(attacked_cour
 @pytest.mark.parametrize("attack", list(ATTACKS))
 def test_attack_earns_nothing_and_is_reported(attacked_course, attack):
     """Does the attack earn no point, leave the run complete and others' grades alone, and show?"""
-    course_dir, outcomes, _ = attacked_course
+    course_dir, outcomes, *_ = attacked_course
     outcome = outcomes[attack]
     assert outcome.status == "graded", outcome.problems  # graded, not lost
+    assert not [p for p in outcome.problems if "crashed" in p], outcome.problems
     assert outcome.score == 0, (outcome.score, outcome.verdicts, outcome.problems)
     for student, points in HONEST.items():
         assert outcomes[student].score == points, outcomes[student]
         assert not {"suspected-tampering", "sandbox-events"} & set(outcomes[student].flags)
-    reported = ATTACKS[attack][4] & set(outcome.flags)
-    assert reported, f"none of {ATTACKS[attack][4]} in {outcome.flags}: {outcome.problems}"
-    assert len(outcomes) == len(ATTACKS) + len(HONEST) + 1
+    if ATTACKS[attack][4]:
+        reported = ATTACKS[attack][4] & set(outcome.flags)
+        assert reported, f"none of {ATTACKS[attack][4]} in {outcome.flags}: {outcome.problems}"
+    assert len(outcomes) == len(ATTACKS) + len(HONEST) + 1 + len(NAMED)
+
+
+def test_a_name_is_never_a_pattern_a_row_or_a_command(attacked_course, tmp_path, capsys):
+    """Is every folder named as a pattern, a CSV row or formula, escape codes or an unknown
+    assignment refused by name and never graded, recorded or exported; does each export hold
+    one row per student the gradebook holds, with no formula; and does the summary print no
+    control character?"""
+    course_dir, outcomes, *_ = attacked_course
+    for student in NAMED:
+        outcome = outcomes[student]
+        assert (outcome.status, outcome.flags) == ("refused", ["invalid-name"]), outcome
+    with course.open_gradebook(course_dir) as gradebook:
+        students = {s.id for s in gradebook.students}
+    assert students == set(outcomes) - set(NAMED)
+    results = course_dir / grade.WORK / "results"
+    assert {p.stem for p in (results / ASSIGNMENT).iterdir()} == students
+    assert [p.name for p in results.iterdir()] == [ASSIGNMENT]
+    assert cell_scores(course_dir).keys() <= {(s, c) for s in students for c in POINTS}
+    for export in (report.export_grades(course_dir, tmp_path / "grades.csv"),
+                   report.export_cells(course_dir, tmp_path / "cells.csv")):
+        with open(export, newline="") as handle:
+            rows = list(csv.DictReader(handle))
+        column = "student_id" if "student_id" in rows[0] else "student"
+        assert {row[column] for row in rows} == students
+        assert not [c for row in rows for c in row.values() if c[:1] in ("=", "+", "@")]
+    for row in rows:
+        assert float(row["score"]) <= float(row["max_score"])
+    summary = report.format_summary(report.summarize(list(outcomes.values())),
+                                    list(outcomes.values()))
+    assert not [c for c in summary if not c.isprintable() and c != "\n"], summary
+    assert "\\x1b[2J" in summary and "mallory,12\\nhonest-partial" in summary
+
+
+def test_links_left_by_the_kernel_are_never_followed(attacked_course):
+    """Did the links that the kernel put over its files change no mode through them, reach
+    neither the autograded folder nor the feedback, and leave the solution unpublished?"""
+    from autograder import feedback
+
+    course_dir, _, _, modes_before = attacked_course
+    assert modes(course_dir) == modes_before
+    graded = course_dir / "autograded" / "links-over-files" / ASSIGNMENT
+    found = list(graded.rglob("*"))
+    assert found and not [p for p in found if p.is_symlink()]
+    solution = (course_dir / "source" / ASSIGNMENT / "nnlib" / "perceptron.py").read_bytes()
+    assert (graded / "nnlib" / "perceptron.py").read_bytes() != solution
+    assert not (graded / "hidden.ipynb").exists()
+    feedback.generate_feedback(course_dir, ASSIGNMENT, "links-over-files")
+    given = list((course_dir / "feedback" / "links-over-files" / ASSIGNMENT).rglob("*"))
+    assert given and {p.suffix for p in given if p.is_file()} == {".html"}, given
+    assert not [p for p in given if p.is_symlink() or p.is_dir()]
+
+
+def test_a_forged_report_is_only_a_sandbox_event(attacked_course):
+    """Do lines shaped like the grader's reports, written where the sandbox reports, flag
+    nothing but sandbox-events, with their escape codes kept as data?"""
+    _, outcomes, *_ = attacked_course
+    outcome = outcomes["forged-reports"]
+    assert not {"disk-full", "output-cut"} & set(outcome.flags), outcome.flags
+    assert any("\x1b[2J" in event for event in outcome.events), outcome.events
+
+
+def test_the_trusted_run_shares_the_notebook_time_limit(attacked_course):
+    """Did a submission that is slow only in the trusted run stop at the notebook's one time
+    limit (both runs together), earning nothing, flagged, and not failed (so not retried)?"""
+    _, outcomes, *_ = attacked_course
+    outcome = outcomes["slow-when-trusted"]
+    limit = ATTACK_SETTINGS.submission_timeout
+    # the kernel run, the trusted run and one request cut short: under the limit plus one
+    # cell timeout, and the intake, nbgrader and start-up seconds of any job
+    assert outcome.seconds < limit + 2 * ATTACK_SETTINGS.cell_timeout + 60, outcome.seconds
+    assert outcome.status == "graded" and "time-limit" in outcome.flags
+
+
+def test_printing_without_end_is_cut_the_same_on_any_machine(attacked_course):
+    """Does a cell that prints without end show the first part and a line saying the rest
+    was cut, flagged output-cut only, never a dead kernel or exhausted memory?"""
+    course_dir, outcomes, *_ = attacked_course
+    outcome = outcomes["huge-output"]
+    assert not {"kernel-died", "out-of-memory", "kernel-unresponsive"} & set(outcome.flags)
+    graded = nbformat.read(course_dir / "autograded" / "huge-output" / ASSIGNMENT / NOTEBOOK,
+                           as_version=4)
+    answer = next(c for c in graded.cells
+                  if c.metadata.get("nbgrader", {}).get("grade_id") == "answer-gates")
+    printed = "".join(out.get("text", "") for out in answer.outputs)
+    assert "[output cut: more than" in printed and printed.count("x" * 10000) >= 50
 
 
 def test_honest_students_agree_with_the_trusted_grader(attacked_course):
     """Do nbgrader and the trusted checks agree on every cell of the honest submissions?"""
-    _, outcomes, _ = attacked_course
+    _, outcomes, *_ = attacked_course
     for student in HONEST:
         verdicts = outcomes[student].verdicts
         assert set(verdicts) == set(POINTS) - {"why-no-xor"}  # every test cell
@@ -495,7 +686,7 @@ def test_honest_students_agree_with_the_trusted_grader(attacked_course):
 
 def test_nothing_outside_a_submission_was_written(attacked_course):
     """Did the write attacks leave the repository, the course and other submissions untouched?"""
-    course_dir, _, before = attacked_course
+    course_dir, _, before, _ = attacked_course
     for place in [ROOT, course_dir, Path("/tmp")]:
         assert not (place / f"pwned-{MARK}.txt").exists()
     after = {p: p.read_bytes() for p in (course_dir / "submitted").rglob("*") if p.is_file()}
@@ -506,7 +697,7 @@ def test_the_gradebook_holds_only_earned_points(attacked_course):
     """Is every score in the gradebook at most the cell's points (nothing set by a student)?"""
     from nbgrader.api import Gradebook
 
-    course_dir, outcomes, _ = attacked_course
+    course_dir, outcomes, *_ = attacked_course
     config = course.load_config(course_dir)
     with Gradebook(config.CourseDirectory.db_url, config.CourseDirectory.course_id) as gradebook:
         for student, outcome in outcomes.items():
@@ -520,7 +711,7 @@ def test_the_gradebook_holds_only_earned_points(attacked_course):
 
 def test_hidden_tests_never_reach_an_output(attacked_course):
     """Could the attacker who tried to read the hidden tests print any of them?"""
-    course_dir, _, _ = attacked_course
+    course_dir, *_ = attacked_course
     graded = nbformat.read(course_dir / "autograded" / "read-hidden-tests" / ASSIGNMENT / NOTEBOOK,
                            as_version=4)
     answer = next(c for c in graded.cells
@@ -534,7 +725,7 @@ def test_feedback_shows_overruled_tests_as_failed(attacked_course):
     """Does the feedback of a tamperer show its overruled tests failed, and no test code?"""
     from autograder import feedback
 
-    course_dir, outcomes, _ = attacked_course
+    course_dir, outcomes, *_ = attacked_course
     feedback.generate_feedback(course_dir, ASSIGNMENT, "patch-numpy-at-import")
     html = (course_dir / "feedback" / "patch-numpy-at-import" / ASSIGNMENT /
             NOTEBOOK.replace(".ipynb", ".html")).read_text()
@@ -553,7 +744,7 @@ def test_the_per_cell_export_records_both_verdicts(attacked_course, tmp_path):
 
     from autograder import report
 
-    course_dir, _, _ = attacked_course
+    course_dir, *_ = attacked_course
     path = report.export_cells(course_dir, tmp_path / "cells.csv")
     with open(path) as handle:
         rows = {(r["student"], r["cell"]): r for r in csv.DictReader(handle)}
@@ -574,7 +765,7 @@ def test_a_student_who_records_every_cell_sent_to_the_kernel_gets_no_hidden_line
     honest code keeps its points."""
     from autograder import feedback
 
-    course_dir, outcomes, _ = attacked_course
+    course_dir, outcomes, *_ = attacked_course
     student = "records-kernel-cells"
     assert outcomes[student].score == AUTO, outcomes[student]
     graded = course_dir / "autograded" / student / ASSIGNMENT

@@ -75,6 +75,29 @@ def test_unreadable_and_missing_notebooks_are_reported(tmp_path, source):
     assert intake.flags == ["missing-notebook"]
 
 
+@pytest.mark.parametrize("depth", [intake_module.MAX_NOTEBOOK_DEPTH + 1, 200_000])
+def test_a_notebook_nested_too_deeply_is_reported_not_parsed(tmp_path, source, depth):
+    """Is JSON nested past the bound (just past it, or deeper than Python can recurse)
+    reported as an invalid notebook instead of crashing intake?"""
+    submitted = submit(tmp_path, source)
+    nested = "[" * depth + "]" * depth
+    (submitted / "nb.ipynb").write_text(f'{{"cells": [], "metadata": {{"x": {nested}}}}}')
+    intake = stage_submission(submitted, source, tmp_path / "staged")
+    assert intake.flags == ["invalid-notebook"]
+    assert "nested" in intake.problems[0] and not (intake.staged / "nb.ipynb").exists()
+
+
+def test_depth_is_measured_without_recursion():
+    """Does nested_deeper tell the depth at the bound exactly, at any depth?"""
+    value = []
+    for _ in range(99_999):
+        value = [value]
+    assert intake_module.nested_deeper(value, 99_999)
+    assert not intake_module.nested_deeper(value, 100_000)
+    assert not intake_module.nested_deeper({"a": [1, {"b": 2}]}, 3)
+    assert intake_module.nested_deeper({"a": [1, {"b": []}]}, 3)
+
+
 def test_duplicate_cell_ids_are_renumbered(tmp_path, source):
     """Are duplicated cell ids renumbered so that nbgrader can read the notebook?"""
     def duplicate(notebook):
