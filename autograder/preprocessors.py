@@ -120,13 +120,19 @@ class ResilientExecute(Execute):
                            "what it had to stop, and how long each notebook ran.").tag(config=True)
 
     def output(self, outs, msg, display_id, cell_index):
-        """Keep at most ``max_output_chars`` of each cell's output."""
-        size = len(json.dumps(msg.get("content", {}), default=str))
+        """Keep at most ``max_output_chars`` of each cell's output: of the printed text that
+        crosses the limit, the part before it, then a line saying the rest was cut."""
+        content = msg.get("content", {})
+        size = len(json.dumps(content, default=str))
         used = self._output_used.get(cell_index, 0)
         self._output_used[cell_index] = used + size
         if used + size <= self.max_output_chars:
             return super().output(outs, msg, display_id, cell_index)
         if used <= self.max_output_chars:  # the first output over the limit
+            room = self.max_output_chars - used
+            if msg.get("msg_type") == "stream" and isinstance(content.get("text"), str):
+                kept = {**msg, "content": {**content, "text": content["text"][:room]}}
+                super().output(outs, kept, display_id, cell_index)
             outs.append(new_output("stream", name="stdout", text=(
                 f"\n[output cut: more than {self.max_output_chars} characters]\n")))
             Reports(self.reports_file).add(OUTPUT_CUT, text=(

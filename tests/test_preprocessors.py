@@ -1,8 +1,11 @@
 """Tests for autograder.preprocessors that need no kernel."""
 
+import os
+
 from nbformat.v4 import new_code_cell, new_notebook, new_output
 
-from autograder.preprocessors import ForgiveStderr, HideTestCode
+from autograder.intake import read_submission
+from autograder.preprocessors import ForgiveStderr, HideTestCode, Reports, restore_folder
 
 
 def graded_cell(outputs, grade_id="test-x", points=2):
@@ -81,3 +84,41 @@ def test_feedback_explains_an_overruled_test():
     HideTestCode().preprocess(notebook, {})
     text = notebook.cells[0].outputs[0].text
     assert text.startswith("failed\nHint: sigmoid on random inputs of shape (3, 4)")
+
+
+def test_the_kernel_folder_is_put_back_without_following_a_link(tmp_path):
+    """Are files a kernel replaced by links (to a file, to a folder) put back from the copy
+    read before it ran, what it added removed, and no link target touched or read?"""
+    folder, outside = tmp_path / "work", tmp_path / "outside"
+    (folder / "nnlib").mkdir(parents=True)
+    outside.mkdir()
+    (outside / "secret.txt").write_text("secret")
+    (outside / "secret.txt").chmod(0o600)
+    (folder / "nnlib" / "mine.py").write_text("mine")
+    (folder / "graded.ipynb").write_text("{}")
+    before = read_submission(folder)
+    (folder / "nnlib" / "mine.py").unlink()
+    (folder / "nnlib" / "mine.py").symlink_to(outside / "secret.txt")
+    (folder / "graded.ipynb").write_text("forged")
+    (folder / "added").symlink_to(outside)
+    (folder / "new.txt").write_text("new")
+    links = restore_folder(folder, before)
+    assert sorted(os.listdir(folder)) == ["graded.ipynb", "nnlib"]
+    assert (folder / "nnlib" / "mine.py").read_text() == "mine"
+    assert not (folder / "nnlib" / "mine.py").is_symlink()
+    assert (folder / "graded.ipynb").read_text() == "{}"
+    assert (outside / "secret.txt").read_text() == "secret"
+    assert (outside / "secret.txt").stat().st_mode & 0o777 == 0o600
+    assert links == [f"added -> {outside}", f"nnlib/mine.py -> {outside / 'secret.txt'}"]
+
+
+def test_reports_are_read_back_by_kind(tmp_path):
+    """Does the grader's report channel hand back what was added, by kind, in order?"""
+    reports = Reports(tmp_path / "r.jsonl")
+    reports.add("output-cut", text="a")
+    reports.add("kernel-seconds", notebook="nb", seconds=1.5)
+    reports.add("output-cut", text="b")
+    assert [r["text"] for r in reports.read("output-cut")] == ["a", "b"]
+    assert reports.read("kernel-seconds") == [{"kind": "kernel-seconds", "notebook": "nb",
+                                               "seconds": 1.5}]
+    assert Reports("").read() == [] and Reports(tmp_path / "none.jsonl").read() == []
