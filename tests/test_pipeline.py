@@ -6,13 +6,20 @@ The steps run on a ``grade.Job`` for submissions of 01-perceptron in one built c
 import argparse
 import dataclasses
 import json
+import shutil
 
 import nbformat
 import pytest
 from test_grading import ASSIGNMENT, AUTO, MAX, NOTEBOOK, SETTINGS, make_submission
 
 from autograder import course, grade, settings
-from autograder.preprocessors import HIDDEN_FAILED, KERNEL_DIED, TRUSTED_FAILED, error_output
+from autograder.preprocessors import (
+    HIDDEN_FAILED,
+    KERNEL_DIED,
+    TRUSTED_FAILED,
+    Reports,
+    error_output,
+)
 from autograder.trusted import Verdict
 
 # nbgrader's gradebook warns of its own session use (SAWarning, a RuntimeWarning, which the
@@ -107,10 +114,46 @@ def test_flag_names_kernel_deaths_and_sandbox_reports(course_dir):
     next(c for c in notebook.cells if c.cell_type == "code").outputs.append(
         error_output(KERNEL_DIED, "gone"))
     nbformat.write(notebook, path)
-    job.events.write_text("[sandbox] open /etc/shadow\n")
+    job.events.write_text("[sandbox] open /etc/shadow\n[sandbox] output of cell 3 cut\n")
+    Reports(job.reports).add("disk-full", text="less than 1 MiB free")
     grade.flag(job)
-    assert {"kernel-died", "sandbox-events"} <= set(job.outcome.flags)
-    assert job.outcome.events == ["open /etc/shadow"]
+    assert {"kernel-died", "sandbox-events", "disk-full"} <= set(job.outcome.flags)
+    assert "output-cut" not in job.outcome.flags  # a line on the sandbox's channel
+    assert job.outcome.events == ["open /etc/shadow", "output of cell 3 cut"]
+
+
+def test_a_submission_named_as_a_pattern_is_refused_not_staged(course_dir):
+    """Does discover refuse a student id that nbgrader would read as a glob, and a folder
+    that names no assignment, and does stage refuse such a job given to it anyway?"""
+    make_submission(course_dir, "*")
+    make_submission(course_dir, "fine")
+    (course_dir / "submitted" / "fine" / "99-unknown").mkdir()
+    jobs, refused = grade.discover(course_dir)
+    assert (ASSIGNMENT, "fine") in jobs and not [job for job in jobs if job[1] == "*"]
+    assert {(o.student, o.assignment, o.status) for o in refused} == {
+        ("*", "", "refused"), ("fine", "99-unknown", "refused")}
+    job = grade.Job(course.Course(course_dir), ASSIGNMENT, "*", SETTINGS,
+                    grade.Outcome(ASSIGNMENT, "*", "graded"))
+    with pytest.raises(ValueError, match="student id is not graded"):
+        grade.stage(job)
+    shutil.rmtree(course_dir / "submitted" / "*")
+
+
+def test_a_job_that_keeps_failing_is_left_alone_until_forced(course_dir):
+    """Is a submission that failed twice in a row, unchanged, left failed by the next run
+    (and said so), graded again when forced or when it changes?"""
+    job = job_for(course_dir)
+    key = (ASSIGNMENT, job.student)
+    current = grade.fingerprint(job.submitted, SETTINGS)
+    for tries in (1, 2):
+        assert grade.pending(course_dir, [key], SETTINGS) == ({}, [key])
+        grade.save_outcome(course_dir, grade.Outcome(*key, "failed", fingerprint=current))
+        assert grade.load_outcome(course_dir, *key).failures == tries
+    done, todo = grade.pending(course_dir, [key], SETTINGS)
+    assert todo == [] and "left alone" in done[key].problems[-1]
+    assert grade.pending(course_dir, [key], SETTINGS, force=True) == ({}, [key])
+    (job.submitted / "notes.txt").write_text("changed")
+    assert grade.pending(course_dir, [key], SETTINGS) == ({}, [key])
 
 
 def test_record_reads_the_score_the_gradebook_holds(course_dir):
