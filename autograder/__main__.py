@@ -35,6 +35,7 @@ import time
 from pathlib import Path
 
 from . import course, feedback, grade, notebooks, release, report, settings
+from .inert import shown
 
 
 def main(argv=None):
@@ -142,7 +143,7 @@ def run(args):
             print(f"{name}: {'feedback written' if success else 'failed'}")
             if not success:
                 failed = True
-                print(log)
+                print("\n".join(shown(line) for line in log.splitlines()))
         return 1 if failed else 0
     elif args.command == "execute":
         paths = args.notebooks or sorted(release.SOURCE_NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
