@@ -11,15 +11,20 @@ back only plain data (``wire``):
 - arguments the student's code changed are copied back into the caller's objects, and a
   returned argument is that very object, so ``x is y`` and "do not modify the input"
   tests see what the kernel sees;
-- exceptions of Python's and numpy's own types are raised again by type, any other as
-  ``StudentException``;
+- an exception travels as text (its type's name and bases, its message) and is raised
+  again as the first of its classes found in a table of Python's, numpy's and nnlib's own
+  exception classes (``known_errors``), any other as ``StudentException``: nothing the
+  student names is ever imported, and ``SystemExit`` or ``KeyboardInterrupt`` is an
+  ordinary failure of the cell;
 - named tuples and dataclasses of nnlib are rebuilt from the reference's classes;
 - calls to callbacks (``progress=...``) are replayed, in order, when the call returns;
 - numpy's floating-point error state (``np.errstate``) travels with every call.
 
 Answer-cell variables are fetched from the worker after it ran the student's own cells.
 A cell's trusted verdict says whether its visible part passed and whether the whole
-cell did; ``grade`` combines it with nbgrader's.
+cell did; ``grade`` combines it with nbgrader's. Each notebook's run may have a time
+budget (what the kernel's run left of the notebook's time limit): every request to the
+worker ends by then, and the cells it leaves are failed with the kernel's ``TIME_LIMIT``.
 """
 
 import ast
@@ -30,6 +35,7 @@ import functools
 import importlib
 import importlib.util
 import json
+import math
 import os
 import secrets
 import select
@@ -46,10 +52,10 @@ import nbformat
 import numpy as np
 
 from . import definitions, sandbox, wire
-from .preprocessors import is_demo
+from .preprocessors import TIME_LIMIT, is_demo
 
 MAX_REPLY = 64 * 2 ** 20
-MAX_MESSAGE = 2000
+MAX_MESSAGE = wire.MAX_MESSAGE
 GRADER_PACKAGE = Path(__file__).resolve().parent
 
 
@@ -63,6 +69,14 @@ class WorkerDied(Stopped):
     """The worker ended or stopped answering (the student's code crashed or hung)."""
 
 
+class TimedOut(WorkerDied):
+    """A request ran past its timeout; the worker was stopped."""
+
+
+class OutOfTime(Stopped):
+    """The notebook's time limit (both runs together) is reached: none of its cells run on."""
+
+
 class Suspicious(Stopped):
     """The worker sent something that is not plain data, or garbled the channel."""
 
@@ -70,7 +84,8 @@ class Suspicious(Stopped):
 
 
 class StudentException(Exception):
-    """The student's code raised an exception of a type that is not Python's or numpy's."""
+    """The student's code raised an exception of no type in the grader's table
+    (``known_errors``); its message is ``"TypeName: message"``."""
 
 
 # ---------------------------------------------------------------- the sandboxed worker
@@ -86,6 +101,10 @@ class Worker:
     Each new process loads the student's library first. One that cannot, twice in a row
     (an import that hangs or ends the process), is given up: every later request fails at
     once, instead of each test waiting out the timeout on the same import.
+
+    Each request may take ``timeout`` seconds, and no more than the time left of a budget
+    (``limit_time``): a request the budget cuts short raises ``OutOfTime``, and so does
+    every request once it is spent, without starting a process.
     """
 
     load_tries = 2
@@ -96,6 +115,22 @@ class Worker:
         self.process = None
         self.failed_loads = 0
         self.given_up = None  # why every request now fails at once
+        self.budget = self.deadline = None  # seconds, and when they end (time.monotonic)
+
+    def limit_time(self, seconds):
+        """From now on, requests together end within ``seconds`` (None: no such bound)."""
+        self.budget = seconds
+        self.deadline = None if seconds is None else time.monotonic() + seconds
+
+    def time_left(self):
+        """Seconds left of the budget (``math.inf`` without one)."""
+        return math.inf if self.deadline is None else self.deadline - time.monotonic()
+
+    def out_of_time(self):
+        """The error of a request the budget cut short or left unsent."""
+        return OutOfTime(f"{TIME_LIMIT}: not run, the notebook's time limit was reached "
+                         f"(both runs together: the kernel's run left {max(self.budget, 0):.1f}"
+                         " s of it to the trusted run)")
 
     def start(self):
         argv, env = self.sandbox.command(sandbox.python_command(WORKER_PROGRAM), self.workdir,
@@ -122,11 +157,13 @@ class Worker:
         """Send one request and wait for its reply; a dead or stuck worker is stopped."""
         if self.given_up:
             raise WorkerDied(self.given_up)
+        if self.time_left() <= 0:
+            raise self.out_of_time()
         if self.process is None:
             self.start()
             try:
                 self._exchange({"op": "load"})
-            except WorkerDied as error:
+            except WorkerDied as error:  # not OutOfTime: a load the budget cut short is no fault
                 self.failed_loads += 1
                 if self.failed_loads >= self.load_tries:
                     self.given_up = (f"the student's library did not load ({error}), "
@@ -139,6 +176,9 @@ class Worker:
 
     def _exchange(self, request):
         request = {**request, "id": secrets.token_hex(8)}
+        left = self.time_left()
+        if left <= 0:
+            raise self.out_of_time()
         try:
             self.process.stdin.write(json.dumps(request).encode() + b"\n")
             self.process.stdin.flush()
@@ -146,7 +186,12 @@ class Worker:
             self.stop()
             raise WorkerDied("the student's code ended the process (os._exit, a crash or "
                              "running out of memory)") from None
-        line = self._read_line(self.timeout)
+        try:
+            line = self._read_line(min(self.timeout, left))
+        except TimedOut:
+            if left <= self.timeout:  # the budget ended no later than the timeout
+                raise self.out_of_time() from None
+            raise
         try:
             reply = json.loads(line)
         except ValueError:
@@ -162,7 +207,7 @@ class Worker:
             left = deadline - time.monotonic()
             if left <= 0 or not select.select([stream], [], [], left)[0]:
                 self.stop()
-                raise WorkerDied(f"the student's code did not finish within {timeout} s")
+                raise TimedOut(f"the student's code did not finish within {timeout:g} s")
             chunk = os.read(stream.fileno(), 2 ** 20)
             if not chunk:
                 self.stop()
@@ -181,21 +226,69 @@ class Worker:
 # ---------------------------------------------------------------- the student, by proxy
 
 
-def raised_again(type_name, module, message):
-    """The exception to raise for one the student's code raised in the worker."""
-    kind = None
-    if module == "builtins":
-        kind = getattr(builtins, str(type_name), None)
-    elif str(module).split(".")[0] == "numpy":
-        try:
-            kind = getattr(importlib.import_module(str(module)), str(type_name), None)
-        except ImportError:
-            kind = None
-    if isinstance(kind, type) and issubclass(kind, Exception):
-        try:
-            return kind(message)
-        except Exception:  # a type whose constructor wants more than a message
-            pass
+def error_table(modules, named=None):
+    """``(module, qualified name) -> class`` for the exception classes of ``modules``.
+
+    Only ``Exception``'s subclasses, without ``Exception`` itself: an error that is none of
+    them (``SystemExit``, ``KeyboardInterrupt``, a class of the student's own) becomes a
+    ``StudentException``, which no test mistakes for another and which cannot end the
+    grader.
+
+    Parameters
+    ----------
+    modules : iterable of module
+        Modules the grader imported itself.
+    named : callable, optional
+        ``module name -> the name under which the worker knows it`` (the trusted nnlib's
+        private name back to ``nnlib``); a class counts where it is defined.
+    """
+    table = {}
+    for module in modules:
+        for kind in vars(module).values():
+            if isinstance(kind, type) and issubclass(kind, Exception) and kind is not Exception:
+                if named is None:
+                    table[kind.__module__, kind.__qualname__] = kind
+                elif kind.__module__ == module.__name__:
+                    table[named(module.__name__), kind.__qualname__] = kind
+    return table
+
+
+# Python's and numpy's public exceptions, e.g. ("numpy.linalg", "LinAlgError")
+KNOWN_ERRORS = error_table([builtins, np.exceptions, np.linalg])
+
+
+def known_errors(package):
+    """The table an error from the worker is looked up in: ``KNOWN_ERRORS`` and the exception
+    classes of the trusted nnlib ``package``, as the worker names them
+    (``("nnlib._exercises", "ExerciseNotDone")``)."""
+    prefix = package.__name__
+    modules = [m for name, m in list(sys.modules.items())
+               if name == prefix or name.startswith(prefix + ".")]
+    return {**KNOWN_ERRORS,
+            **error_table(modules, named=lambda name: "nnlib" + name[len(prefix):])}
+
+
+def raised_again(reply, known):
+    """The exception to raise here for one the student's code raised in the worker.
+
+    Parameters
+    ----------
+    reply : dict
+        The worker's reply (``wire.error_of``): names and a message, nothing else.
+    known : dict
+        ``(module, qualified name) -> class`` (``known_errors``). The error becomes the first
+        class of its method resolution order found there, so a student's subclass of
+        ``ValueError`` is caught by ``except ValueError`` as in a kernel; else a
+        ``StudentException``. No name is ever imported.
+    """
+    type_name, bases, message = wire.read_error(reply)
+    for key in bases:
+        kind = known.get(key)
+        if kind is not None:
+            try:
+                return kind(message)
+            except Exception:  # a constructor that wants more than a message: its base
+                continue
     return StudentException(f"{type_name}: {message}")
 
 
@@ -228,6 +321,7 @@ class Student:
     def __init__(self, worker):
         self.worker = worker
         self.library = None  # the trusted nnlib package, once built
+        self.errors = KNOWN_ERRORS  # where errors are looked up (``known_errors``)
 
     # names of nnlib's functions and classes, both ways
     def name_of(self, value):
@@ -268,10 +362,9 @@ class Student:
         reply = self.worker.request(request)
         if not reply.get("ok"):
             if reply.get("type") == "Unencodable":
-                raise Suspicious(f"{function} returned {str(reply.get('message'))[:200]}, "
-                                 "not plain data")
-            raise raised_again(reply.get("type"), reply.get("module"),
-                               str(reply.get("message"))[:MAX_MESSAGE])
+                _, _, message = wire.read_error(reply)
+                raise Suspicious(f"{function} returned {message[:200]}, not plain data")
+            raise raised_again(reply, self.errors)
         arguments = [list(args), dict(kwargs)]
         try:
             for key, value in reply.get("changed") or []:
@@ -372,6 +465,7 @@ def trusted_library(folder, own_module, student):
         del own.__dict__["__student__"]
     spec.loader.exec_module(package)
     package.check_setup = lambda: None  # it checks a student's kernel; there is none here
+    student.errors = known_errors(package)
     return package
 
 
@@ -404,10 +498,17 @@ class Verdict:
     message: str = ""  # the first failure, "Type: message"
     suspicious: bool = False  # the student's code sent back something other than plain data
     notebook: str = ""  # the notebook (file name without .ipynb) the cell belongs to
+    timed_out: bool = False  # the notebook's time limit stopped it (message: TIME_LIMIT)
 
 
 def describe(error):
-    return f"{type(error).__name__}: {error}"[:MAX_MESSAGE]
+    """``"Type: message"``, short and printable (a message can hold the student's text)."""
+    return wire.printable(f"{type(error).__name__}: {error}", MAX_MESSAGE)
+
+
+def out_of_time(test, error):
+    """The verdict on a cell that the notebook's time limit stopped or left unrun."""
+    return Verdict(False, False, str(error), notebook=test.notebook, timed_out=True)
 
 
 def run_test(test, namespace):
@@ -415,11 +516,15 @@ def run_test(test, namespace):
     error, index = _run_segments(test, namespace)
     if error is None:
         return Verdict(True, True, notebook=test.notebook)
+    if isinstance(error, OutOfTime):
+        return out_of_time(test, error)
     first, suspicious = error, error_is_suspicious(error)
     visible = test.segments[index].hidden
     if visible and any(not s.hidden for s in test.segments[index + 1:]):
         # a hidden part failed, but the kernel also ran the visible parts after it
         later, _ = _run_segments(test, namespace, hidden=False)
+        if isinstance(later, OutOfTime):
+            return out_of_time(test, later)
         if later is not None:
             visible, first = False, later
             suspicious = suspicious or error_is_suspicious(later)
@@ -489,7 +594,7 @@ def student_library(source_library, staged_library, own_module, target):
 
 
 def trusted_verdicts(course, assignment, staged_dir, events_file, limits, timeout,
-                     enclosure=None):
+                     enclosure=None, budgets=None):
     """Run every test cell of one submission in the trusted process.
 
     Parameters
@@ -508,6 +613,11 @@ def trusted_verdicts(course, assignment, staged_dir, events_file, limits, timeou
     enclosure : enclosure.Enclosure, optional
         The submission's bounds in total: the worker joins its cgroups and works in its
         tmpfs.
+    budgets : dict, optional
+        Notebook name (without ``.ipynb``) -> seconds its trusted run may take in all (its
+        time limit less what its kernel's run took), answer cells included. A cell the
+        budget cuts short, and every cell after it, fails with ``timed_out`` set. Without
+        one, a notebook's run is bounded by ``timeout`` per request only.
 
     Returns
     -------
@@ -527,6 +637,7 @@ def trusted_verdicts(course, assignment, staged_dir, events_file, limits, timeou
                         workdir / "nnlib")
         package = trusted_library(course.reference, own, student)
         for tests in notebooks:
+            worker.limit_time((budgets or {}).get(tests.name))
             verdicts.update(_notebook_verdicts(tests, Path(staged_dir), student, package))
     finally:
         worker.stop()
@@ -548,10 +659,12 @@ def _notebook_verdicts(tests, staged_dir, student, package):
             if notebook is not None:
                 student.run_cells(student_cells(notebook, tests))
                 answers = student.variables(tests.answers) if tests.answers else {}
-        except Stopped:  # the student's cells killed the worker: the answers are lost
+        except Stopped:  # the student's cells killed the worker or ran out of time
             answers = {}
         namespace = notebook_namespace(tests, package, answers)
-        return {test.grade_id: run_test(test, namespace) for test in tests.tests}
+        worker = student.worker
+        return {test.grade_id: run_test(test, namespace) if worker.time_left() > 0
+                else out_of_time(test, worker.out_of_time()) for test in tests.tests}
 
 
 @contextlib.contextmanager

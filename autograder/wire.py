@@ -20,6 +20,11 @@ student's code returned is rebuilt with the same shape of types:
 ``decode`` trusts nothing: anything else, an array of objects, a subclass or a name
 that nnlib does not define raises ``Garbled``. Both sides use this module; the worker
 imports it inside the sandbox, where only numpy and the standard library exist.
+
+An exception crosses as text only (``error_of``, ``read_error``): the names of its class
+and of the classes it derives from, with their modules, and its message, all cut short
+and made printable. The grader looks the names up among classes it imported itself; it
+never imports, unpickles or evaluates a name the student's code gave.
 """
 
 import base64
@@ -30,6 +35,9 @@ import sys
 import numpy as np
 
 MAX_DEPTH = 32
+MAX_MESSAGE = 2000  # characters of an exception's message that cross
+MAX_NAME = 200  # characters of a class's or a module's name
+MAX_BASES = 32  # classes of an exception's method resolution order that cross
 
 
 class Garbled(Exception):
@@ -261,3 +269,76 @@ def name_in(package, value):
     if loaded is None or getattr(loaded, name, None) is not value:
         return None
     return f"{module[len(prefix):]}.{name}"
+
+
+# ---------------------------------------------------------------- exceptions, as text
+
+
+def printable(text, limit, keep="\n\t"):
+    """``text`` cut to at most ``limit`` characters (the last one then ``…``), each character
+    that does not print shown as its escape (``\\x1b``): control characters but those in
+    ``keep``, bidirectional overrides, unpaired surrogates (which no UTF-8 file can hold).
+    So a student's message can neither move a terminal's cursor, nor reorder a line, nor
+    stop a notebook from being written."""
+    shown = "".join(c if c.isprintable() or c in keep else _escape(c) for c in text[:limit])
+    if len(text) > limit or len(shown) > limit:
+        shown = shown[:limit - 1] + "\u2026"
+    return shown
+
+
+def _escape(character):
+    code = ord(character)
+    if code < 0x100:
+        return f"\\x{code:02x}"
+    return f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
+
+
+def error_of(error):
+    """An exception as the worker's reply: its class's name and module, the classes it
+    derives from and its message, as text.
+
+    Returns
+    -------
+    dict
+        ``{"ok": False, "type": name, "module": module, "bases": [[module, qualified
+        name], ...], "message": text}``; ``bases`` is the class's method resolution order,
+        itself first. Never raises: a name that is not a str, or a ``__str__`` that raises
+        (even ``SystemExit``), gives a placeholder instead.
+    """
+    kind = type(error)
+    bases = [[_name_of(base, "__module__"), _name_of(base, "__qualname__")]
+             for base in _attempt(lambda: list(kind.__mro__[:MAX_BASES]), [])]
+    message = _attempt(lambda: printable(str(error), MAX_MESSAGE), "(a message that "
+                       "could not be shown)")
+    return {"ok": False, "type": _name_of(kind, "__name__"),
+            "module": _name_of(kind, "__module__"), "bases": bases, "message": message}
+
+
+def _name_of(kind, attribute):
+    name = _attempt(lambda: getattr(kind, attribute), "")
+    return _attempt(lambda: printable(name, MAX_NAME, keep=""), "") if type(name) is str else ""
+
+
+def _attempt(compute, fallback):
+    try:
+        return compute()
+    except BaseException:  # whatever the student's code raises, the reply must still go
+        return fallback
+
+
+def read_error(reply):
+    """What a reply of ``error_of`` says, from a worker that may have forged it: anything
+    not of the format is dropped, the rest cut short and made printable.
+
+    Returns
+    -------
+    (str, list of (str, str), str)
+        The type's name, the ``(module, qualified name)`` of its class and bases (to be
+        looked up, never imported) and the message.
+    """
+    name, bases, message = reply.get("type"), reply.get("bases"), reply.get("message")
+    kept = [(pair[0], pair[1]) for pair in (bases[:MAX_BASES] if isinstance(bases, list) else [])
+            if isinstance(pair, list) and len(pair) == 2
+            and all(isinstance(part, str) and len(part) <= MAX_NAME for part in pair)]
+    return (printable(name, MAX_NAME, keep="") if isinstance(name, str) and name else "?",
+            kept, printable(message, MAX_MESSAGE) if isinstance(message, str) else "")

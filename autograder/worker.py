@@ -19,6 +19,9 @@ never into the replies. Requests:
     library that hangs on import shows here, before any test waits on it. An import that
     raises is left for the call that needs the module, which raises it again.
 
+A request whose code raises, anything at all (``SystemExit`` and ``KeyboardInterrupt``
+too), is answered with the error as text (``wire.error_of``) and the worker goes on.
+
 This module imports nothing but numpy, the standard library and ``wire``.
 """
 
@@ -32,8 +35,6 @@ from pathlib import Path
 import numpy as np
 
 from autograder import wire
-
-MAX_MESSAGE = 2000
 
 
 class Session:
@@ -112,11 +113,10 @@ def serve(requests, replies):
         try:
             reply = {"ok": True, **handlers[request["op"]](request)}
         except wire.Unencodable as error:
-            reply = {"ok": False, "type": "Unencodable", "module": "", "message": str(error)}
-        except BaseException as error:  # the student's code raised: report it and go on
-            kind = type(error)
-            reply = {"ok": False, "type": kind.__name__, "module": kind.__module__,
-                     "message": str(error)[:MAX_MESSAGE]}
+            reply = {"ok": False, "type": "Unencodable", "module": "",
+                     "message": wire.printable(str(error), wire.MAX_MESSAGE)}
+        except BaseException as error:  # the student's code raised (SystemExit too): go on
+            reply = wire.error_of(error)
         reply["id"] = request["id"]
         replies.write(json.dumps(reply).encode() + b"\n")
         replies.flush()

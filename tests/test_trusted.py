@@ -9,9 +9,12 @@ would run the cell, hidden tests included) and once through the proxies.
 """
 
 import builtins
+import importlib.abc
 import itertools
 import shutil
+import sys
 import textwrap
+import time
 import warnings
 from pathlib import Path
 
@@ -20,8 +23,9 @@ import numpy as np
 import pytest
 from libraries import import_library
 
-from autograder import definitions, release, sandbox, trusted
+from autograder import definitions, release, sandbox, trusted, wire
 from autograder.course import Course, assignments
+from autograder.preprocessors import TIME_LIMIT
 from autograder.settings import Settings
 
 LIMITS = Settings().limits()
@@ -70,6 +74,18 @@ def fail(kind):
         raise Mine("my own")
     if kind == "exit":
         raise SystemExit(3)
+    if kind == "interrupt":
+        raise KeyboardInterrupt("interrupted")
+    if kind == "generator-exit":
+        raise GeneratorExit("closed")
+    if kind == "value-subclass":
+        class MyValueError(ValueError):
+            pass
+        raise MyValueError("mine, but a ValueError")
+    if kind.startswith("claims "):  # a class that says it lives in a module
+        raise type("Claimed", (Exception,), {"__module__": kind[len("claims "):]})("import me")
+    if kind == "noisy":
+        raise ValueError("\\x1b[2J\\x1b[H\\u202e\\ud800" + "x" * 10 ** 6)
     return np.log(np.array([0.0]))
     ### END SOLUTION
 
@@ -146,6 +162,162 @@ def test_exceptions_are_raised_again_by_type(demo):
         demo.fail("custom")
     with pytest.raises(trusted.StudentException, match="SystemExit"):
         demo.fail("exit")
+
+
+class ImportRecorder(importlib.abc.MetaPathFinder):
+    """Records the name of every module an import looks for (and finds none itself)."""
+
+    def __init__(self):
+        self.names = []
+
+    def find_spec(self, name, path=None, target=None):
+        self.names.append(name)
+
+
+@pytest.fixture()
+def imports(monkeypatch):
+    """The names of the modules imported, or tried, during the test (failed imports too)."""
+    recorder = ImportRecorder()
+    monkeypatch.setattr(sys, "meta_path", [recorder, *sys.meta_path])
+    return recorder.names
+
+
+# Modules an error's class may claim to live in. Importing numpy.f2py.__main__ runs f2py's
+# command line on the grader's argv, which ends in SystemExit (issue 19); it then leaves
+# sys.modules, its package numpy.f2py does not. The other does not exist.
+CLAIMED_MODULES = ["numpy.f2py.__main__", "numpy.zzz_evil"]
+
+
+def looked_for(names, modules=CLAIMED_MODULES):
+    """Which of ``modules``, or of their packages below numpy, an import looked for."""
+    wanted = {".".join(m.split(".")[:n]) for m in modules for n in range(2, m.count(".") + 2)}
+    return sorted(wanted & set(names))
+
+
+@pytest.mark.parametrize("module", CLAIMED_MODULES)
+def test_the_module_an_error_claims_is_never_imported(demo, imports, module):
+    """Is an error whose class claims to live in a numpy module a StudentException here,
+    with that module (and its package) never looked for?"""
+    loaded = set(sys.modules)
+    with pytest.raises(trusted.StudentException, match="Claimed: import me"):
+        demo.fail(f"claims {module}")
+    assert not looked_for(imports)
+    assert not {m for m in set(sys.modules) - loaded if m.startswith("numpy")}
+
+
+@pytest.mark.parametrize("kind, name", [("exit", "SystemExit"), ("interrupt", "KeyboardInterrupt"),
+                                        ("generator-exit", "GeneratorExit")])
+def test_base_exceptions_are_ordinary_failures(demo, kind, name):
+    """Are SystemExit, KeyboardInterrupt and GeneratorExit of the student's code a
+    StudentException here, which a test cell can fail with and the grader survives, and is
+    the worker still there for the next call?"""
+    with pytest.raises(trusted.StudentException, match=f"^{name}"):
+        demo.fail(kind)
+    with pytest.raises(ValueError, match="a bad value"):
+        demo.fail("value")
+
+
+def test_a_subclass_of_a_known_error_is_caught_as_its_base(demo):
+    """Is a student's subclass of ValueError caught by `except ValueError`, as in a kernel?"""
+    with pytest.raises(ValueError, match="mine, but a ValueError"):
+        demo.fail("value-subclass")
+
+
+def test_a_huge_message_full_of_control_characters_arrives_short_and_printable(demo):
+    """Does a megabyte of message with terminal escapes, a bidi override and a lone surrogate
+    arrive cut short, escaped, and writable as UTF-8?"""
+    with pytest.raises(ValueError) as raised:
+        demo.fail("noisy")
+    message = str(raised.value)
+    assert len(message) <= wire.MAX_MESSAGE
+    assert message.startswith("\\x1b[2J\\x1b[H\\u202e\\ud800xxx")
+    assert message.isprintable()
+    message.encode("utf-8")
+
+
+# ---------------------------------------------------------------- the table of known errors
+
+
+def test_the_table_holds_the_errors_tests_expect_and_none_that_ends_a_process():
+    """Does the table hold the errors the course's tests expect (assert_raises(ValueError),
+    except FloatingPointError, ...) and numpy's public ones, and neither Exception itself
+    nor SystemExit, KeyboardInterrupt or GeneratorExit?"""
+    known = trusted.KNOWN_ERRORS
+    for name in ["ValueError", "TypeError", "FloatingPointError", "AssertionError",
+                 "NotImplementedError", "ZeroDivisionError", "RuntimeWarning"]:
+        assert known["builtins", name] is getattr(builtins, name)
+    assert known["numpy.linalg", "LinAlgError"] is np.linalg.LinAlgError
+    assert known["numpy.exceptions", "AxisError"] is np.exceptions.AxisError
+    for name in ["Exception", "BaseException", "SystemExit", "KeyboardInterrupt",
+                 "GeneratorExit", "BaseExceptionGroup"]:
+        assert ("builtins", name) not in known
+    assert all(issubclass(kind, Exception) and kind is not Exception for kind in known.values())
+
+
+def test_nnlibs_own_errors_are_known_by_the_names_the_worker_gives_them():
+    """Is a stub's ExerciseNotDone, of nnlib._exercises in the worker, raised again as the
+    trusted nnlib's own class, a NotImplementedError, with its label?"""
+    student = trusted.Student(worker=None)
+    package = trusted.trusted_library(release.REFERENCE_LIBRARY, None, student)
+    try:
+        kind = student.errors["nnlib._exercises", "ExerciseNotDone"]
+        assert kind is package.ExerciseNotDone and issubclass(kind, NotImplementedError)
+        reply = {"type": "ExerciseNotDone", "message": "Exercise 1.1: implement step",
+                 "bases": [["nnlib._exercises", "ExerciseNotDone"],
+                           ["builtins", "NotImplementedError"], ["builtins", "RuntimeError"],
+                           ["builtins", "Exception"], ["builtins", "BaseException"],
+                           ["builtins", "object"]]}
+        error = trusted.raised_again(reply, student.errors)
+        assert type(error) is kind and str(error) == "Exercise 1.1: implement step"
+    finally:
+        trusted.forget_library(package)
+
+
+def bases(*names):
+    return [["builtins", name] for name in names]
+
+
+@pytest.mark.parametrize("reply, expected", [
+    # the first class of the MRO that the table holds, its base when its constructor wants more
+    ({"type": "Mine", "bases": [["nnlib.perceptron", "Mine"], *bases("ValueError")]},
+     ValueError),
+    ({"type": "UnicodeDecodeError", "bases": bases("UnicodeDecodeError", "UnicodeError")},
+     UnicodeError),
+    ({"type": "ExceptionGroup", "bases": bases("ExceptionGroup", "BaseExceptionGroup",
+                                               "Exception")}, trusted.StudentException),
+    # what ends a process, or is no exception, or claims a module, is a StudentException
+    ({"type": "SystemExit", "bases": bases("SystemExit", "BaseException", "object")},
+     trusted.StudentException),
+    ({"type": "X", "bases": bases("__import__", "eval", "open", "Exception")},
+     trusted.StudentException),
+    ({"type": "X", "bases": [["numpy.f2py.__main__", "main"], ["numpy.zzz_evil", "Error"],
+                             ["os", "system"]]}, trusted.StudentException),
+    # forged shapes: no bases, bases that are not [str, str] pairs, names that are not text
+    ({}, trusted.StudentException),
+    ({"type": 5, "bases": "builtins.ValueError", "message": ["x"]}, trusted.StudentException),
+    ({"type": "X", "bases": [["builtins"], ["builtins", "ValueError", "x"], [1, 2],
+                             "builtins.ValueError", ["builtins", "V" * 10 ** 6]]},
+     trusted.StudentException),
+])
+def test_an_error_is_looked_up_by_name_and_nothing_is_imported(reply, expected, imports):
+    """Does an error from the worker become the first of its classes in the table (never
+    one that ends a process), or a StudentException, with no import tried on the way?"""
+    error = trusted.raised_again({"ok": False, "message": "m", **reply}, trusted.KNOWN_ERRORS)
+    assert type(error) is expected
+    assert not imports
+
+
+def test_an_errors_name_and_message_arrive_short_and_printable():
+    """Are a forged type name and message, long and full of control characters, cut short
+    and escaped in the StudentException and the verdict's message?"""
+    reply = {"ok": False, "type": "Evil\x1b[2J\n" * 1000, "bases": [],
+             "message": "\r\x00\x1b]0;pwned\x07\n" * 10 ** 5}
+    error = trusted.raised_again(reply, trusted.KNOWN_ERRORS)
+    text = str(error)
+    assert len(text) <= wire.MAX_NAME + len(": ") + wire.MAX_MESSAGE
+    assert text.startswith("Evil\\x1b[2J\\x0aEvil")
+    assert all(c.isprintable() or c in "\n\t" for c in text)
+    assert len(trusted.describe(error)) <= wire.MAX_MESSAGE
 
 
 def test_numpy_error_state_travels_with_the_call(demo):
@@ -532,6 +704,189 @@ def test_a_library_that_raises_on_import_is_not_given_up(tmp_path):
             reply = worker.request({"op": "exec", "source": "import nnlib.demo"})
             assert reply["ok"] is False and "broken at import" in reply["message"], reply
         assert len(starts) == 1
+    finally:
+        worker.stop()
+        shutil.rmtree(worker.workdir, ignore_errors=True)
+
+
+# ---------------------------------------------------------------- errors the grader must survive
+
+
+# Every request to the trusted worker raises the next of these, in turn. The first one's
+# class claims to live in numpy.f2py.__main__, whose import runs f2py's command line on the
+# grader's argv and ends in SystemExit (issue 19): a grader that imported it died, the
+# job scored 0 and was retried on every run.
+NAMED_ERRORS = '''
+import itertools
+
+import numpy as np
+
+
+def _claiming(module):
+    return type("Claimed", (Exception,), {"__module__": module})
+
+
+_ERRORS = itertools.cycle([_claiming("numpy.f2py.__main__")("import my module"), SystemExit(0),
+                           KeyboardInterrupt(), GeneratorExit(),
+                           _claiming("numpy.zzz_evil")("import me")])
+
+
+def step(z):
+    raise next(_ERRORS)
+
+
+def perceptron_predict(X, w, b):
+    raise next(_ERRORS)
+
+
+def perceptron_train(X, y, learning_rate=1.0, epochs=100):
+    raise next(_ERRORS)
+'''
+
+
+def test_errors_that_claim_modules_or_end_processes_fail_only_their_cells(course, tmp_path,
+                                                                         imports):
+    """Graded through the real worker, does each cell whose student function raises an error
+    that claims a numpy module, SystemExit, KeyboardInterrupt or GeneratorExit fail as an
+    ordinary failure, the cells that need no student function still pass, and is none of
+    the claimed modules imported?"""
+    loaded = set(sys.modules)
+    verdicts = proxied_verdicts(course, assignment_of(course, "perceptron"), NAMED_ERRORS,
+                                tmp_path)
+    messages = {grade_id: verdicts[grade_id].message for grade_id in
+                ["test-step", "test-perceptron-predict", "test-gates-by-hand",
+                 "test-perceptron-train"]}
+    assert messages == {
+        "test-step": "StudentException: Claimed: import my module",
+        "test-perceptron-predict": "StudentException: SystemExit: 0",
+        "test-gates-by-hand": "StudentException: KeyboardInterrupt: ",
+        "test-perceptron-train": "StudentException: GeneratorExit: "}
+    assert all(v.passed == (g not in messages) and not v.timed_out and not v.suspicious
+               for g, v in verdicts.items())
+    assert not looked_for(imports)
+    assert not {m for m in set(sys.modules) - loaded if m.startswith("numpy")}
+
+
+def test_a_stub_fails_with_its_own_error_not_a_student_exception(course, tmp_path):
+    """Does a stub's ExerciseNotDone, raised in the worker, fail its cell as nnlib's own
+    ExerciseNotDone (a NotImplementedError), naming its exercise?"""
+    verdicts = proxied_verdicts(course, assignment_of(course, "perceptron"),
+                                stubbed_source("perceptron"), tmp_path)
+    assert verdicts["test-step"].message == "ExerciseNotDone: Exercise 1.1: implement step"
+
+
+# ---------------------------------------------------------------- a time budget per notebook
+
+
+# Time bounds below are generous on purpose (the machine is shared and loaded): the budget
+# bounds every request to the worker; beyond it the trusted run does only the grader's own
+# work (copying the library, importing the trusted nnlib, stopping the worker it cut short),
+# far less than a cell timeout each, so a run must end within BUDGET + 2 * CELL_TIMEOUT.
+# Without the budget, the same run sleeps in full: about 15 requests of SLEEP, 30 s. With a
+# budget under the cell timeout, every request is cut by the budget, never by its timeout.
+SLEEP, CELL_TIMEOUT, BUDGET = 2, 8, 6
+
+
+def slow_in_the_worker(seconds):
+    """The reference perceptron whose perceptron_predict and perceptron_train sleep
+    ``seconds`` before they answer, far under the cell timeout (step stays quick)."""
+    return reference_source("perceptron") + f'''
+
+import time as _time
+
+
+def _slowly(function):
+    def slow(*args, **kwargs):
+        _time.sleep({seconds})
+        return function(*args, **kwargs)
+
+    return slow
+
+
+perceptron_predict, perceptron_train = map(_slowly, (perceptron_predict, perceptron_train))
+'''
+
+
+@pytest.fixture()
+def starts(monkeypatch):
+    """How many worker processes the test starts."""
+    started = []
+    start = trusted.Worker.start
+    monkeypatch.setattr(trusted.Worker, "start",
+                        lambda worker: (started.append(1), start(worker))[1])
+    return started
+
+
+def budgeted_verdicts(course, staged, tmp_path):
+    """``trusted_verdicts`` of 01-perceptron with its notebook's BUDGET, and its seconds."""
+    began = time.monotonic()
+    verdicts = trusted.trusted_verdicts(
+        course, assignment_of(course, "perceptron"), staged, tmp_path / "events.log", LIMITS,
+        timeout=CELL_TIMEOUT, budgets={"01_perceptron": BUDGET})
+    return verdicts, time.monotonic() - began
+
+
+def staged_copy(course, own_source, tmp_path):
+    staged = tmp_path / "staged"
+    shutil.copytree(course.source(assignment_of(course, "perceptron")), staged)
+    (staged / "nnlib" / "perceptron.py").write_text(own_source)
+    return staged
+
+
+def assert_timed_out(verdict):
+    assert (verdict.visible, verdict.passed, verdict.timed_out) == (False, False, True)
+    assert verdict.message.startswith(f"{TIME_LIMIT}: not run, the notebook's time limit")
+    assert verdict.notebook == "01_perceptron" and not verdict.suspicious
+
+
+def test_a_notebook_past_its_budget_keeps_what_it_earned_and_times_out_the_rest(
+        course, tmp_path, starts):
+    """With a library right but slow in the worker, do the cells before the budget ran out
+    pass, does every later one fail with TIME_LIMIT and timed_out set, does the run end
+    within its bound, and is no new worker started for the cells the budget left?"""
+    staged = staged_copy(course, slow_in_the_worker(SLEEP), tmp_path)
+    verdicts, seconds = budgeted_verdicts(course, staged, tmp_path)
+    timed_out = [v.timed_out for v in verdicts.values()]  # in the notebook's order
+    assert True in timed_out and timed_out == sorted(timed_out), verdicts
+    for verdict in verdicts.values():
+        if verdict.timed_out:
+            assert_timed_out(verdict)
+        else:
+            assert verdict.passed, verdict
+    assert seconds <= BUDGET + 2 * CELL_TIMEOUT
+    assert len(starts) == 1
+
+
+def test_the_answer_cells_count_against_the_budget(course, tmp_path, starts):
+    """When a student's answer cell sleeps past the notebook's budget (in the worker only),
+    is it cut at the budget, does every test cell time out, and is no worker started again?"""
+    staged = staged_copy(course, reference_source("perceptron"), tmp_path)
+    path = staged / "01_perceptron.ipynb"
+    notebook = nbformat.read(path, 4)
+    for cell in notebook.cells:
+        if cell.metadata.get("nbgrader", {}).get("grade_id") == "answer-gates":
+            cell.source += "\nimport time\ntime.sleep(60)\n"
+    nbformat.write(notebook, path)
+    verdicts, seconds = budgeted_verdicts(course, staged, tmp_path)
+    for verdict in verdicts.values():
+        assert_timed_out(verdict)
+    assert seconds <= BUDGET + 2 * CELL_TIMEOUT
+    assert len(starts) == 1
+
+
+def test_a_spent_budget_starts_no_worker_and_cannot_be_caught(tmp_path):
+    """Does a request after the budget is spent fail at once, without starting a process,
+    with an error no test cell's `except Exception` can catch; and does a notebook without a
+    budget run as before?"""
+    worker, started = worker_for(tmp_path, "", timeout=20)
+    try:
+        worker.limit_time(0)
+        with pytest.raises(trusted.OutOfTime, match=TIME_LIMIT):
+            worker.request({"op": "values", "names": ["x"]})
+        assert not started and not issubclass(trusted.OutOfTime, Exception)
+        worker.limit_time(None)
+        assert worker.request({"op": "values", "names": ["x"]})["ok"]
+        assert len(started) == 1
     finally:
         worker.stop()
         shutil.rmtree(worker.workdir, ignore_errors=True)

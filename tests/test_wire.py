@@ -74,3 +74,67 @@ def test_references_point_into_the_arguments():
     assert wire.decode(encoded, ref=lambda path: wire.follow(arguments, path)) is x
     with pytest.raises(wire.Garbled):
         wire.follow(arguments, [0, 5])
+
+
+# ---------------------------------------------------------------- exceptions, as text
+
+
+@pytest.mark.parametrize("text, limit, keep, expected", [
+    ("a line\n\tand the next", 100, "\n\t", "a line\n\tand the next"),
+    ("\x1b[2J\r\x00", 100, "\n\t", "\\x1b[2J\\x0d\\x00"),  # terminal escapes, a carriage return
+    ("\u202eabc\ud800", 100, "\n\t", "\\u202eabc\\ud800"),  # a bidi override, a lone surrogate
+    ("two\nlines", 100, "", "two\\x0alines"),  # names keep nothing
+    ("x" * 10, 5, "\n\t", "xxxx\u2026"),  # cut, and says so
+    ("\x00" * 10, 9, "\n\t", "\\x00\\x00\u2026"),  # cut after escaping too
+])
+def test_printable_escapes_what_does_not_print_and_cuts(text, limit, keep, expected):
+    """Is every character that does not print shown as its escape, and the text cut to its
+    limit with a mark?"""
+    assert wire.printable(text, limit, keep) == expected
+
+
+@given(st.text(), st.integers(1, 50))
+def test_printable_text_is_short_printable_and_writable(text, limit):
+    """Is what printable gives never longer than its limit, made of characters that print
+    (or newline and tab), and writable as UTF-8?"""
+    shown = wire.printable(text, limit)
+    assert len(shown) <= limit
+    assert all(c.isprintable() or c in "\n\t" for c in shown)
+    shown.encode("utf-8")
+
+
+class Loud(ValueError):
+    """An error whose message cannot be shown: asking for it ends the process."""
+
+    def __str__(self):
+        raise SystemExit("asked for my message")
+
+
+def test_an_error_travels_as_names_and_text():
+    """Does an exception cross as its name, its classes by module and name, and its message,
+    through JSON, and come back the same?"""
+    sent = json.loads(json.dumps(wire.error_of(Loud())))
+    assert wire.read_error(sent) == (
+        "Loud", [(__name__, "Loud"), ("builtins", "ValueError"), ("builtins", "Exception"),
+                 ("builtins", "BaseException"), ("builtins", "object")],
+        "(a message that could not be shown)")
+
+
+def test_an_error_of_strange_names_still_makes_a_reply():
+    """Is an error whose class's module is not text and whose name is long and full of
+    escapes sent anyway, with those names made safe?"""
+    kind = type("\x1b[2J" + "N" * 1000, (Exception,), {"__module__": 5})
+    reply = wire.error_of(kind("message"))
+    assert reply["module"] == "" and reply["bases"][0][0] == ""
+    assert reply["type"].startswith("\\x1b[2JNNN") and len(reply["type"]) <= wire.MAX_NAME
+    assert reply["message"] == "message"
+
+
+@pytest.mark.parametrize("reply", [
+    {}, {"type": 1, "bases": {"a": 1}, "message": None},
+    {"type": "", "bases": [["a"], ["a", "b", "c"], [1, "b"], "a.b"], "message": 3},
+])
+def test_a_forged_error_reads_as_nothing_known(reply):
+    """Does a reply that is not of the format read as an unknown type with no classes?"""
+    name, bases, message = wire.read_error(reply)
+    assert name == "?" and bases == [] and message == ""
