@@ -395,8 +395,13 @@ def combine(job):
                 outcome.verdicts[cell.name] = {
                     "nbgrader": kernel, "trusted_visible": verdict.visible,
                     "trusted": verdict.passed, "message": verdict.message}
-                if verdict.timed_out:
+                if verdict.timed_out:  # not a disagreement: the trusted run ran out of time
                     outcome.flag("time-limit", f"{cell.name}: {verdict.message}")
+                    grade.auto_score = 0.0
+                    if kernel:
+                        notes[cell.name] = (notebook.name, error_output(TIME_LIMIT,
+                                                                        verdict.message))
+                    continue
                 if verdict.suspicious:
                     outcome.flag("suspicious-values",
                                  f"suspicious values: {cell.name}: {verdict.message}")

@@ -46,14 +46,30 @@ def check_name(name):
     return None
 
 
-def shown(text, limit=None):
-    """``text`` fit for a terminal or a report: every unprintable character (escape codes,
-    newlines, carriage returns, bidirectional overrides, bad bytes) escaped as Python would
-    write it, and at most ``limit`` characters (then ``...``)."""
+def shown(text, limit=None, keep=""):
+    """``text`` fit for a terminal, a report or a notebook: each character that does not
+    print (escape codes, carriage returns, bidirectional overrides, unpaired surrogates that
+    no UTF-8 file can hold) written as its escape (``\\x1b``), but those in ``keep`` (say,
+    newline and tab); at most ``limit`` characters, the last one then ``…``.
+
+    Examples
+    --------
+    >>> shown("\\x1b[2Jok")
+    '\\\\x1b[2Jok'
+    """
     text = str(text)
-    if limit is not None and len(text) > limit:
-        text = text[:limit] + "..."
-    return "".join(c if c.isprintable() else ascii(c)[1:-1] for c in text)
+    escaped = "".join(c if c.isprintable() or c in keep else _escape(c)
+                      for c in (text if limit is None else text[:limit]))
+    if limit is not None and (len(text) > limit or len(escaped) > limit):
+        escaped = escaped[:limit - 1] + "\u2026"
+    return escaped
+
+
+def _escape(character):
+    code = ord(character)
+    if code < 0x100:
+        return f"\\x{code:02x}"
+    return f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
 
 
 def csv_cell(value):

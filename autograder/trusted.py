@@ -52,6 +52,7 @@ import nbformat
 import numpy as np
 
 from . import definitions, sandbox, wire
+from .inert import shown
 from .preprocessors import TIME_LIMIT, is_demo
 
 MAX_REPLY = 64 * 2 ** 20
@@ -503,7 +504,7 @@ class Verdict:
 
 def describe(error):
     """``"Type: message"``, short and printable (a message can hold the student's text)."""
-    return wire.printable(f"{type(error).__name__}: {error}", MAX_MESSAGE)
+    return shown(f"{type(error).__name__}: {error}", MAX_MESSAGE, keep="\n\t")
 
 
 def out_of_time(test, error):

@@ -34,6 +34,8 @@ import sys
 
 import numpy as np
 
+from .inert import shown
+
 MAX_DEPTH = 32
 MAX_MESSAGE = 2000  # characters of an exception's message that cross
 MAX_NAME = 200  # characters of a class's or a module's name
@@ -274,25 +276,6 @@ def name_in(package, value):
 # ---------------------------------------------------------------- exceptions, as text
 
 
-def printable(text, limit, keep="\n\t"):
-    """``text`` cut to at most ``limit`` characters (the last one then ``…``), each character
-    that does not print shown as its escape (``\\x1b``): control characters but those in
-    ``keep``, bidirectional overrides, unpaired surrogates (which no UTF-8 file can hold).
-    So a student's message can neither move a terminal's cursor, nor reorder a line, nor
-    stop a notebook from being written."""
-    shown = "".join(c if c.isprintable() or c in keep else _escape(c) for c in text[:limit])
-    if len(text) > limit or len(shown) > limit:
-        shown = shown[:limit - 1] + "\u2026"
-    return shown
-
-
-def _escape(character):
-    code = ord(character)
-    if code < 0x100:
-        return f"\\x{code:02x}"
-    return f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
-
-
 def error_of(error):
     """An exception as the worker's reply: its class's name and module, the classes it
     derives from and its message, as text.
@@ -308,7 +291,7 @@ def error_of(error):
     kind = type(error)
     bases = [[_name_of(base, "__module__"), _name_of(base, "__qualname__")]
              for base in _attempt(lambda: list(kind.__mro__[:MAX_BASES]), [])]
-    message = _attempt(lambda: printable(str(error), MAX_MESSAGE), "(a message that "
+    message = _attempt(lambda: shown(str(error), MAX_MESSAGE, keep="\n\t"), "(a message that "
                        "could not be shown)")
     return {"ok": False, "type": _name_of(kind, "__name__"),
             "module": _name_of(kind, "__module__"), "bases": bases, "message": message}
@@ -316,7 +299,7 @@ def error_of(error):
 
 def _name_of(kind, attribute):
     name = _attempt(lambda: getattr(kind, attribute), "")
-    return _attempt(lambda: printable(name, MAX_NAME, keep=""), "") if type(name) is str else ""
+    return _attempt(lambda: shown(name, MAX_NAME), "") if type(name) is str else ""
 
 
 def _attempt(compute, fallback):
@@ -340,5 +323,5 @@ def read_error(reply):
     kept = [(pair[0], pair[1]) for pair in (bases[:MAX_BASES] if isinstance(bases, list) else [])
             if isinstance(pair, list) and len(pair) == 2
             and all(isinstance(part, str) and len(part) <= MAX_NAME for part in pair)]
-    return (printable(name, MAX_NAME, keep="") if isinstance(name, str) and name else "?",
-            kept, printable(message, MAX_MESSAGE) if isinstance(message, str) else "")
+    return (shown(name, MAX_NAME) if isinstance(name, str) and name else "?",
+            kept, shown(message, MAX_MESSAGE, keep="\n\t") if isinstance(message, str) else "")

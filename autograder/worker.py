@@ -35,6 +35,7 @@ from pathlib import Path
 import numpy as np
 
 from autograder import wire
+from autograder.inert import shown
 
 
 class Session:
@@ -114,7 +115,7 @@ def serve(requests, replies):
             reply = {"ok": True, **handlers[request["op"]](request)}
         except wire.Unencodable as error:
             reply = {"ok": False, "type": "Unencodable", "module": "",
-                     "message": wire.printable(str(error), wire.MAX_MESSAGE)}
+                     "message": shown(str(error), wire.MAX_MESSAGE)}
         except BaseException as error:  # the student's code raised (SystemExit too): go on
             reply = wire.error_of(error)
         reply["id"] = request["id"]

@@ -617,7 +617,7 @@ def test_a_name_is_never_a_pattern_a_row_or_a_command(attacked_course, tmp_path,
     summary = report.format_summary(report.summarize(list(outcomes.values())),
                                     list(outcomes.values()))
     assert not [c for c in summary if not c.isprintable() and c != "\n"], summary
-    assert "\\x1b[2J" in summary and "mallory,12\\nhonest-partial" in summary
+    assert "\\x1b[2J" in summary and "mallory,12\\x0ahonest-partial" in summary
 
 
 def test_links_left_by_the_kernel_are_never_followed(attacked_course):

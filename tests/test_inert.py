@@ -41,10 +41,30 @@ def test_shown_text_is_one_printable_line(text):
     assert shown(text).isprintable()
 
 
-def test_shown_escapes_terminal_codes_as_python_would():
-    """Is an escape sequence shown as its Python spelling (readable, inert)?"""
-    assert shown("\x1b[2Jok\n") == "\\x1b[2Jok\\n"
-    assert shown("abc", limit=2) == "ab..."
+@pytest.mark.parametrize("text, limit, keep, expected", [
+    ("a line\n\tand the next", 100, "\n\t", "a line\n\tand the next"),
+    ("\x1b[2J\r\x00", 100, "\n\t", "\\x1b[2J\\x0d\\x00"),  # terminal escapes, a carriage return
+    ("\u202eabc\ud800", 100, "\n\t", "\\u202eabc\\ud800"),  # a bidi override, a lone surrogate
+    ("two\nlines", 100, "", "two\\x0alines"),  # names keep nothing
+    ("x" * 10, 5, "\n\t", "xxxx\u2026"),  # cut, and says so
+    ("\x00" * 10, 9, "\n\t", "\\x00\\x00\u2026"),  # cut after escaping too
+])
+def test_shown_escapes_what_does_not_print_and_cuts(text, limit, keep, expected):
+    """Is every character that does not print shown as its escape, and the text cut to its
+    limit with a mark?"""
+    assert shown(text, limit, keep) == expected
+
+
+@given(st.text(), st.integers(1, 50))
+def test_shown_text_is_short_printable_and_writable(text, limit):
+    """Is what shown gives never longer than its limit, made of characters that print
+    (or newline and tab), and writable as UTF-8?"""
+    result = shown(text, limit)
+    assert len(result) <= limit
+    assert all(c.isprintable() or c in "\n\t" for c in result)
+    result.encode("utf-8")
+
+
 
 
 @pytest.mark.parametrize("start", FORMULA_STARTS)
@@ -67,5 +87,5 @@ def test_a_written_csv_has_one_row_per_row_whatever_the_text(tmp_path):
     with open(tmp_path / "out.csv", newline="") as handle:
         read = list(csv.DictReader(handle))
     assert [row["score"] for row in read] == ["2.0", "1.0"]
-    assert read[0]["student"] == "mallory,12\\n\"honest\",12\\n=1+1"
+    assert read[0]["student"] == "mallory,12\\x0a\"honest\",12\\x0a=1+1"
     assert read[1]["student"] == "honest"

@@ -79,30 +79,6 @@ def test_references_point_into_the_arguments():
 # ---------------------------------------------------------------- exceptions, as text
 
 
-@pytest.mark.parametrize("text, limit, keep, expected", [
-    ("a line\n\tand the next", 100, "\n\t", "a line\n\tand the next"),
-    ("\x1b[2J\r\x00", 100, "\n\t", "\\x1b[2J\\x0d\\x00"),  # terminal escapes, a carriage return
-    ("\u202eabc\ud800", 100, "\n\t", "\\u202eabc\\ud800"),  # a bidi override, a lone surrogate
-    ("two\nlines", 100, "", "two\\x0alines"),  # names keep nothing
-    ("x" * 10, 5, "\n\t", "xxxx\u2026"),  # cut, and says so
-    ("\x00" * 10, 9, "\n\t", "\\x00\\x00\u2026"),  # cut after escaping too
-])
-def test_printable_escapes_what_does_not_print_and_cuts(text, limit, keep, expected):
-    """Is every character that does not print shown as its escape, and the text cut to its
-    limit with a mark?"""
-    assert wire.printable(text, limit, keep) == expected
-
-
-@given(st.text(), st.integers(1, 50))
-def test_printable_text_is_short_printable_and_writable(text, limit):
-    """Is what printable gives never longer than its limit, made of characters that print
-    (or newline and tab), and writable as UTF-8?"""
-    shown = wire.printable(text, limit)
-    assert len(shown) <= limit
-    assert all(c.isprintable() or c in "\n\t" for c in shown)
-    shown.encode("utf-8")
-
-
 class Loud(ValueError):
     """An error whose message cannot be shown: asking for it ends the process."""
 
