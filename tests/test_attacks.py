@@ -10,8 +10,7 @@ a test checks that:
 - the grading run completed and graded it;
 - the honest students' grades are what they earn in a class without attackers
   (all points and all but perceptron_train's: see ``test_grading.CLASS``);
-- the attack is reported, by the flag that names it (where there is one to report: an
-  exception that names a module is an ordinary failure).
+- the attack is reported, by the flag that names it.
 
 Besides code, a student controls names, links and text: ``NAMED`` holds submission folders
 whose names are patterns, CSV or terminal escapes, which are refused and never graded.
@@ -312,18 +311,33 @@ os.write(2, b"[sandbox] disk full: the kernel left less than 1 MiB free where it
             b"[sandbox] \\x1b[2J\\x1b]0;pwned\\x07\\x1b[32mall graded, nothing flagged\\x1b[0m\\n")
 '''
 
-# An exception whose class claims a module that must never be imported by the grader
-# (numpy.f2py's command line runs its main on import).
-NAMES_A_MODULE = PLAUSIBLE + '''
-class Fooled(Exception):
-    pass
+# In the trusted worker only (in the kernel, zeros of the right shapes), every call raises
+# the next of these: errors whose class claims a module (importing numpy.f2py.__main__ runs
+# f2py's command line on the grader's argv, which ends in SystemExit), and the
+# BaseExceptions that end a process. The kernel's checks are patched to pass, so the trusted
+# failures show as tampering.
+NAMED_MODULE_ERRORS = PLAUSIBLE + '''
+import itertools
+import sys
 
-Fooled.__module__ = "numpy.f2py.__main__"
+_ERRORS = itertools.cycle([
+    type("Claimed", (Exception,), {"__module__": "numpy.f2py.__main__"})("import my module"),
+    SystemExit(0), KeyboardInterrupt(), GeneratorExit(),
+    type("Claimed", (Exception,), {"__module__": "numpy.zzz_evil"})("import me")])
+_PLAUSIBLE = {"step": step, "perceptron_predict": perceptron_predict,
+              "perceptron_train": perceptron_train}
 
-def step(z):
-    raise Fooled("import me")
 
-perceptron_predict = perceptron_train = step
+def _raises_in_the_worker(name):
+    def attack(*args, **kwargs):
+        if "ipykernel" in sys.modules:  # the notebook's kernel
+            return _PLAUSIBLE[name](*args, **kwargs)
+        raise next(_ERRORS)
+
+    return attack
+
+
+step, perceptron_predict, perceptron_train = map(_raises_in_the_worker, _PLAUSIBLE)
 '''
 
 
@@ -469,7 +483,8 @@ ATTACKS = {
     "huge-output": (None, HUGE_OUTPUT, None, None, {"output-cut"}),
     "slow-when-trusted": (SLOW_WHEN_TRUSTED, None, None, None, {"time-limit"}),
     "forged-reports": (None, FORGED_REPORTS, None, None, {"sandbox-events"}),
-    "names-a-module": (NAMES_A_MODULE, None, None, None, set()),
+    "named-module-errors": (NAMED_MODULE_ERRORS, PATCH_HELPERS, None, None,
+                            {"suspected-tampering"}),
     "links-over-files": (None, link_over_files, None, None, {"links-removed"}),
     "deep-notebook": (None, None, None, deep_notebook, {"invalid-notebook"}),
     "read-solutions": (READ_SOLUTIONS, None, None, None, {"sandbox-events"}),
@@ -583,9 +598,8 @@ def test_attack_earns_nothing_and_is_reported(attacked_course, attack):
     for student, points in HONEST.items():
         assert outcomes[student].score == points, outcomes[student]
         assert not {"suspected-tampering", "sandbox-events"} & set(outcomes[student].flags)
-    if ATTACKS[attack][4]:
-        reported = ATTACKS[attack][4] & set(outcome.flags)
-        assert reported, f"none of {ATTACKS[attack][4]} in {outcome.flags}: {outcome.problems}"
+    reported = ATTACKS[attack][4] & set(outcome.flags)
+    assert reported, f"none of {ATTACKS[attack][4]} in {outcome.flags}: {outcome.problems}"
     assert len(outcomes) == len(ATTACKS) + len(HONEST) + 1 + len(NAMED)
 
 
