@@ -26,6 +26,7 @@ from pathlib import Path
 from nbgrader.apps import NbGraderAPI
 
 from . import definitions, release
+from .pages import INERT_PAGES
 from .settings import Settings
 
 GRADING = "grading"
@@ -52,6 +53,11 @@ c.Exchange.root = os.path.join(root, "exchange")
 # nnlib is replaced by the instructor's copy before grading (nbgrader #940).
 c.Autograde.exclude_overwriting = {exclude!r}
 c.Execute.timeout = {cell_timeout}
+# The formgrader and the feedback show what a student wrote and printed inert: no script,
+# no request to this server; plots, tables and formulas still show (autograder/pages.py).
+c.HTMLExporter.sanitize_html = {sanitize_html!r}
+c.HTMLExporter.filters = {filters!r}
+c.HTMLExporter.preprocessors = {preprocessors!r}
 '''
 
 
@@ -146,7 +152,7 @@ def write_config(course_dir, solutions=release.SOURCE_NOTEBOOKS, db_url=None):
                if module}
     text = CONFIG_TEMPLATE.format(code_stub={"python": release.NOTEBOOK_CODE_STUB},
                                   exclude=exclude, cell_timeout=Settings().cell_timeout,
-                                  db_url=db_url or None)
+                                  db_url=db_url or None, **INERT_PAGES)
     (course_dir / "nbgrader_config.py").write_text(text)
 
 

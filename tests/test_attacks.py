@@ -36,6 +36,7 @@ from test_grading import (
     answers,
     cell_scores,
     make_submission,
+    reference_module,
 )
 
 from autograder import course, grade, report, sandbox
@@ -285,22 +286,40 @@ def deeper(n):
 deeper(0)
 '''
 
-# Sleeps only in the trusted worker (it has no ipykernel), each call under the cell timeout:
-# the notebook's one time limit, shared by both runs, must stop it.
-SLOW_WHEN_TRUSTED = PLAUSIBLE + '''
+def sleeps_in_the_worker(seconds=8.5):
+    """The reference perceptron, each request sleeping ``seconds`` first (under the 10 s cell
+    timeout), in the trusted worker only; in the kernel, zeros, so it earns nothing. About 21
+    requests: 180 s of trusted run, past the notebook's one time limit of both runs."""
+    return reference_module() + f'''
+
 import sys as _sys
 import time as _time
 
-def _slowed(function):
-    def slow(*args, **kwargs):
-        if "ipykernel" not in _sys.modules:
-            _time.sleep(8.5)
-        return function(*args, **kwargs)
-    return slow
+_depth = [0]
 
-step, perceptron_predict, perceptron_train = map(_slowed, (step, perceptron_predict,
-                                                           perceptron_train))
+
+def _slow_in_the_worker(right, zeros):
+    def attack(*args, **kwargs):
+        if "ipykernel" in _sys.modules:  # the notebook's kernel: wrong, and quick
+            return zeros(*args, **kwargs)
+        _depth[0] += 1
+        try:
+            if _depth[0] == 1:  # a request from the grader, not a call from step's callers
+                _time.sleep({seconds})
+            return right(*args, **kwargs)
+        finally:
+            _depth[0] -= 1
+
+    return attack
+
+
+step = _slow_in_the_worker(step, lambda z: np.zeros(np.shape(z)))
+perceptron_predict = _slow_in_the_worker(perceptron_predict, lambda X, w, b: np.zeros(len(X)))
+perceptron_train = _slow_in_the_worker(
+    perceptron_train,
+    lambda X, y, learning_rate=1.0, epochs=100: (np.zeros(np.shape(X)[1]), 0.0, [0]))
 '''
+
 
 # Lines shaped like the grader's own reports, and terminal escapes (clear the screen, a window
 # title, a fake green line), written where the sandbox's reports go.
@@ -481,7 +500,7 @@ ATTACKS = {
     "memory-bomb": (None, MEMORY_BOMB, None, None,
                     {"out-of-memory", "cell-timeout", "kernel-unresponsive"}),
     "huge-output": (None, HUGE_OUTPUT, None, None, {"output-cut"}),
-    "slow-when-trusted": (SLOW_WHEN_TRUSTED, None, None, None, {"time-limit"}),
+    "slow-when-trusted": (sleeps_in_the_worker(), None, None, None, {"time-limit"}),
     "forged-reports": (None, FORGED_REPORTS, None, None, {"sandbox-events"}),
     "named-module-errors": (NAMED_MODULE_ERRORS, PATCH_HELPERS, None, None,
                             {"suspected-tampering"}),
