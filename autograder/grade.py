@@ -23,7 +23,8 @@ Jobs run in a pool of worker processes that import nbgrader once. A job that
 outlives its wall-clock limit has its worker killed (with its kernels) and is
 recorded as failed. A job whose submission and settings have not changed
 since it was graded is skipped, so a killed run resumes where it stopped,
-and a second run changes nothing (failed jobs are tried again).
+and a second run changes nothing (a failed job is tried again, until it has failed
+``MAX_FAILURES`` times in a row with the same files and settings).
 """
 
 import faulthandler

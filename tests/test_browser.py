@@ -63,8 +63,10 @@ def lab(workspace, tmp_path_factory, instructor_course):
         yield server
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def context(tmp_path_factory):
+    """Closed when this module's tests end: Playwright's sync API keeps its event loop
+    running while a browser is open, and another module's browser could not start."""
     with browser.chromium(tmp_path_factory.mktemp("chromium")) as ctx:
         yield ctx
 
