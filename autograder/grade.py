@@ -209,10 +209,11 @@ def reports_path(course_dir, assignment, student):
 # ---------------------------------------------------------------- one job
 
 
-def grading_config(course_dir, settings, enclosure=None):
-    """The course's nbgrader config plus the grader's pipeline and limits; with an
-    ``enclosure.Enclosure``, the kernels join its cgroups and the autograded folder, the
-    kernel's working folder, is in its tmpfs."""
+def grading_config(course_dir, settings, intake, enclosure=None):
+    """The course's nbgrader config plus the grader's pipeline and limits, reading the
+    submission from ``intake`` (relative to the course: a job's own, see ``Job.intake_root``);
+    with an ``enclosure.Enclosure``, the kernels join its cgroups and the autograded folder,
+    the kernel's working folder, is in its tmpfs."""
     from nbconvert.preprocessors import ClearMetadataPreprocessor
     from nbgrader.preprocessors import (
         AssignLatePenalties,
@@ -225,7 +226,7 @@ def grading_config(course_dir, settings, enclosure=None):
 
 
     config = load_config(course_dir)
-    config.CourseDirectory.submitted_directory = f"{WORK}/intake"  # ``stage``: one per job
+    config.CourseDirectory.submitted_directory = intake
     # intake already put back deleted graded cells (see intake.restore_graded_cells);
     # ClearHiddenTests: the kernel runs the visible tests only, the trusted process the rest
     config.Autograde.autograde_preprocessors = [
@@ -284,6 +285,13 @@ class Job:
         return events_path(self.course.root, self.assignment, self.student)
 
     @property
+    def intake_root(self):
+        """Where the submission is staged for nbgrader, relative to the course: a folder of
+        this job's own, so that nbgrader (which reads a student id as a glob pattern) finds
+        nothing there but this one (assignment, student)."""
+        return f"{WORK}/intake/{self.assignment}/{self.student}"
+
+    @property
     def reports(self):
         return reports_path(self.course.root, self.assignment, self.student)
 
@@ -294,9 +302,8 @@ class Job:
 def stage(job):
     """Intake: stage what may be graded, and the nbgrader config that grades it.
 
-    The names are checked first (``inert.check_name``), and the submission is staged under
-    an intake folder of its own: nbgrader, which reads a student id as a glob pattern,
-    finds nothing there but this one (assignment, student).
+    The names are checked first (``inert.check_name``), and the submission is staged in
+    the job's own intake folder (``Job.intake_root``).
     """
     for what, name in (("assignment", job.assignment), ("student id", job.student)):
         why = check_name(name)
@@ -305,16 +312,14 @@ def stage(job):
     for path in (job.events, job.reports):
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(b"")
-    intake_root = f"{WORK}/intake/{job.assignment}/{job.student}"
     job.intake = stage_submission(
         job.submitted, job.course.source(job.assignment),
-        job.course.root / intake_root / job.student / job.assignment,
+        job.course.root / job.intake_root / job.student / job.assignment,
         release=job.course.release(job.assignment), own_module=job.course.module(job.assignment),
         root=job.course.root / "submitted", submission=job.submission)
     job.outcome.problems += job.intake.problems
     job.outcome.flags += job.intake.flags
-    job.config = grading_config(job.course.root, job.settings, job.enclosure)
-    job.config.CourseDirectory.submitted_directory = intake_root
+    job.config = grading_config(job.course.root, job.settings, job.intake_root, job.enclosure)
     job.config.SandboxedKernelManager.events_file = str(job.events)
     job.config.ResilientExecute.reports_file = str(job.reports)
 
