@@ -2,7 +2,7 @@
 
 A loss turns a batch of predictions and targets into one number that
 training drives down. Every loss here is averaged over the ``N`` samples of
-the batch, so its derivatives carry a factor ``1 / N``.
+the batch (the notes' ``m``) and summed over the ``C`` outputs of a sample.
 
 =======================  ====================  ==============================
 loss                     compares              its derivative is taken w.r.t.
@@ -23,8 +23,9 @@ from ._checks import as_float_array, check_same_shape, unknown_name_error
 from ._exercises import ExerciseNotDone
 from .activations import ACTIVATIONS, get_activation, sigmoid, softmax
 
-# Predictions are clipped this far inside (0, 1) before taking a logarithm,
-# so that a prediction of exactly 0 or 1 gives a large but finite loss.
+# The clipping constant epsilon_clip: predictions are clipped this far inside (0, 1)
+# before taking a logarithm, so that a prediction of exactly 0 or 1 gives a large but
+# finite loss.
 EPSILON = np.finfo(np.float64).eps
 
 
@@ -63,7 +64,7 @@ def mse(prediction, target):
 
 
 def mse_derivative(prediction, target):
-    """Gradient of ``mse`` with respect to the prediction, ``2 (prediction - target) / N``.
+    """Gradient of ``mse`` with respect to the prediction (Exercise 4.2: you derive it).
 
     Parameters
     ----------
@@ -108,7 +109,8 @@ def binary_cross_entropy(prediction, target):
 def binary_cross_entropy_derivative(prediction, target):
     """Gradient of ``binary_cross_entropy`` with respect to the prediction.
 
-    ``(p - t) / (p (1 - p)) / N``, with ``p`` clipped as in the loss.
+    Exercise 4.4: you derive it. The prediction is clipped exactly as in the loss,
+    so that the result stays finite at predictions of exactly 0 and 1.
 
     Parameters
     ----------
@@ -165,8 +167,8 @@ def sigmoid_cross_entropy(logits, target):
 def sigmoid_cross_entropy_derivative(logits, target):
     """Gradient of ``sigmoid_cross_entropy`` with respect to the logits.
 
-    ``(sigmoid(logits) - target) / N``: the sigmoid's slope and the loss's
-    ``1 / (p (1 - p))`` cancel, so it never vanishes for a wrong answer.
+    Exercise 4.8: you derive it, through the sigmoid, and simplify it until it is
+    finite and exact for logits of any size.
 
     Parameters
     ----------
@@ -213,8 +215,8 @@ def softmax_cross_entropy(logits, target):
 def softmax_cross_entropy_derivative(logits, target):
     """Gradient of ``softmax_cross_entropy`` with respect to the logits.
 
-    Softmax and cross-entropy together have the simple gradient
-    ``(softmax(logits) - target) / N``.
+    Exercise 4.6: you derive it, through the softmax, and simplify it until it is
+    finite for logits of any size.
 
     Parameters
     ----------
