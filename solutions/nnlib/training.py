@@ -1,7 +1,7 @@
 """Gradient descent and the training loop.
 
 Each step moves every parameter a little against its gradient,
-``w <- w - learning_rate * dL/dw``. One epoch visits every sample once, in
+``w <- w - eta * dL/dw`` (eta, the learning rate). One epoch visits every sample once, in
 mini-batches of ``batch_size`` samples: ``batch_size=1`` is the notes'
 per-sample loop, ``batch_size=N`` is full-batch gradient descent.
 """
@@ -30,8 +30,8 @@ def gradient_descent_update(weights, biases, gradients, learning_rate):
 
     Parameters
     ----------
-    weights : list of L arrays, ``weights[l]`` of shape (n_{l+1}, n_l)
-    biases : list of L arrays, ``biases[l]`` of shape (n_{l+1},)
+    weights : list of K arrays, ``weights[l - 1]`` of shape (n_l, n_{l-1})
+    biases : list of K arrays, ``biases[l - 1]`` of shape (n_l,)
     gradients : tuple (dW, dB)
         As returned by ``backpropagation``: lists shaped like ``weights``
         and ``biases``.
@@ -125,8 +125,9 @@ def train_network(X, Y, layer_sizes, activations, loss="mse", learning_rate=0.1,
     Returns
     -------
     TrainingResult
-        ``(weights, biases, history)``, where ``history[e]`` is the mean loss
-        over the samples seen in epoch ``e``.
+        ``(weights, biases, history)``, where ``history[e]`` is the mean, over
+        the N samples, of each sample's loss before the update of its batch in
+        epoch ``e``.
 
     Raises
     ------
@@ -201,14 +202,15 @@ def count_dead_units(X, weights, biases, activations):
     ----------
     X : array_like, shape (N, D)
     weights, biases, activations
-        As in ``network.forward_pass``; the network has ``L >= 1`` layers.
+        As in ``network.forward_pass``; the network has ``K >= 1`` layers.
 
     Returns
     -------
-    list of L - 1 int
+    list of K - 1 Python int
         Entry ``l - 1`` is the number of units ``j`` of hidden layer ``l``
         with ``A[l][i, j] == 0`` for every sample ``i``; the output layer is
-        not counted (a network of one layer gives ``[]``).
+        not counted (a network of one layer gives ``[]``). Python ints, not
+        numpy integers (which print as ``np.int64(3)``).
 
     Examples
     --------
