@@ -1,13 +1,12 @@
 """Multi-layer networks: parameters and the forward pass.
 
-A network with layer sizes ``[n_0, n_1, ..., n_L]`` has ``L`` layers. Layer
-``l`` owns a weight matrix ``W`` of shape ``(n_l, n_{l-1})``, a bias ``b`` of
-shape ``(n_l,)`` and the name of its activation. With samples as the rows of
-``A`` (shape ``(N, n_{l-1})``), the notes' ``z = W a + b`` for one sample
-becomes, for the whole batch::
-
-    Z = A @ W.T + b        # (N, n_l)
-    A_next = f(Z)          # (N, n_l)
+A network with layer sizes ``[n_0, n_1, ..., n_K]`` has ``K`` layers with
+weights (the notes call their number ``L``; in this course ``L`` is the loss).
+Layer ``l`` owns a weight matrix ``W`` of shape ``(n_l, n_{l-1})``, a bias ``b``
+of shape ``(n_l,)`` and the name of its activation. One sample ``a`` goes
+through it as the notes' ``z = W a + b``, then ``f(z)``; a batch has its
+samples as the rows of ``A`` (shape ``(N, n_{l-1})``) and gives ``Z`` and the
+next ``A`` of shape ``(N, n_l)``, row ``i`` holding sample ``i``'s values.
 """
 
 from typing import NamedTuple
@@ -66,7 +65,7 @@ def init_params(layer_sizes, method="xavier", seed=0):
 
     Parameters
     ----------
-    layer_sizes : sequence of int, length L + 1
+    layer_sizes : sequence of int, length K + 1
         ``[D, H_1, ..., C]``: inputs, hidden layer widths, outputs.
     method : {"xavier", "he"}, default "xavier"
     seed : int, default 0
@@ -74,9 +73,9 @@ def init_params(layer_sizes, method="xavier", seed=0):
 
     Returns
     -------
-    weights : list of L ndarrays
+    weights : list of K ndarrays
         ``weights[l]`` has shape ``(layer_sizes[l + 1], layer_sizes[l])``.
-    biases : list of L ndarrays
+    biases : list of K ndarrays
         ``biases[l]`` has shape ``(layer_sizes[l + 1],)``, all zeros.
     """
     sizes = check_layer_sizes(layer_sizes)
@@ -96,9 +95,9 @@ def check_network(X, weights, biases, activations):
     Parameters
     ----------
     X : array_like, shape (N, D)
-    weights : list of L array_like, ``weights[l]`` of shape (n_{l+1}, n_l)
-    biases : list of L array_like, ``biases[l]`` of shape (n_{l+1},)
-    activations : list of L str
+    weights : list of K array_like, ``weights[l]`` of shape (n_{l+1}, n_l)
+    biases : list of K array_like, ``biases[l]`` of shape (n_{l+1},)
+    activations : list of K str
         Activation names, one per layer (see ``activations.ACTIVATIONS``).
 
     Returns
@@ -147,15 +146,44 @@ def check_network(X, weights, biases, activations):
 # ---------------------------------------------------------------- forward pass
 
 
+def forward_pass_loop(X, weights, biases, activations):
+    """The notes' ForwardPass, one sample at a time.
+
+    Provided code: the starting point of Exercise 3.2, which turns this loop
+    over samples into one matrix product per layer. It is correct and slow.
+
+    Parameters
+    ----------
+    X, weights, biases, activations
+        As in ``forward_pass``.
+
+    Returns
+    -------
+    ndarray, shape (N, C)
+        Row ``i`` is the network's output for sample ``X[i]``.
+    """
+    X, weights, biases, funcs = check_network(X, weights, biases, activations)
+    outputs = []
+    for x in X:  # one sample, shape (D,)
+        a = x
+        for W, b, activation in zip(weights, biases, funcs):
+            z = W @ a + b  # the notes' z = W a + b, shape (n_l,)
+            a = activation(z[np.newaxis])[0]  # nnlib's activations take a batch: here one row
+        outputs.append(a)
+    return np.array(outputs)
+
+
 def forward_pass(X, weights, biases, activations):
-    """Compute the network's output for a batch (the notes' ForwardPass).
+    """Compute the network's output for a batch, one matrix product per layer.
+
+    The same result as ``forward_pass_loop``, without a loop over samples.
 
     Parameters
     ----------
     X : array_like, shape (N, D)
-    weights : list of L arrays, ``weights[l]`` of shape (n_{l+1}, n_l)
-    biases : list of L arrays, ``biases[l]`` of shape (n_{l+1},)
-    activations : list of L str
+    weights : list of K arrays, ``weights[l]`` of shape (n_{l+1}, n_l)
+    biases : list of K arrays, ``biases[l]`` of shape (n_{l+1},)
+    activations : list of K str
         One activation name per layer.
 
     Returns
@@ -178,7 +206,7 @@ class ForwardCache(NamedTuple):
     """What the forward pass remembers for backpropagation.
 
     Both lists are indexed by layer number, as in the notes: ``A[0]`` is the
-    input ``X``; for ``l = 1..L``, ``Z[l]`` is layer ``l``'s weighted sum and
+    input ``X``; for ``l = 1..K``, ``Z[l]`` is layer ``l``'s weighted sum and
     ``A[l] = f_l(Z[l])`` its activation. ``Z[0]`` is None (the input has no
     weighted sum).
     """
@@ -202,7 +230,7 @@ def forward_pass_with_cache(X, weights, biases, activations):
     output : ndarray, shape (N, C)
         Same as ``forward_pass``.
     cache : ForwardCache
-        ``cache.A[l]`` and ``cache.Z[l]`` of shape (N, n_l), for l = 0..L.
+        ``cache.A[l]`` and ``cache.Z[l]`` of shape (N, n_l), for l = 0..K.
     """
     X, weights, biases, funcs = check_network(X, weights, biases, activations)
     # YOUR CODE HERE
@@ -215,21 +243,20 @@ def forward_pass_with_cache(X, weights, biases, activations):
 def count_parameters(layer_sizes):
     """The number of weights and biases of a network.
 
-    Layer ``l`` has an ``(n_l, n_{l-1})`` weight matrix and ``n_l`` biases.
-
     Parameters
     ----------
-    layer_sizes : sequence of int, length L + 1
+    layer_sizes : sequence of int, length K + 1
         ``[D, H_1, ..., C]``.
 
     Returns
     -------
     int
-        ``sum over l of n_l * n_{l-1} + n_l``.
+        Every entry of every weight matrix and bias vector, counted from the
+        sizes alone.
 
     Examples
     --------
-    >>> count_parameters([2, 3, 1])    # (3 * 2 + 3) + (1 * 3 + 1)
+    >>> count_parameters([2, 3, 1])
     13
     """
     sizes = check_layer_sizes(layer_sizes)
@@ -240,14 +267,13 @@ def count_parameters(layer_sizes):
 def multiply_adds(layer_sizes, n_samples=1):
     """The multiply-adds of one forward pass over ``n_samples`` samples.
 
-    For one sample, layer ``l`` computes ``n_l`` weighted sums of ``n_{l-1}``
-    products each: ``n_l * n_{l-1}`` multiply-adds (the biases and the
-    activations cost ``O(n_l)``, which is not counted). A batch of ``N``
-    samples costs ``N`` times as much.
+    A multiply-add is one product added to a running sum, the step of every
+    weighted sum. Adding the biases and applying the activations is not
+    counted.
 
     Parameters
     ----------
-    layer_sizes : sequence of int, length L + 1
+    layer_sizes : sequence of int, length K + 1
         ``[D, H_1, ..., C]``.
     n_samples : int, default 1
         Batch size ``N``, > 0.
@@ -255,11 +281,10 @@ def multiply_adds(layer_sizes, n_samples=1):
     Returns
     -------
     int
-        ``N * sum over l of n_l * n_{l-1}``.
 
     Examples
     --------
-    >>> multiply_adds([2, 3, 1], n_samples=10)    # 10 * (3 * 2 + 1 * 3)
+    >>> multiply_adds([2, 3, 1], n_samples=10)
     90
     """
     sizes = check_layer_sizes(layer_sizes)

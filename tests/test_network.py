@@ -182,3 +182,23 @@ def test_costs_reject_bad_sizes():
             function([3, 0, 1])
     with pytest.raises(ValueError, match="n_samples must be a positive integer, got 0"):
         network.multiply_adds([2, 1], n_samples=0)
+
+
+def test_forward_pass_loop_is_the_notes_formula_and_agrees_with_the_batch():
+    """Does the provided per-sample loop give, row by row, what forward_pass gives?"""
+    rng = np.random.default_rng(4)
+    weights, biases = network.init_params([3, 5, 4, 2], seed=5)
+    biases = [rng.normal(size=b.shape) for b in biases]
+    X = rng.normal(size=(6, 3))
+    names = ["relu", "tanh", "softmax"]
+    looped = network.forward_pass_loop(X, weights, biases, names)
+    assert looped.shape == (6, 2) and looped.dtype == np.float64
+    assert_allclose(looped, network.forward_pass(X, weights, biases, names), rtol=1e-12)
+    # the hand-worked example of Exercise 3.2: relu hidden layer, identity output
+    # sample 1: z1 = [2 - 2 + 0.5, -2 - 0.5 + 1] = [0.5, -1.5] -> [0.5, 0] -> 4 * 0.5 - 1 = 1
+    # sample 2: z1 = [0 + 2 + 0.5, 0 + 0.5 + 1] = [2.5, 1.5] -> 4 * 2.5 - 2 * 1.5 - 1 = 6
+    out = network.forward_pass_loop([[2.0, -1.0], [0.0, 1.0]],
+                                    [np.array([[1.0, 2.0], [-1.0, 0.5]]), np.array([[4.0, -2.0]])],
+                                    [np.array([0.5, 1.0]), np.array([-1.0])],
+                                    ["relu", "identity"])
+    assert_array_equal(out, [[1.0], [6.0]])
