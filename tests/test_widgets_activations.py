@@ -84,6 +84,14 @@ def test_depth_views_share_their_pre_activations():
     assert not np.allclose(depth_view("tanh", seed=1)["z"], depth_view("tanh", seed=0)["z"])
 
 
+def test_the_spread_scales_the_draws_of_a_seed():
+    """Are the z_l for a spread of 2 twice those of the default spread, and does sigmoid's
+    product fall with the spread?"""
+    assert_allclose(depth_view("sigmoid", spread=2.0)["z"], 2.0 * depth_view("sigmoid")["z"])
+    finals = [depth_view("sigmoid", depth=30, spread=spread)["final"] for spread in (1.0, 2.0, 3.0)]
+    assert finals[0] > finals[1] > finals[2]
+
+
 def test_relu_on_its_active_side_keeps_the_product_at_one():
     """On the active side, does ReLU's product stay 1 while sigmoid's and tanh's shrink?"""
     for name in ("relu", "leaky_relu"):
@@ -147,10 +155,11 @@ def test_every_control_of_the_activation_explorer_changes_the_figure(activation)
 
 
 def test_every_control_of_the_depth_explorer_changes_the_figure():
-    """Do the depth, the seed, the active side and the activation change the picture?"""
+    """Do the depth, the seed, the active side, the activation and the spread change the
+    picture?"""
     explorer = depth_explorer(activation="sigmoid", depth=10)
-    assert_every_control_matters(explorer, dict(depth=20, seed=3, active_side=True,
-                                                activation="relu"))
+    assert_every_control_matters(explorer, dict(depth=20, seed=3, spread=2.0,
+                                                active_side=True, activation="relu"))
 
 
 def test_the_active_side_says_when_it_changes_nothing():

@@ -48,7 +48,9 @@ def sigmoid(z):
 
 
 def sigmoid_derivative(z):
-    """Derivative of the sigmoid, ``sigmoid(z) * (1 - sigmoid(z))``.
+    """Derivative of the sigmoid, ``d sigmoid(z) / dz``, evaluated at ``z``.
+
+    You derive it in Exercise 2.2, part a.
 
     Parameters
     ----------
@@ -57,7 +59,7 @@ def sigmoid_derivative(z):
     Returns
     -------
     ndarray, same shape as ``z``
-        Values in [0, 0.25]; largest at ``z = 0``.
+        The slope of the sigmoid at each entry; finite for any ``z``.
     """
     z = as_float_array(z, "z")
     ### BEGIN SOLUTION Exercise 2.2: implement sigmoid_derivative
@@ -87,7 +89,9 @@ def tanh(z):
 
 
 def tanh_derivative(z):
-    """Derivative of tanh, ``1 - tanh(z)**2``.
+    """Derivative of tanh, ``d tanh(z) / dz``, evaluated at ``z``.
+
+    You derive it in Exercise 2.4, part a.
 
     Parameters
     ----------
@@ -96,7 +100,7 @@ def tanh_derivative(z):
     Returns
     -------
     ndarray, same shape as ``z``
-        Values in [0, 1]; largest at ``z = 0``.
+        The slope of tanh at each entry; finite for any ``z``.
     """
     z = as_float_array(z, "z")
     ### BEGIN SOLUTION Exercise 2.4: implement tanh_derivative
@@ -125,9 +129,10 @@ def relu(z):
 
 
 def relu_derivative(z):
-    """Derivative of ReLU: 1 where ``z > 0``, else 0.
+    """Derivative of ReLU, ``d relu(z) / dz``, evaluated at ``z``.
 
-    ReLU has no derivative at exactly 0; like most libraries we use 0 there.
+    You derive it in Exercise 2.6, part a. At the kink ``z = 0``, where no
+    derivative exists, nnlib takes the slope from the left.
 
     Parameters
     ----------
@@ -170,12 +175,16 @@ def leaky_relu(z, alpha=0.01):
 
 
 def leaky_relu_derivative(z, alpha=0.01):
-    """Derivative of leaky ReLU: 1 where ``z > 0``, else ``alpha``.
+    """Derivative of leaky ReLU, ``d leaky_relu(z, alpha) / dz``, evaluated at ``z``.
+
+    You derive it in Exercise 2.8, part a. At the kink ``z = 0``, nnlib takes
+    the slope from the left, as for ReLU.
 
     Parameters
     ----------
     z : array_like, any shape
     alpha : float, default 0.01
+        Leaky ReLU's slope parameter, in [0, 1).
 
     Returns
     -------

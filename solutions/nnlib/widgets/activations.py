@@ -165,12 +165,12 @@ def _alpha_for_leaky_relu(activation, alpha):
     return {"activation", "alpha"} if activation == "leaky_relu" else {"activation"}
 
 
-def depth_view(activation="sigmoid", depth=10, active_side=False, seed=0):
+def depth_view(activation="sigmoid", depth=10, active_side=False, seed=0, spread=1.0):
     """The product of the activation's derivatives through a chain of layers.
 
     Backpropagation multiplies the gradient by ``f'(z_l)`` once per layer.
-    Here each layer ``l`` gets one random pre-activation ``z_l ~ N(0, 1)``
-    (the same ones for every activation, for a given seed) and the running
+    Here each layer ``l`` gets one random pre-activation ``z_l ~ N(0, spread**2)``
+    (the same ones for every activation, for a given seed and spread) and the running
     product ``f'(z_1) f'(z_2) ... f'(z_l)`` is computed for ``l = 1..depth``.
 
     Parameters
@@ -184,6 +184,9 @@ def depth_view(activation="sigmoid", depth=10, active_side=False, seed=0):
         Sigmoid and tanh have even derivatives, so this changes nothing for
         them (``even`` says so).
     seed : int
+    spread : float, default 1.0
+        The standard deviation of the ``z_l``: the draws of ``N(0, 1)`` for
+        this seed, multiplied by ``spread``.
 
     Returns
     -------
@@ -196,11 +199,11 @@ def depth_view(activation="sigmoid", depth=10, active_side=False, seed=0):
         ``active_side`` changes nothing. While the derivative is a stub, the
         last five are None and ``missing`` is its error.
     """
-    z = np.random.default_rng(seed).normal(size=MAX_DEPTH)[:depth]
+    z = spread * np.random.default_rng(seed).normal(size=MAX_DEPTH)[:depth]
     layers = np.arange(1, depth + 1)
     view = dict(layers=layers, z=np.abs(z) if active_side else z, bound=0.25 ** layers,
                 factors=None, product=None, final=None, first_zero=None, even=None,
-                activation=activation, active_side=active_side, missing=None)
+                activation=activation, active_side=active_side, spread=spread, missing=None)
     derivative = activations.get_activation(activation).derivative
     try:
         factors = derivative(view["z"])
@@ -250,13 +253,15 @@ def draw_depth(axes, view):
     ax.set_title(title, fontsize="medium")
 
 
-def depth_explorer(activation="sigmoid", depth=10, active_side=False, seed=0):
-    """A depth slider and an activation dropdown for the product of derivatives."""
+def depth_explorer(activation="sigmoid", depth=10, active_side=False, seed=0, spread=1.0):
+    """A depth slider, an activation dropdown and the spread of ``z`` for the product of
+    derivatives."""
     controls = {
         "activation": Dropdown(options=[(LABELS[n], n) for n in NAMES], value=activation,
                                description="activation"),
         "depth": slider(depth, 1, MAX_DEPTH, 1, "layers L", integer=True),
         "active_side": Checkbox(value=active_side, description="only z > 0 (active side)"),
         "seed": slider(seed, 0, 9, 1, "random seed", integer=True),
+        "spread": slider(spread, 0.5, 3.0, 0.5, "spread of z (its std)"),
     }
     return Explorer(depth_view, draw_depth, controls, figsize=(6.6, 4.0))
