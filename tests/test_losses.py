@@ -101,6 +101,57 @@ def test_derivative_matches_numerical_gradient(name):
     check_gradient(loss.derivative(output, target), numerical, f"{name} derivative")
 
 
+
+def test_the_folded_gradients_are_the_chain_rule_through_the_output_activation():
+    """Are the gradients with respect to the logits (Exercises 4.6 and 4.8) the chain rule's
+    products, the probabilities' gradient times the softmax's Jacobian or the sigmoid's slope,
+    where those products are finite?"""
+    rng = np.random.default_rng(8)
+    Z = rng.normal(scale=2.0, size=(5, 4))
+    P = np.exp(Z - Z.max(axis=1, keepdims=True))
+    P /= P.sum(axis=1, keepdims=True)
+    Y = np.eye(4)[rng.integers(0, 4, 5)]
+    dL_dP = -Y / P / 5  # the derivative of -(1/N) sum y log p with respect to each p
+    # row i of the product: dL/dp_i times the Jacobian diag(p_i) - p_i p_i^T
+    chain = np.stack([g @ (np.diag(p) - np.outer(p, p)) for g, p in zip(dL_dP, P)])
+    assert_allclose(losses.softmax_cross_entropy_derivative(Z, Y), chain, rtol=1e-12, atol=1e-15)
+    T = rng.integers(0, 2, (5, 4)).astype(float)
+    S = 1.0 / (1.0 + np.exp(-Z))
+    chain = losses.binary_cross_entropy_derivative(S, T) * S * (1.0 - S)
+    assert_allclose(losses.sigmoid_cross_entropy_derivative(Z, T), chain, rtol=1e-12, atol=1e-15)
+
+
+def test_the_folded_gradients_stay_exact_where_the_chain_rule_breaks(capfd):
+    """Where the probabilities round to exactly 0 or 1, do the gradients with respect to the
+    logits stay (p - y) / N, silently, while the product through the probabilities does not?"""
+    Z = np.array([[40.0], [-40.0], [800.0], [-800.0]])
+    T = np.array([[0.0], [1.0], [0.0], [1.0]])
+    # sigmoid(40) and sigmoid(800) round to 1, sigmoid(-800) to 0: (p - y) / 4 = +-1/4
+    assert_allclose(losses.sigmoid_cross_entropy_derivative(Z, T),
+                    [[0.25], [-0.25], [0.25], [-0.25]], atol=1e-17)
+    S = 1.0 / (1.0 + np.exp(-np.clip(Z, -700, 700)))
+    through_p = losses.binary_cross_entropy_derivative(S, T) * S * (1.0 - S)
+    assert through_p[0, 0] == 0.0  # the clipped product loses the gradient: exactly 0
+    # softmax: the right class's probability e^-800 rounds to 0; p - y = [-1, 1, 0] / 2
+    logits = np.array([[0.0, 800.0, -5.0], [-1000.0, 0.0, 0.0]])
+    target = np.array([[1.0, 0.0, 0.0], [1.0, 0.0, 0.0]])
+    assert_allclose(losses.softmax_cross_entropy_derivative(logits, target),
+                    [[-0.5, 0.5, 0.0], [-0.5, 0.25, 0.25]], atol=1e-17)
+    assert capfd.readouterr().err == ""
+
+
+@pytest.mark.parametrize("name", ["mse_derivative", "binary_cross_entropy_derivative",
+                                  "softmax_cross_entropy_derivative",
+                                  "sigmoid_cross_entropy_derivative"])
+def test_a_derivative_the_student_derives_keeps_its_contract_not_its_formula(name):
+    """Does the docstring of a derivative the student derives (Exercises 4.2-4.8) give its
+    shapes and the exercise, but not the result?"""
+    doc = getattr(losses, name).__doc__
+    assert "shape (N, C)" in doc and "Exercise 4." in doc and "you derive it" in doc
+    for formula in ["/ N", "p - t", "- target", "(1 - p)", "cancel"]:
+        assert formula not in doc, f"{name}'s docstring gives {formula!r} away"
+
+
 # ---------------------------------------------------------------- properties
 
 zero_one = arrays(np.float64, st.tuples(st.integers(1, 6), st.integers(1, 4)),
