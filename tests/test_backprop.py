@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import array_shapes, arrays
 from numpy.testing import assert_allclose
 
-from nnlib import backprop, gradcheck, network, testing
+from nnlib import backprop, debugging, gradcheck, network, testing
 from nnlib.activations import ACTIVATIONS
 from nnlib.backprop import (
     backpropagation,
@@ -223,7 +223,7 @@ def test_the_grader_never_uses_the_students_gradient_check(monkeypatch):
         testing.assert_gradient(4 * x, testing.sum_of_squares, x, "d(sum x^2), twice too large")
 
 
-# ---------------------------------------------------------------- Exercise 5.7
+# ---------------------------------------------------------------- Exercise 5.10
 
 
 def test_layer_gradient_norms_hand_worked():
@@ -310,3 +310,125 @@ def test_check_backprop_catches_a_missing_derivative_factor():
 
 def _loss(X, Y, weights, biases, names):
     return loss_value(X, Y, weights, biases, names, "mse")
+
+
+# ---------------------------------------------------------------- Exercise 5.5
+
+
+@pytest.mark.parametrize(("output", "loss"), [(o, loss) for loss, outs in OUTPUTS.items()
+                                               for o in outs])
+def test_output_delta_is_the_gradient_of_the_loss_in_the_logits(output, loss):
+    """For every loss and output activation it fits, is output_delta dL/dZ to 1e-7?"""
+    from nnlib.activations import get_activation
+    from nnlib.losses import get_loss
+
+    rng = np.random.default_rng(55)
+    activation, loss = get_activation(output), get_loss(loss)
+    Z = rng.normal(scale=2.0, size=(5, 3))
+    _, Y, *_ = make_problem(1, None, output, loss.name, n_out=3)
+    delta = backprop.output_delta(activation(Z), Z, Y, activation, loss)
+    folded = (lambda z: loss(z, Y)) if loss.takes_logits else (lambda z: loss(activation(z), Y))
+    testing.assert_gradient(delta, folded, Z, f"output_delta({output}, {loss.name})")
+
+
+def test_output_delta_hand_worked():
+    """A sigmoid output with the MSE at z = 0, y = 1: is delta = -1 * 0.25?"""
+    from nnlib.activations import get_activation
+    from nnlib.losses import get_loss
+
+    # a = 0.5; dL/da = 2 (0.5 - 1) / 1 = -1; sigmoid'(0) = 0.25
+    got = backprop.output_delta([[0.5]], [[0.0]], [[1.0]], get_activation("sigmoid"),
+                                get_loss("mse"))
+    assert_allclose(got, [[-0.25]])
+
+
+def test_output_delta_folds_a_saturated_sigmoid_to_p_minus_y():
+    """At z = +-800, where sigma is exactly 1 or 0, is the folded delta p - y, not 0?"""
+    from nnlib.activations import get_activation
+    from nnlib.losses import get_loss
+
+    got = backprop.output_delta([[1.0, 0.0]], [[800.0, -800.0]], [[0.0, 1.0]],
+                                get_activation("sigmoid"), get_loss("sigmoid_cross_entropy"))
+    assert_allclose(got, [[1.0, -1.0]], rtol=0, atol=1e-12)
+
+
+# ---------------------------------------------------------------- Exercise 5.8
+
+
+def _dW_errors(case, X, Y, weights, biases, activations, loss):
+    dW, _ = case(X, Y, weights, biases, activations, loss)
+    return [gradcheck._relative_error(dW[i], gradcheck._numerical_gradient(
+        lambda W, i=i: loss_value(X, Y, weights[:i] + [W] + weights[i + 1:], biases,
+                                  activations, loss), weights[i]))
+            for i in range(len(weights))]
+
+
+def test_every_bug_of_the_menu_is_planted_and_the_names_do_not_give_them_away():
+    """Is each bug of BUGS planted in some case, and are the cases dealt by a shuffle?"""
+    planted = {debugging._PLANTS[k][0] for k in debugging._ORDER}
+    assert planted == set(debugging.BUGS)
+    assert sorted(debugging.CASES) == list("ABCDE")
+    assert debugging._ORDER.tolist() != list(range(5))
+
+
+def test_the_planted_bugs_show_where_the_notebook_says():
+    """On the given network, is each case wrong exactly in the layers its bug reaches?"""
+    network = debugging.debugging_network()
+    wrong = {}
+    for name, case in debugging.CASES.items():
+        errors = _dW_errors(case, *network)
+        wrong[debugging._PLANTS[debugging._ORDER["ABCDE".index(name)]][1:]] = [
+            i + 1 for i, e in enumerate(errors) if not e < 1e-7]
+    assert wrong[(2, "back")] == [1, 2]          # f' at A in layer 2: layers 2 and 1
+    assert wrong[(3, "back")] == [1, 2]          # W^(3) transposed in the step back
+    assert wrong[(3, "dW")] == [3]               # dW^(3) transposed, nothing else
+    assert wrong[(4, "delta")] in ([1, 2, 3, 4], [])  # missing 1/N; softmax passes here
+
+
+def test_the_missing_mean_is_off_by_n_minus_1_over_n_plus_1():
+    """Does the missing-1/N case give (N - 1)/(N + 1) in every layer, for N = 6 and 3?"""
+    X, Y, *rest = debugging.debugging_network()
+    case = next(c for n, c in debugging.CASES.items()
+                if debugging._PLANTS[debugging._ORDER["ABCDE".index(n)]][0] == "missing 1/N")
+    assert_allclose(_dW_errors(case, X, Y, *rest), [5 / 7] * 4, rtol=1e-6)
+    assert_allclose(_dW_errors(case, X[:3], Y[:3], *rest), [2 / 4] * 4, rtol=1e-6)
+
+
+def test_the_naive_softmax_breaks_only_for_huge_logits():
+    """Does the softmax case pass on the given network and give nan with logits in the
+    thousands, where the reference still passes?"""
+    X, Y, weights, biases, names, loss = debugging.debugging_network()
+    case = next(c for n, c in debugging.CASES.items()
+                if debugging._PLANTS[debugging._ORDER["ABCDE".index(n)]][0].startswith("softmax"))
+    assert max(_dW_errors(case, X, Y, weights, biases, names, loss)) < 1e-7
+    huge = weights[:3] + [2000.0 * weights[3]]
+    with np.errstate(over="ignore", invalid="ignore"):
+        assert np.isnan(_dW_errors(case, X, Y, huge, biases, names, loss)).all()
+    assert max(_dW_errors(backpropagation, X, Y, huge, biases, names, loss)) < 1e-7
+
+
+def test_derivative_at_a_vanishes_with_identity_units_and_transposition_does_not():
+    """With identity hidden units (A = Z), is the f'-at-A case right and the transposed one not?"""
+    X, Y, weights, biases, _, loss = debugging.debugging_network()
+    linear = ["identity"] * 3 + ["softmax"]
+    for name, case in debugging.CASES.items():
+        bug = debugging._PLANTS[debugging._ORDER["ABCDE".index(name)]][0]
+        largest = max(_dW_errors(case, X, Y, weights, biases, linear, loss))
+        if bug == "derivative at a":
+            assert largest < 1e-7
+        if bug == "transposed product":
+            assert largest > 0.1
+
+
+def test_relu_with_xavier_keeps_the_norms_level_but_small():
+    """In the notebook's seeded 10-layer ReLU networks, do Xavier's norms stay within 10x of
+    each other and all fall well below He's (the reading Exercise 5.11 grades)?"""
+    rng = np.random.default_rng(0)
+    X, Y = rng.normal(size=(200, 32)), rng.normal(size=(200, 1))
+    norms = {}
+    for method in ("xavier", "he"):
+        weights, biases = network.init_params([32] * 10 + [1], method=method, seed=1)
+        norms[method] = layer_gradient_norms(X, Y, weights, biases, ["relu"] * 9 + ["identity"],
+                                             "mse")
+    assert norms["xavier"].max() / norms["xavier"].min() < 10
+    assert (norms["xavier"] < norms["he"] / 10).all()

@@ -81,13 +81,13 @@ def test_the_target_moves_only_the_backward_numbers():
 
 
 def test_complexity_view_has_one_point_per_size_and_an_L_n2_reference():
-    """Does the reference curve grow like n**2 in width and like L in depth?"""
+    """Does the reference curve grow like n**2 in width and like d in depth?"""
     view = complexity_view("width", **QUICK)
     assert view["sizes"].tolist() == [8, 16, 32]
     for key in ("forward", "backward", "forward_fit", "backward_fit", "ratio"):
         assert view[key].shape == (3,)
     assert (view["forward"] > 0).all() and (view["backward"] > 0).all()
-    # doubling n multiplies L n**2 by 4
+    # doubling n multiplies d n**2 by 4
     assert_allclose(view["forward_fit"][1:] / view["forward_fit"][:-1], [4.0, 4.0])
     assert_allclose(view["cost"], [2 * 64, 2 * 256, 2 * 1024])
     view = complexity_view("depth", **QUICK)
@@ -108,11 +108,11 @@ def test_the_dropdown_switches_between_width_and_depth():
     explorer = complexity_explorer(vary="width", **QUICK)
     ax = explorer.axes[0]
     assert ax.get_xlabel().startswith("width n")
-    assert ax.get_title() == "time against width (L = 2 layers)"
+    assert ax.get_title() == "time against width (d = 2 layers)"
     assert len(ax.lines) == 4 and len(ax.lines[0].get_xdata()) == 3
     assert_allclose(explorer.axes[1].lines[0].get_ydata(), explorer.view_data["ratio"])
     explorer.controls["vary"].value = "depth"
-    assert ax.get_xlabel().startswith("depth L")
+    assert ax.get_xlabel().startswith("depth d")
     assert ax.get_title() == "time against depth (n = 16 units)"
     assert ax.lines[0].get_xdata().tolist() == [1, 2, 3]
     fit = ax.lines[1].get_ydata()

@@ -3,13 +3,16 @@
 Notebook 5 builds it in this order: first the tools that check a gradient,
 a numerical gradient and a relative error (Exercises 5.2 and 5.3); then the
 batch form of the notes' per-sample rules (Exercise 5.4, in the notebook);
-then ``backpropagation`` itself (Exercise 5.5), which you check with your own
-tools (Exercise 5.6); and the size of each layer's gradient (Exercise 5.7).
+the output layer's delta (Exercise 5.5) and ``backpropagation`` itself
+(Exercise 5.6), which you check with your own tools (Exercise 5.7) before
+you hunt planted bugs with them (Exercise 5.8, ``nnlib/debugging.py``); and
+the size of each layer's gradient (Exercise 5.10).
 
 The forward pass remembers each layer's ``Z`` and ``A``. Going backwards,
 ``delta = dL/dZ`` of a layer, of shape (N, n_l), gives that layer's gradients
 and, through its weights, the ``delta`` of the layer before it (the chain
-rule). The losses already divide by ``N``, so nothing here does.
+rule). The losses already divide by ``N``, so nothing after the output
+layer's delta does.
 """
 
 import numpy as np
@@ -97,29 +100,38 @@ def relative_error(a, b):
 
 
 def output_delta(output, logits, target, output_activation, loss):
-    """``delta = dL/dZ`` of the output layer.
-
-    Provided code. For most losses this is the chain rule ``dL/dA * f'(Z)``;
-    a loss that takes logits (softmax or sigmoid cross-entropy) differentiates
-    with respect to ``Z`` directly.
+    """``delta = dL/dZ`` of the output layer, for a whole batch.
 
     Parameters
     ----------
-    output : ndarray, shape (N, C)
-        The output layer's activation ``A[L]``.
-    logits : ndarray, shape (N, C)
-        The output layer's weighted sum ``Z[L]``.
-    target : ndarray, shape (N, C)
+    output : array_like, shape (N, C)
+        The output layer's activation ``A`` (``output_activation`` of ``logits``).
+    logits : array_like, shape (N, C)
+        The output layer's weighted sums ``Z``.
+    target : array_like, shape (N, C)
     output_activation : activations.Activation
+        The output layer's activation; ``output_activation.backward(dA, Z)``
+        multiplies ``dA = dL/dA`` by its derivative at ``Z``.
     loss : losses.Loss
+        ``loss.derivative(output, target)`` is ``dL/dA``. When
+        ``loss.takes_logits`` is True (softmax cross-entropy with a softmax
+        output, sigmoid cross-entropy with a sigmoid output), the activation
+        is folded into the loss, which is a function of ``logits``.
 
     Returns
     -------
-    ndarray, shape (N, C)
+    ndarray of float64, shape (N, C)
+        The derivative of the batch's loss with respect to every entry of ``logits``.
     """
+    output = as_float_array(output, "output", ndim=2)
+    logits = as_float_array(logits, "logits", ndim=2)
+    target = as_float_array(target, "target", ndim=2)
+    ### BEGIN SOLUTION Exercise 5.5: implement output_delta
     if loss.takes_logits:
-        return loss.derivative(logits, target)
+        # the activation's slope cancels against the loss's (notebook 4): (P - Y) / N
+        return (output - target) / len(target)
     return output_activation.backward(loss.derivative(output, target), logits)
+    ### END SOLUTION
 
 
 def check_loss_fits(loss, output_activation):
@@ -143,19 +155,19 @@ def backpropagation(X, Y, weights, biases, activations, loss):
     X : array_like, shape (N, D)
     Y : array_like, shape (N, C)
         Targets, the shape of the network's output.
-    weights : list of L arrays, ``weights[l]`` of shape (n_{l+1}, n_l)
-    biases : list of L arrays, ``biases[l]`` of shape (n_{l+1},)
-    activations : list of L str
+    weights : list of arrays, one per layer, ``weights[i]`` of shape (n_{i+1}, n_i)
+    biases : list of arrays, one per layer, ``biases[i]`` of shape (n_{i+1},)
+    activations : list of str
         One activation name per layer.
     loss : str
         A name from ``losses.LOSSES``.
 
     Returns
     -------
-    dW : list of L ndarrays
-        ``dW[l]`` has the shape of ``weights[l]``.
-    db : list of L ndarrays
-        ``db[l]`` has the shape of ``biases[l]``.
+    dW : list of ndarrays, one per layer
+        ``dW[i]`` has the shape of ``weights[i]``.
+    db : list of ndarrays, one per layer
+        ``db[i]`` has the shape of ``biases[i]``.
     """
     X, weights, biases, funcs = check_network(X, weights, biases, activations)
     loss = get_loss(loss)
@@ -163,7 +175,7 @@ def backpropagation(X, Y, weights, biases, activations, loss):
     output, cache = forward_pass_with_cache(X, weights, biases, activations)
     Y = as_float_array(Y, "Y", ndim=2)
     check_same_shape(Y, output, "Y", "the network's output")
-    ### BEGIN SOLUTION Exercise 5.5: implement backpropagation
+    ### BEGIN SOLUTION Exercise 5.6: implement backpropagation
     n_layers = len(weights)
     dW, db = [None] * n_layers, [None] * n_layers
     delta = output_delta(output, cache.Z[-1], Y, funcs[-1], loss)
@@ -187,11 +199,11 @@ def layer_gradient_norms(X, Y, weights, biases, activations, loss):
 
     Returns
     -------
-    ndarray of float64, shape (L,)
+    ndarray of float64, shape (number of layers,)
         Entry ``i`` is the Frobenius norm (the square root of the sum of the
         squares of all entries) of ``dW[i]``, the gradient of ``weights[i]``.
     """
-    ### BEGIN SOLUTION Exercise 5.7: implement layer_gradient_norms
+    ### BEGIN SOLUTION Exercise 5.10: implement layer_gradient_norms
     dW, _ = backpropagation(X, Y, weights, biases, activations, loss)
     return np.array([np.linalg.norm(gradient) for gradient in dW])
     ### END SOLUTION

@@ -217,11 +217,11 @@ def measure_complexity(vary="width", widths=WIDTHS, depths=DEPTHS, fixed_depth=3
                        fixed_width=256, n_samples=64, repeats=5, seed=0):
     """Time the forward pass and backpropagation as the width or the depth grows.
 
-    Every network has ``L`` layers of ``n`` units (ReLU, identity output) and
+    Every network has ``d`` layers of ``n`` units (ReLU, identity output) and
     sees a batch of ``n_samples`` inputs with an MSE loss. Each time is the
     smallest CPU time of ``repeats`` runs, with matrix products on one
     thread. Next to the measurements, the view fits the model
-    ``time = k * L * n**2`` (least squares, one constant ``k`` per curve) that
+    ``time = k * d * n**2`` (least squares, one constant ``k`` per curve) that
     the complexity analysis predicts.
 
     Parameters
@@ -241,10 +241,10 @@ def measure_complexity(vary="width", widths=WIDTHS, depths=DEPTHS, fixed_depth=3
     -------
     dict
         ``vary``; ``sizes`` (P,): the widths or depths tried; ``depth`` (P,)
-        and ``width`` (P,) of each network; ``cost`` (P,): ``L * n**2``;
+        and ``width`` (P,) of each network; ``cost`` (P,): ``d * n**2``;
         ``forward`` and ``backward`` (P,): CPU seconds for ``forward_pass`` and for
         ``backpropagation`` (which runs its own forward pass);
-        ``forward_fit`` and ``backward_fit`` (P,): the fitted ``k * L * n**2``;
+        ``forward_fit`` and ``backward_fit`` (P,): the fitted ``k * d * n**2``;
         ``ratio`` (P,): backward / forward.
     """
     if vary not in ("width", "depth"):
@@ -308,13 +308,13 @@ def _fit(cost, seconds):
 
 
 COMPLEXITY_LINES = (("forward", "o", "#3465a4", "forward_pass"),
-                    ("forward_fit", "--", "#3465a4", r"fit $k\,L\,n^2$"),
+                    ("forward_fit", "--", "#3465a4", r"fit $k\,d\,n^2$"),
                     ("backward", "s", "#cc0000", "backpropagation"),
-                    ("backward_fit", "--", "#cc0000", r"fit $k\,L\,n^2$"))
+                    ("backward_fit", "--", "#cc0000", r"fit $k\,d\,n^2$"))
 
 
 def draw_complexity(axes, view):
-    """Measured times with their fitted ``k L n^2`` curves, and the backward / forward ratio."""
+    """Measured times with their fitted ``k d n^2`` curves, and the backward / forward ratio."""
     ax, ratio = axes
     made = artists(ax)
     if not made:
@@ -329,9 +329,9 @@ def draw_complexity(axes, view):
         made[key].set_data(sizes, view[key] * ms)
     made["ratio"].set_data(sizes, view["ratio"])
     if view["vary"] == "width":
-        xlabel, fixed = "width n (units per layer)", f"L = {view['depth'][0]} layers"
+        xlabel, fixed = "width n (units per layer)", f"d = {view['depth'][0]} layers"
     else:
-        xlabel, fixed = "depth L (layers)", f"n = {view['width'][0]} units"
+        xlabel, fixed = "depth d (layers)", f"n = {view['width'][0]} units"
     highest = max(view["forward"].max(), view["backward"].max(), view["backward_fit"].max())
     span = (0.0, sizes.max() * 1.05)
     ax.set(xlabel=xlabel, xlim=span, ylim=(0, highest * ms * 1.1))
