@@ -13,7 +13,6 @@ import importlib.abc
 import itertools
 import shutil
 import sys
-import textwrap
 import time
 import warnings
 from pathlib import Path
@@ -515,6 +514,15 @@ MUTANTS = {
         "losses", "    return (sigmoid(logits) - target) / n",
         "    s = sigmoid(logits)\n    p = np.clip(s, EPSILON, 1.0 - EPSILON)\n"
         "    return (p - target) / (p * (1.0 - p)) * s * (1.0 - s) / n"),
+    "mse-derivative-by-size": ("losses", "    return 2.0 * (prediction - target) / n",
+                               "    return 2.0 * (prediction - target) / prediction.size"),
+    "bce-derivative-unclipped": ("losses", "    return (p - target) / (p * (1.0 - p)) / n",
+                                 "    p = prediction\n"
+                                 "    return (p - target) / (p * (1.0 - p)) / n"),
+    "softmax-ce-derivative-unsimplified": (
+        "losses", "    return (softmax(logits) - target) / n",
+        "    p = softmax(logits)\n    g = -target / p / n\n"
+        "    return p * (g - np.sum(g * p, axis=1, keepdims=True))"),
     "dW-wrong-sign": ("backprop", DW, "        dW[i] = -(delta.T @ cache.A[layer - 1])"),
     "dW-transposed": ("backprop", DW, "        dW[i] = (delta.T @ cache.A[layer - 1]).T"),
     "db-mean": ("backprop", "        db[i] = delta.sum(axis=0)",
@@ -536,6 +544,8 @@ MUTANTS = {
                           "    _, dW = backpropagation(X, Y, weights, biases,"),
     "layer-norms-spectral": ("backprop", "np.linalg.norm(gradient) for gradient in dW",
                              "np.linalg.norm(gradient, 2) for gradient in dW"),
+    "forward-pass-untransposed": ("network", "        A = f(A @ W.T + b)",
+                                  "        A = f(A @ W + b)"),
     "he-too-small": ("network", "else np.sqrt(2.0 / n_in)", "else np.sqrt(1.0 / n_in)"),
     "init-unseeded": ("network", INIT_DRAW,
                       "weights.append(np.random.normal(0.0, std, size=(n_out, n_in)))"),
@@ -551,6 +561,8 @@ MUTANTS = {
     "dead-counts-output-layer": ("training", "for A in cache.A[1:-1]]", "for A in cache.A[1:]]"),
     "dead-when-zero-for-any-sample": ("training", "np.all(A == 0.0, axis=0)",
                                       "np.any(A == 0.0, axis=0)"),
+    "dead-counts-numpy-ints": ("training", "int(np.sum(np.all(A == 0.0, axis=0)))",
+                               "np.sum(np.all(A == 0.0, axis=0))"),
     "drops-last-batch": ("training", "for start in range(0, n, batch_size):",
                          "for start in range(0, n - batch_size + 1, batch_size):"),
     "never-shuffles": ("training", ORDER, "order = np.arange(n)"),
@@ -577,6 +589,8 @@ HONEST = {
     "bce-log": ("losses", "np.log1p(-p)) / n)", "np.log(1.0 - p)) / n)"),
     "softplus-logaddexp": ("losses", "np.maximum(logits, 0.0) + np.log1p(np.exp(-np.abs(logits)))",
                            "np.logaddexp(0.0, logits)"),
+    "bce-derivative-two-fractions": ("losses", "    return (p - target) / (p * (1.0 - p)) / n",
+                                     "    return (-target / p + (1.0 - target) / (1.0 - p)) / n"),
     "dW-other-product": ("backprop", DW, "        dW[i] = (cache.A[layer - 1].T @ delta).T"),
     "numerical-gradient-without-copies": ("backprop", "        above = float(f(x.copy()))",
                                           "        above = float(f(x))"),
@@ -584,6 +598,8 @@ HONEST = {
                                "    return float(np.sqrt(np.sum((a - b) ** 2)) / scale)"),
     "perceptron-if": ("perceptron", "            error = y_i - float(step(x_i @ w + b))",
                       "            error = y_i - (1.0 if np.dot(w, x_i) + b > 0 else 0.0)"),
+    "forward-pass-column-form": ("network", "        A = f(A @ W.T + b)",
+                                 "        A = f((W @ A.T + b[:, np.newaxis]).T)"),
     "init-other-draws": ("network", INIT_DRAW,
                          "weights.append(rng.normal(0.0, std, size=(n_in, n_out)).T.copy())"),
 }
@@ -611,24 +627,80 @@ def test_another_right_way_passes_every_cell_both_ways(name, course, tmp_path):
     assert direct == proxied == {grade_id: (True, True) for grade_id in direct}
 
 
-def test_wrong_answers_fail_and_missing_ones_too(course, tmp_path):
-    """Does a wrong hand-computed answer fail its cell, and a deleted one too?"""
-    assignment = assignment_of(course, "backprop")
+# answer cell -> (the test cell that reads it, [(the cell's new code, (visible, passed))]).
+# Wrong derivations fail both parts; other right ways of writing one pass; a number that
+# passes the visible range but not the hidden tolerance fails only the hidden part.
+ANSWERS = {
+    "answer-gradient-by-hand": ("test-gradient-by-hand", [
+        ("dL_dw2, dL_dw1, dL_db1 = 1.0, 1.0, 3.0", (False, False)),
+        ("pass", (False, False)),
+    ]),
+    "answer-sigmoid-slope": ("test-sigmoid-slope", [
+        ("sigmoid_slope = s * (1.0 + s)", (False, False)),
+        ("sigmoid_slope = s - s ** 2", (True, True)),
+    ]),
+    "answer-tanh-slope": ("test-tanh-slope", [
+        ("tanh_slope = 1.0 - np.tanh(t) ** 2", (False, False)),
+        ("tanh_slope = (1.0 - t) * (1.0 + t)", (True, True)),
+    ]),
+    "answer-relu-slope": ("test-relu-slope", [
+        ("relu_slope = np.where(z_relu >= 0, 1.0, 0.0)", (False, False)),
+        ("relu_slope = (z_relu > 0).astype(float)", (True, True)),
+    ]),
+    "answer-leaky-slope": ("test-leaky-slope", [
+        ("leaky_slope = np.where(z_leaky > 0, 1.0, 0.0) + alpha * np.where(-z_leaky > 0, 1.0, 0.0)",
+         (False, False)),
+        ("leaky_slope = np.where(z_leaky <= 0, alpha, 1.0)", (True, True)),
+    ]),
+    "answer-softmax-shift": ("test-softmax-shift", [
+        ("row_shifts = np.full(6, -Z_logits.max())", (False, False)),
+        ("row_shifts = -np.max(Z_logits, axis=1)", (True, True)),
+    ]),
+    "answer-sigmoid-shrink-factor": ("test-sigmoid-shrink-factor", [
+        ("shrink_factor = 0.105", (True, False)),
+        ("shrink_factor = 0.147", (True, False)),
+        ("shrink_factor = 0.1995", (True, False)),
+        ("shrink_factor = 0.12", (True, True)),
+    ]),
+}
+ANSWER_CASES = [(answer, index) for answer, (_, cases) in ANSWERS.items()
+                for index in range(len(cases))]
+
+
+def assignment_with_cell(course, grade_id):
+    """The assignment whose source notebook holds the cell ``grade_id``, and that notebook."""
+    for assignment in course.assignments:
+        for path in course.source(assignment).glob("*.ipynb"):
+            cells = nbformat.read(path, 4).cells
+            if any(c.metadata.get("nbgrader", {}).get("grade_id") == grade_id for c in cells):
+                return assignment, path.name
+    raise AssertionError(f"no notebook of the course has a cell {grade_id!r}")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("answer", "index"), ANSWER_CASES,
+                         ids=[f"{a}-{i}" for a, i in ANSWER_CASES])
+def test_an_answer_gets_its_verdict(answer, index, course, tmp_path):
+    """Does a wrong derivation, or a missing answer, fail its cell, and another right way of
+    writing it pass, when everything else is the reference's?"""
+    test_id, cases = ANSWERS[answer]
+    code, expected = cases[index]
+    assignment, name = assignment_with_cell(course, answer)
     staged = tmp_path / "staged"
     shutil.copytree(course.source(assignment), staged)
-    (staged / "nnlib" / "backprop.py").write_text(reference_source("backprop"))
-    path = next(staged.glob("*.ipynb"))
-    notebook = nbformat.read(path, 4)
+    module = course.module(assignment)
+    if module:
+        (staged / "nnlib" / f"{module}.py").write_text(reference_source(module))
+    notebook = nbformat.read(staged / name, 4)
     for cell in notebook.cells:
-        if cell.metadata.get("nbgrader", {}).get("grade_id") == "answer-gradient-by-hand":
-            cell.source = textwrap.dedent("""\
-                dL_dw2, dL_dw1, dL_db1 = 1.0, 1.0, 3.0""")
-    nbformat.write(notebook, path)
+        if cell.metadata.get("nbgrader", {}).get("grade_id") == answer:
+            cell.source = code
+    nbformat.write(notebook, staged / name)
     verdicts = trusted.trusted_verdicts(course, assignment, staged, tmp_path / "e.log",
                                         LIMITS, timeout=30)
-    assert (verdicts["test-gradient-by-hand"].visible,
-            verdicts["test-gradient-by-hand"].passed) == (False, False)
-    assert verdicts["test-backprop-batch"].passed
+    assert (verdicts[test_id].visible, verdicts[test_id].passed) == expected
+    others = {k: v.passed for k, v in verdicts.items() if k != test_id}
+    assert all(others.values()), f"other cells failed: {[k for k, v in others.items() if not v]}"
 
 
 @pytest.mark.parametrize("source, expected", [

@@ -11,16 +11,14 @@ Samples are rows. Everywhere in nnlib the letters mean:
 ``C``  number of outputs (classes, or regression targets)
 =====  ===========================================================
 
-A network with layer sizes ``[n_0, n_1, ..., n_L]`` (``n_0 = D``, ``n_L = C``)
-has, for every layer ``l = 1..L``, a weight matrix ``W`` of shape
-``(n_l, n_{l-1})`` and a bias vector ``b`` of shape ``(n_l,)``. These are the
-shapes of the notes, where one sample is a column vector ``a`` and a layer
-computes ``z = W a + b``. For a batch we stack the samples as the rows of
-``A`` (shape ``(N, n_{l-1})``), and the same layer becomes::
-
-    Z = A @ W.T + b        # (N, n_{l-1}) @ (n_{l-1}, n_l) + (n_l,) -> (N, n_l)
-
-Row ``i`` of ``Z`` is exactly the notes' ``z`` for sample ``i``. Gradients have
+A network with layer sizes ``[n_0, n_1, ..., n_K]`` (``n_0 = D``, ``n_K = C``;
+the notes call the number of layers ``L``, which here is only the loss) has, for
+every layer ``l = 1..K``, a weight matrix ``W`` of shape ``(n_l, n_{l-1})`` and
+a bias vector ``b`` of shape ``(n_l,)``. These are the shapes of the notes,
+where one sample is a column vector ``a`` and a layer computes ``z = W a + b``.
+For a batch we stack the samples as the rows of ``A`` (shape ``(N, n_{l-1})``);
+the layer then gives ``Z`` of shape ``(N, n_l)`` whose row ``i`` is exactly the
+notes' ``z`` for sample ``i`` (Exercise 3.2 derives the product). Gradients have
 the shape of what they differentiate: ``dW`` is ``(n_l, n_{l-1})`` like ``W``.
 
 Every function returns new arrays (inputs are never modified) in float64.
