@@ -41,6 +41,7 @@ OTHER_CALLS = {
     "multiply_adds": ([2, 3, 1], 4),
     "numerical_gradient": (np.sum, [1.0]),
     "relative_error": ([1.0], [1.0]),
+    "output_delta": ([[0.5]], [[0.0]], [[1.0]], ACTIVATIONS["sigmoid"], LOSSES["mse"]),
     "backpropagation": (X2, np.ones((2, 1)), *PARAMS, ["identity"], "mse"),
     "layer_gradient_norms": (X2, np.ones((2, 1)), *PARAMS, ["identity"], "mse"),
     "gradient_descent_update": (*PARAMS, ([np.ones((1, 2))], [np.ones(1)]), 0.1),

@@ -523,6 +523,15 @@ MUTANTS = {
         "losses", "    return (softmax(logits) - target) / n",
         "    p = softmax(logits)\n    g = -target / p / n\n"
         "    return p * (g - np.sum(g * p, axis=1, keepdims=True))"),
+    "output-delta-without-f-prime": (
+        "backprop",
+        "    return output_activation.backward(loss.derivative(output, target), logits)",
+        "    return loss.derivative(output, target)"),
+    "output-delta-unfolded": (
+        "backprop", "        return (output - target) / len(target)",
+        "        return output_activation.backward(loss.derivative(logits, target), logits)"),
+    "output-delta-without-mean": ("backprop", "        return (output - target) / len(target)",
+                                  "        return output - target"),
     "dW-wrong-sign": ("backprop", DW, "        dW[i] = -(delta.T @ cache.A[layer - 1])"),
     "dW-transposed": ("backprop", DW, "        dW[i] = (delta.T @ cache.A[layer - 1]).T"),
     "db-mean": ("backprop", "        db[i] = delta.sum(axis=0)",
@@ -591,6 +600,8 @@ HONEST = {
                            "np.logaddexp(0.0, logits)"),
     "bce-derivative-two-fractions": ("losses", "    return (p - target) / (p * (1.0 - p)) / n",
                                      "    return (-target / p + (1.0 - target) / (1.0 - p)) / n"),
+    "output-delta-by-the-loss": ("backprop", "        return (output - target) / len(target)",
+                                 "        return loss.derivative(logits, target)"),
     "dW-other-product": ("backprop", DW, "        dW[i] = (cache.A[layer - 1].T @ delta).T"),
     "numerical-gradient-without-copies": ("backprop", "        above = float(f(x.copy()))",
                                           "        above = float(f(x))"),

@@ -108,11 +108,11 @@ def test_the_dropdown_switches_between_width_and_depth():
     explorer = complexity_explorer(vary="width", **QUICK)
     ax = explorer.axes[0]
     assert ax.get_xlabel().startswith("width n")
-    assert ax.get_title() == "time against width (d = 2 layers)"
+    assert ax.get_title() == "time against width (K = 2 layers)"
     assert len(ax.lines) == 4 and len(ax.lines[0].get_xdata()) == 3
     assert_allclose(explorer.axes[1].lines[0].get_ydata(), explorer.view_data["ratio"])
     explorer.controls["vary"].value = "depth"
-    assert ax.get_xlabel().startswith("depth d")
+    assert ax.get_xlabel().startswith("depth K")
     assert ax.get_title() == "time against depth (n = 16 units)"
     assert ax.lines[0].get_xdata().tolist() == [1, 2, 3]
     fit = ax.lines[1].get_ydata()

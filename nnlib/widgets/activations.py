@@ -229,7 +229,7 @@ def draw_depth(axes, view):
         made["product"], = ax.plot([], [], "o-", color="#3465a4", markersize=4,
                                    label="$f'(z_1) \\cdots f'(z_L)$ of the activation chosen")
         ax.set(yscale="log", xlim=(0.5, MAX_DEPTH + 0.5), ylim=(FLOOR, 10.0),
-               xlabel="number of layers $L$", ylabel="$f'(z_1) \\cdots f'(z_L)$")
+               xlabel="number of layers $K$", ylabel="$f'(z_1) \\cdots f'(z_K)$")
         ax.set_yticks(10.0 ** np.arange(-30, 1, 10))
         ax.minorticks_off()
         # nothing is drawn below 1e-20 in its corner (0.25**30 is 1e-18)
@@ -259,7 +259,7 @@ def depth_explorer(activation="sigmoid", depth=10, active_side=False, seed=0, sp
     controls = {
         "activation": Dropdown(options=[(LABELS[n], n) for n in NAMES], value=activation,
                                description="activation"),
-        "depth": slider(depth, 1, MAX_DEPTH, 1, "layers L", integer=True),
+        "depth": slider(depth, 1, MAX_DEPTH, 1, "layers K", integer=True),
         "active_side": Checkbox(value=active_side, description="only z > 0 (active side)"),
         "seed": slider(seed, 0, 9, 1, "random seed", integer=True),
         "spread": slider(spread, 0.5, 3.0, 0.5, "spread of z (its std)"),

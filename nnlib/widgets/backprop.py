@@ -308,13 +308,13 @@ def _fit(cost, seconds):
 
 
 COMPLEXITY_LINES = (("forward", "o", "#3465a4", "forward_pass"),
-                    ("forward_fit", "--", "#3465a4", r"fit $k\,d\,n^2$"),
+                    ("forward_fit", "--", "#3465a4", r"fit $k\,K\,n^2$"),
                     ("backward", "s", "#cc0000", "backpropagation"),
-                    ("backward_fit", "--", "#cc0000", r"fit $k\,d\,n^2$"))
+                    ("backward_fit", "--", "#cc0000", r"fit $k\,K\,n^2$"))
 
 
 def draw_complexity(axes, view):
-    """Measured times with their fitted ``k d n^2`` curves, and the backward / forward ratio."""
+    """Measured times with their fitted ``k K n^2`` curves, and the backward / forward ratio."""
     ax, ratio = axes
     made = artists(ax)
     if not made:
@@ -329,9 +329,9 @@ def draw_complexity(axes, view):
         made[key].set_data(sizes, view[key] * ms)
     made["ratio"].set_data(sizes, view["ratio"])
     if view["vary"] == "width":
-        xlabel, fixed = "width n (units per layer)", f"d = {view['depth'][0]} layers"
+        xlabel, fixed = "width n (units per layer)", f"K = {view['depth'][0]} layers"
     else:
-        xlabel, fixed = "depth d (layers)", f"n = {view['width'][0]} units"
+        xlabel, fixed = "depth K (layers)", f"n = {view['width'][0]} units"
     highest = max(view["forward"].max(), view["backward"].max(), view["backward_fit"].max())
     span = (0.0, sizes.max() * 1.05)
     ax.set(xlabel=xlabel, xlim=span, ylim=(0, highest * ms * 1.1))
