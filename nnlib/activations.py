@@ -25,6 +25,9 @@ from ._exercises import ExerciseNotDone
 def sigmoid(z):
     """Logistic sigmoid, ``1 / (1 + exp(-z))``, squashing any number into (0, 1).
 
+    Written literally, that formula overflows for large negative ``z``; you derive a
+    form that does not in Exercise 2.1, part a.
+
     Parameters
     ----------
     z : array_like, any shape

@@ -1,5 +1,7 @@
 """Tests for nnlib.activations: values, derivatives, stability, registry."""
 
+from decimal import Decimal
+
 import numpy as np
 import pytest
 from hypothesis import given
@@ -61,6 +63,16 @@ def test_sigmoid_is_finite_at_plus_minus_1000(capfd):
     assert_array_equal(values, [0.0, 1.0])
     assert_array_equal(act.sigmoid_derivative([-1000.0, 1000.0]), [0.0, 0.0])
     assert capfd.readouterr().err == ""
+
+
+def test_sigmoid_keeps_the_tiny_values_the_literal_formula_rounds_to_0():
+    """Between z = -745 and z = -709.78, exp(-z) overflows but sigmoid(z) is still a (subnormal)
+    float64: is each one right to 10 digits, against the formula in 28-digit decimals?"""
+    z = np.array([-709.0, -710.0, -712.0, -715.0, -720.0])
+    expected = [float(1 / (1 + (-Decimal(v)).exp())) for v in z.tolist()]   # 1.2e-308 ... 2.0e-313
+    assert min(expected) > 0.0
+    with np.errstate(over="raise", divide="raise", invalid="raise"):
+        assert_allclose(act.sigmoid(z), expected, rtol=1e-10, atol=0)
 
 
 def test_softmax_of_huge_logits(capfd):

@@ -24,6 +24,9 @@ from ._checks import as_float_array, unknown_name_error
 def sigmoid(z):
     """Logistic sigmoid, ``1 / (1 + exp(-z))``, squashing any number into (0, 1).
 
+    Written literally, that formula overflows for large negative ``z``; you derive a
+    form that does not in Exercise 2.1, part a.
+
     Parameters
     ----------
     z : array_like, any shape
@@ -40,7 +43,7 @@ def sigmoid(z):
     """
     z = as_float_array(z, "z")
     ### BEGIN SOLUTION Exercise 2.1: implement sigmoid
-    # exp(-z) overflows for z << 0, so use exp(-|z|) <= 1 on both sides:
+    # exp(-z) overflows for z < -709.78, so use exp(-|z|) <= 1 on both sides (part a):
     # for z >= 0: 1 / (1 + e^-z);  for z < 0: e^z / (1 + e^z).
     e = np.exp(-np.abs(z))
     return np.where(z >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
