@@ -152,6 +152,17 @@ def test_a_derivative_the_student_derives_keeps_its_contract_not_its_formula(nam
         assert formula not in doc, f"{name}'s docstring gives {formula!r} away"
 
 
+@pytest.mark.parametrize("name", ["softmax_cross_entropy", "sigmoid_cross_entropy"])
+def test_a_loss_the_student_derives_keeps_its_contract_not_its_form(name):
+    """Does the docstring of a loss from the logits that the student derives (Exercises 4.5
+    and 4.7) give its shapes and the exercise, but not the stable form?"""
+    doc = getattr(losses, name).__doc__
+    assert "shape (N, C)" in doc and "Exercise 4." in doc and "you derive it" in doc
+    for form in [
+            "softplus", "log-sum-exp", "sum_c", "exp(", "e^", " max(", "maximum", "log(1", "- t"]:
+        assert form not in doc, f"{name}'s docstring gives {form!r} away"
+
+
 # ---------------------------------------------------------------- properties
 
 zero_one = arrays(np.float64, st.tuples(st.integers(1, 6), st.integers(1, 4)),

@@ -151,9 +151,9 @@ def _check_probabilities(values, name):
 def sigmoid_cross_entropy(logits, target):
     """Binary cross-entropy of ``sigmoid(logits)``, computed from the logits.
 
-    With ``p = sigmoid(z)``, ``-[t log p + (1 - t) log(1 - p)] = softplus(z) - t z``,
-    where ``softplus(z) = log(1 + e^z) = max(z, 0) + log(1 + e^-|z|)``: no
-    probability is rounded to 0 or 1, so the loss is exact for any ``z``.
+    Exercise 4.7: you derive it from the logits, in a form that never rounds a
+    probability to 0 or 1 and never overflows, so that the loss is exact for logits
+    of any size.
 
     Parameters
     ----------
@@ -205,9 +205,8 @@ def sigmoid_cross_entropy_derivative(logits, target):
 def softmax_cross_entropy(logits, target):
     """Cross-entropy of ``softmax(logits)`` against one-hot targets.
 
-    Computed from the logits with the log-sum-exp trick,
-    ``(1/N) sum_i [log sum_c exp(z_ic) - sum_c t_ic z_ic]``, which never takes
-    the logarithm of a probability that rounded to 0.
+    Exercise 4.5: you derive it from the logits, in a form that never takes the
+    logarithm of a probability that rounded to 0 and never overflows.
 
     Parameters
     ----------
