@@ -640,7 +640,9 @@ def test_another_right_way_passes_every_cell_both_ways(name, course, tmp_path):
 
 # answer cell -> (the test cell that reads it, [(the cell's new code, (visible, passed))]).
 # Wrong derivations fail both parts; other right ways of writing one pass; a number that
-# passes the visible range but not the hidden tolerance fails only the hidden part.
+# passes the visible range but not the hidden tolerance fails only the hidden part. Code that
+# starts with THEN runs after the reference's own answer (one value of several changed).
+THEN = "# the reference's answer, then:\n"
 ANSWERS = {
     "answer-gradient-by-hand": ("test-gradient-by-hand", [
         ("dL_dw2, dL_dw1, dL_db1 = 1.0, 1.0, 3.0", (False, False)),
@@ -666,6 +668,47 @@ ANSWERS = {
     "answer-softmax-shift": ("test-softmax-shift", [
         ("row_shifts = np.full(6, -Z_logits.max())", (False, False)),
         ("row_shifts = -np.max(Z_logits, axis=1)", (True, True)),
+    ]),
+    "answer-mse-derivative": ("test-mse-derivative-derived", [
+        ("dL_dYhat = 2.0 * (Y_hat_mse - Y_mse) / Y_hat_mse.size", (False, False)),
+        ("dL_dYhat = (Y_hat_mse - Y_mse) * (2.0 / len(Y_mse))", (True, True)),
+    ]),
+    "answer-bce-derivative": ("test-bce-derivative-derived", [
+        ("dL_dP = (P_bce - Y_bce) / (P_bce * (1.0 - P_bce))", (False, False)),
+        ("dL_dP = (-Y_bce / P_bce + (1.0 - Y_bce) / (1.0 - P_bce)) / len(P_bce)", (True, True)),
+    ]),
+    "answer-own-gradient-check": ("test-own-gradient-check", [
+        (THEN + "missing_mean_error = 1 / 3", (True, False)),
+    ]),
+    "answer-debugging": ("test-debug-case-a", [
+        (THEN + "diagnosis['A'] = (1, diagnosis['A'][1])", (True, False)),
+    ]),
+    "answer-epoch-batches": ("test-epoch-batches", [
+        ("updates_per_epoch, epoch_loss = 3, float(np.mean(batch_losses))", (True, False)),
+        ("updates_per_epoch, epoch_loss = 3, (4 * 0.52 + 4 * 0.31 + 2 * 0.94) / 10",
+         (True, True)),
+    ]),
+    "answer-silent-units": ("test-silent-units", [
+        ("dW1_silent, db1_silent, rising = np.zeros((2, 1)), np.zeros(2), [False, False]",
+         (False, False)),
+        (THEN + "rising = rising[::-1]", (True, False)),
+    ]),
+    "answer-softmax-ce": ("test-softmax-ce-derived", [
+        ("P = np.exp(Z_ce - Z_ce.max(axis=1, keepdims=True))\nP /= P.sum(axis=1, keepdims=True)\n"
+         "row_losses = -np.sum(Y_ce * np.log(P), axis=1)", (False, False)),
+        ("row_losses = Z_ce.max() + np.log(np.exp(Z_ce - Z_ce.max()).sum(axis=1))"
+         " - np.sum(Y_ce * Z_ce, axis=1)", (False, False)),
+        ("row_losses = (np.logaddexp.reduce(Z_ce, axis=1)"
+         " - np.sum(Y_ce * Z_ce, axis=1)).astype(np.float32)", (True, False)),
+        ("row_losses = np.logaddexp.reduce(Z_ce, axis=1) - np.sum(Y_ce * Z_ce, axis=1)",
+         (True, True)),
+    ]),
+    "answer-sigmoid-ce": ("test-sigmoid-ce-derived", [
+        ("p = np.clip(1.0 / (1.0 + np.exp(-Z_bin)), 2.0 ** -52, 1.0 - 2.0 ** -52)\n"
+         "entry_losses = -(Y_bin * np.log(p) + (1.0 - Y_bin) * np.log(1.0 - p))", (False, False)),
+        ("entry_losses = Z_bin + np.log1p(np.exp(-Z_bin)) - Y_bin * Z_bin", (False, False)),
+        ("entry_losses = Y_bin * np.logaddexp(0.0, -Z_bin)"
+         " + (1.0 - Y_bin) * np.logaddexp(0.0, Z_bin)", (True, True)),
     ]),
     "answer-sigmoid-shrink-factor": ("test-sigmoid-shrink-factor", [
         ("shrink_factor = 0.105", (True, False)),
@@ -705,7 +748,7 @@ def test_an_answer_gets_its_verdict(answer, index, course, tmp_path):
     notebook = nbformat.read(staged / name, 4)
     for cell in notebook.cells:
         if cell.metadata.get("nbgrader", {}).get("grade_id") == answer:
-            cell.source = code
+            cell.source = cell.source + "\n" + code if code.startswith(THEN) else code
     nbformat.write(notebook, staged / name)
     verdicts = trusted.trusted_verdicts(course, assignment, staged, tmp_path / "e.log",
                                         LIMITS, timeout=30)
