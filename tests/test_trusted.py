@@ -648,6 +648,11 @@ ANSWERS = {
         ("dL_dw2, dL_dw1, dL_db1 = 1.0, 1.0, 3.0", (False, False)),
         ("pass", (False, False)),
     ]),
+    "answer-sigmoid-far": ("test-sigmoid-far", [
+        ("sigmoid_far = 1.0 / (1.0 + np.exp(-z_far))", (False, False)),
+        ("sigmoid_far = np.exp(z_far) / (1.0 + np.exp(z_far))", (False, False)),
+        ("sigmoid_far = np.exp(-np.logaddexp(0.0, -z_far))", (True, True)),
+    ]),
     "answer-sigmoid-slope": ("test-sigmoid-slope", [
         ("sigmoid_slope = s * (1.0 + s)", (False, False)),
         ("sigmoid_slope = s - s ** 2", (True, True)),
