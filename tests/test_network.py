@@ -37,6 +37,26 @@ def test_init_scale(method, expected_std):
     assert abs(weights[0].mean()) < 0.1 * expected_std
 
 
+@pytest.mark.parametrize(("method", "sizes"), [("he", [300, 400]), ("he", [50, 400]),
+                                             ("xavier", [300, 100]), ("xavier", [50, 400])])
+def test_init_keeps_the_mean_square_as_exercise_3_1_derives(method, sizes):
+    """Does a layer drawn by init_params multiply the mean square of a seeded signal by 1:
+    forward through a ReLU with He, on average over forward and backward with Xavier?"""
+    (W,), _ = network.init_params(sizes, method=method, seed=0)
+    rng = np.random.default_rng(100)   # not the weights' seed: signals independent of them
+    z_before = rng.normal(size=(2000, sizes[0]))
+    if method == "he":
+        factor = np.mean((np.maximum(z_before, 0.0) @ W.T) ** 2) / np.mean(z_before ** 2)
+    else:
+        d = rng.normal(size=(2000, sizes[1]))
+        forward = np.mean((z_before @ W.T) ** 2) / np.mean(z_before ** 2)
+        backward = np.mean((d @ W) ** 2) / np.mean(d ** 2)
+        # 300 inputs, 100 outputs: forward 2 * 300 / 400 = 1.5, backward 2 * 100 / 400 = 0.5
+        factor = (forward + backward) / 2
+    # 400 or 100 rows of weights and 2,000 signals: a sampling error of 1% to 3%
+    assert factor == pytest.approx(1.0, abs=0.1)
+
+
 def test_init_params_errors():
     """Are bad layer sizes and unknown methods reported clearly?"""
     with pytest.raises(ValueError, match="at least two positive integers"):

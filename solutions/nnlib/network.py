@@ -54,13 +54,13 @@ def init_params(layer_sizes, method="xavier", seed=0):
     """Random weights and zero biases for a network.
 
     Weights are drawn from a normal distribution with mean 0 and a standard
-    deviation that keeps the size of the signal about the same from layer to
-    layer:
+    deviation, computed from each layer's own sizes, that keeps the size of the
+    signal about the same from layer to layer. You derive both in Exercise 3.1,
+    part a:
 
-    - ``"xavier"`` (Glorot): ``std = sqrt(2 / (n_in + n_out))``, for tanh
-      (sigmoid, whose slope is at most 1/4, still loses signal with depth);
-    - ``"he"``: ``std = sqrt(2 / n_in)``, for ReLU and leaky ReLU, which zero
-      about half of their inputs.
+    - ``"xavier"`` (Glorot), for tanh (sigmoid, whose slope is at most 1/4,
+      still loses signal with depth);
+    - ``"he"``, for ReLU and leaky ReLU.
 
     Parameters
     ----------
