@@ -674,6 +674,15 @@ ANSWERS = {
         ("row_shifts = np.full(6, -Z_logits.max())", (False, False)),
         ("row_shifts = -np.max(Z_logits, axis=1)", (True, True)),
     ]),
+    "answer-xavier-std": ("test-xavier-std", [
+        ("xavier_std = np.sqrt(1.0 / sizes_in)", (False, False)),
+        ("xavier_std = 2.0 / (sizes_in + sizes_out)", (False, False)),
+        ("xavier_std = 1.0 / np.sqrt((sizes_in + sizes_out) / 2)", (True, True)),
+    ]),
+    "answer-he-std": ("test-he-std", [
+        ("he_std = np.sqrt(1.0 / sizes_in)", (False, False)),
+        ("he_std = np.sqrt(2.0) / np.sqrt(sizes_in)", (True, True)),
+    ]),
     "answer-mse-derivative": ("test-mse-derivative-derived", [
         ("dL_dYhat = 2.0 * (Y_hat_mse - Y_mse) / Y_hat_mse.size", (False, False)),
         ("dL_dYhat = (Y_hat_mse - Y_mse) * (2.0 / len(Y_mse))", (True, True)),

@@ -82,9 +82,12 @@ def test_unknown_starting_value_is_refused():
     ("xavier", np.sqrt(2 / (50 + 50))), ("he", np.sqrt(2 / 50)), ("small", 0.01),
     ("large", 1.0)])
 def test_init_view_draws_weights_of_the_chosen_scale(method, expected_std):
-    """Does each choice use the standard deviation it names?"""
+    """Does each choice use the standard deviation it names (measured on the drawn weights,
+    so as not to show Exercise 3.1's formulas: 7,500 draws, a relative sampling error of about
+    0.8%, four times that allowed; the fixed scales are set exactly)?"""
     view = init_view(method=method, depth=3, width=50, n_samples=20)
-    assert view["weight_std"] == pytest.approx(expected_std)
+    fixed = method in ("small", "large")
+    assert view["weight_std"] == pytest.approx(expected_std, rel=1e-12 if fixed else 0.035)
     assert view["spread"].shape == (4,)
     assert view["spread"][0] == pytest.approx(1.0, abs=0.1)  # standard normal inputs
     assert view["last"].shape == (20 * 50,)

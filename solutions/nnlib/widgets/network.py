@@ -239,10 +239,11 @@ def _signal(init_params, forward_pass_with_cache, method, activation, depth, wid
     if method in FIXED_STD:
         weights, biases = init_params(sizes, method="he", seed=seed)
         weight_std = FIXED_STD[method]
-        weights = [W * (weight_std / np.sqrt(2.0 / width)) for W in weights]
+        weights = [W * (weight_std / np.sqrt(np.mean(W ** 2))) for W in weights]
     else:
         weights, biases = init_params(sizes, method=method, seed=seed)
-        weight_std = float(np.sqrt(2.0 / (2 * width) if method == "xavier" else 2.0 / width))
+        # measured from the drawn weights (Exercise 3.1 derives what it should be)
+        weight_std = float(np.sqrt(np.mean([np.mean(W ** 2) for W in weights])))
     X = np.random.default_rng(seed + 1).normal(size=(n_samples, width))
     _, cache = forward_pass_with_cache(X, weights, biases, [activation] * depth)
     spread = np.array([A.std(axis=0).mean() for A in cache.A])
