@@ -204,3 +204,16 @@ def test_inputs_are_not_mutated_and_dtype_is_float64(name):
     assert out.dtype == np.float64
     assert out is not z
     assert act.sigmoid([1, 2]).dtype == np.float64  # integers in, float64 out
+
+
+@pytest.mark.parametrize(("name", "exercise"), [
+    ("sigmoid_derivative", "2.2"), ("tanh_derivative", "2.4"), ("relu_derivative", "2.6"),
+    ("leaky_relu_derivative", "2.8")])
+def test_a_derivative_the_student_derives_names_its_exercise_not_its_formula(name, exercise):
+    """Does the docstring of a derivative the student derives give the exercise and the shapes,
+    but not the result (the student copy keeps docstrings)?"""
+    doc = getattr(act, name).__doc__
+    assert f"Exercise {exercise}, part a" in doc and "same shape as ``z``" in doc
+    for formula in ["(1 - s", "1 - s)", "1 - t", "tanh(z)**2", "tanh(z) ** 2", "1 where",
+                    "else alpha", "np.where", "s * ("]:
+        assert formula not in doc, f"{name}'s docstring gives {formula!r} away"
