@@ -162,13 +162,17 @@ def _page_config(html: str) -> dict:
     return json.loads(found.group(1))
 
 
-# What `make lab` hides from students (lab-config/), and what it must keep.
-INSTRUCTOR_PLUGINS = [
+# What `make lab` hides (lab-config/), and what it must keep. `make lab` serves no course, so
+# the assignment list, which needs a course's exchange, is hidden too; its server extension stays
+# on, since Validate checks nbgrader's version through it.
+HIDDEN_PLUGINS = [
     "@jupyter/nbgrader:formgrader",
     "@jupyter/nbgrader:create-assignment",
     "@jupyter/nbgrader:course-list",
+    "@jupyter/nbgrader:assignment-list",
 ]
-STUDENT_PLUGINS = ["@jupyter/nbgrader:assignment-list", "@jupyter/nbgrader:validate-assignment"]
+STUDENT_PLUGINS = ["@jupyter/nbgrader:validate-assignment"]
+NBGRADER_VERSION = importlib.metadata.version("nbgrader")
 
 
 def test_hidden_plugins_exist_in_installed_nbgrader():
@@ -177,7 +181,7 @@ def test_hidden_plugins_exist_in_installed_nbgrader():
     static = Path(sys.prefix, "share", "jupyter", "labextensions", "@jupyter", "nbgrader", "static")
     code = "".join(path.read_text(errors="replace") for path in static.glob("*.js"))
     unknown = [
-        plugin for plugin in INSTRUCTOR_PLUGINS + STUDENT_PLUGINS if f'"{plugin}"' not in code
+        plugin for plugin in HIDDEN_PLUGINS + STUDENT_PLUGINS if f'"{plugin}"' not in code
     ]
     assert not unknown, (
         f"nbgrader's labextension in {static} defines no plugin {unknown}. "
@@ -187,8 +191,9 @@ def test_hidden_plugins_exist_in_installed_nbgrader():
 
 @pytest.mark.slow
 def test_make_lab_serves_jupyterlab(tmp_path):
-    """Does `make lab` start, within 90 seconds, a JupyterLab that shows students the
-    assignment list and Validate but not the formgrader or create-assignment tools?"""
+    """Does `make lab` start, within 90 seconds, a JupyterLab that shows students Validate
+    (and answers its version check) but not the formgrader, create-assignment or the assignment
+    list, and prints no critical line?"""
     port, token = _free_port(), secrets.token_hex(16)
     lab_args = (
         f"--no-browser --ServerApp.ip=127.0.0.1 --port={port} --IdentityProvider.token={token}"
@@ -197,7 +202,7 @@ def test_make_lab_serves_jupyterlab(tmp_path):
     base = f"http://127.0.0.1:{port}"
     url = f"{base}/lab?token={token}"
     (status, page), started = (None, ""), time.monotonic()
-    formgrader = None
+    formgrader = version = None
     with log.open("wb") as out:
         proc = subprocess.Popen(
             ["make", "-C", str(REPO), "lab", f"LAB_ARGS={lab_args}"],
@@ -212,6 +217,8 @@ def test_make_lab_serves_jupyterlab(tmp_path):
                 status, page = _get(url)
                 if status == 200:
                     formgrader, _ = _get(f"{base}/formgrader?token={token}")
+                    version, _ = _get(f"{base}/nbgrader_version?version={NBGRADER_VERSION}"
+                                      f"&token={token}")
                     break
                 time.sleep(1)
         finally:
@@ -227,9 +234,15 @@ def test_make_lab_serves_jupyterlab(tmp_path):
         + log.read_text(errors="replace")[-3000:]
     )
     disabled = _page_config(page)["disabledExtensions"]
-    assert set(INSTRUCTOR_PLUGINS) <= set(disabled), (
-        f"`make lab` should disable {INSTRUCTOR_PLUGINS}; its page config disables {disabled}"
+    assert set(HIDDEN_PLUGINS) <= set(disabled), (
+        f"`make lab` should disable {HIDDEN_PLUGINS}; its page config disables {disabled}"
     )
+    assert version == 200, (
+        f"Validate's version check (/nbgrader_version) answered {version}, expected 200: the "
+        "assignment_list server extension, which serves it, must stay on"
+    )
+    critical = [line for line in log.read_text(errors="replace").splitlines() if "CRITICAL" in line]
+    assert critical == [], f"`make lab` printed critical lines: {critical}"
     assert not set(STUDENT_PLUGINS) & set(disabled), f"`make lab` disables {disabled}"
     assert formgrader == 404, (
         f"`make lab` serves the formgrader (/formgrader answered {formgrader}, expected 404: "
