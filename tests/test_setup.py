@@ -172,12 +172,15 @@ HIDDEN_PLUGINS = [
     "@jupyter/nbgrader:assignment-list",
 ]
 STUDENT_PLUGINS = ["@jupyter/nbgrader:validate-assignment"]
+# JupyterLab's own plugin that asks, at the first start, for consent to fetch news (and checks
+# for updates): off in `make lab`, which must ask nothing and reach nothing on the internet.
+NEWS_PLUGIN = "@jupyterlab/apputils-extension:announcements"
 NBGRADER_VERSION = importlib.metadata.version("nbgrader")
 
 
 def test_hidden_plugins_exist_in_installed_nbgrader():
-    """Are the plugins that `make lab` disables and keeps named as the installed nbgrader
-    names them?"""
+    """Are the plugins that `make lab` disables and keeps named as the installed nbgrader and
+    JupyterLab name them?"""
     static = Path(sys.prefix, "share", "jupyter", "labextensions", "@jupyter", "nbgrader", "static")
     code = "".join(path.read_text(errors="replace") for path in static.glob("*.js"))
     unknown = [
@@ -186,6 +189,12 @@ def test_hidden_plugins_exist_in_installed_nbgrader():
     assert not unknown, (
         f"nbgrader's labextension in {static} defines no plugin {unknown}. "
         "Hint: update lab-config/labconfig/page_config.json to the new names."
+    )
+    lab_static = Path(sys.prefix, "share", "jupyter", "lab", "static")
+    assert any(f'"{NEWS_PLUGIN}"' in path.read_text(errors="replace")
+               for path in lab_static.glob("*.js")), (
+        f"JupyterLab in {lab_static} defines no plugin {NEWS_PLUGIN}. "
+        "Hint: update lab-config/labconfig/page_config.json to its new name."
     )
 
 
@@ -234,6 +243,7 @@ def test_make_lab_serves_jupyterlab(tmp_path):
         + log.read_text(errors="replace")[-3000:]
     )
     disabled = _page_config(page)["disabledExtensions"]
+    assert NEWS_PLUGIN in disabled, f"`make lab` should not ask for news; it disables {disabled}"
     assert set(HIDDEN_PLUGINS) <= set(disabled), (
         f"`make lab` should disable {HIDDEN_PLUGINS}; its page config disables {disabled}"
     )
