@@ -84,8 +84,9 @@ def test_playground_learns_xor_and_draws_the_loss_curve():
                                    epochs=60)
     assert explorer.view_data["accuracy"] >= 0.95
     assert len(explorer.axes[1].lines[0].get_ydata()) == 60
-    assert "xor, noise σ = 0.15" in explorer.axes[0].get_title() and "60 of 60 epochs" in (
-        explorer.axes[0].get_title())
+    title = explorer.axes[0].get_title()
+    # the title names the noise as the slider does ("noise level 1.00"), then the σ it gives
+    assert "xor, noise level 1.00 (σ = 0.15)" in title and "60 of 60 epochs" in title
     explorer.controls["epochs"].value = 20
     assert len(explorer.axes[1].lines[0].get_ydata()) == 20
 

@@ -482,7 +482,9 @@ def draw_playground(axes, view):
     _draw_units(strip, made, view)
     batch = view["batch_size"]
     batches = "full batch" if batch >= len(view["X"]) else f"mini-batches of {batch}"
-    heading = f"{view['dataset']}, noise σ = {view['sigma']:.2g}, {batches}"
+    # the slider's "noise level" (a multiple of the dataset's usual noise), then the σ it gives
+    level = view["sigma"] / PLAYGROUND_NOISE[view["dataset"]]
+    heading = f"{view['dataset']}, noise level {level:.2f} (σ = {view['sigma']:.2g}), {batches}"
     probability = view["probability"]
     made["probability"].set_visible(probability is not None)
     made["boundary"].set_visible(probability is not None)
