@@ -355,17 +355,12 @@ def test_output_delta_folds_a_saturated_sigmoid_to_p_minus_y():
 # ---------------------------------------------------------------- Exercise 5.8
 
 
-def _dW_errors(case, X, Y, weights, biases, activations, loss):
-    dW, _ = case(X, Y, weights, biases, activations, loss)
-    return [gradcheck._relative_error(dW[i], gradcheck._numerical_gradient(
-        lambda W, i=i: loss_value(X, Y, weights[:i] + [W] + weights[i + 1:], biases,
-                                  activations, loss), weights[i]))
-            for i in range(len(weights))]
+_dW_errors = gradcheck._dW_errors
 
 
 def test_every_bug_of_the_menu_is_planted_and_the_names_do_not_give_them_away():
     """Is each bug of BUGS planted in some case, and are the cases dealt by a shuffle?"""
-    planted = {debugging._PLANTS[k][0] for k in debugging._ORDER}
+    planted = {bug for bug, _, _ in debugging._PLANTED.values()}
     assert planted == set(debugging.BUGS)
     assert sorted(debugging.CASES) == list("ABCDE")
     assert debugging._ORDER.tolist() != list(range(5))
@@ -377,19 +372,26 @@ def test_the_planted_bugs_show_where_the_notebook_says():
     wrong = {}
     for name, case in debugging.CASES.items():
         errors = _dW_errors(case, *network)
-        wrong[debugging._PLANTS[debugging._ORDER["ABCDE".index(name)]][1:]] = [
+        wrong[debugging._PLANTED[name][1:]] = [
             i + 1 for i, e in enumerate(errors) if not e < 1e-7]
     assert wrong[(2, "back")] == [1, 2]          # f' at A in layer 2: layers 2 and 1
     assert wrong[(3, "back")] == [1, 2]          # W^(3) transposed in the step back
     assert wrong[(3, "dW")] == [3]               # dW^(3) transposed, nothing else
     assert wrong[(4, "delta")] in ([1, 2, 3, 4], [])  # missing 1/N; softmax passes here
+    # the layer each hidden test grades: the highest failing one, here or with huge logits
+    # (the softmax case fails only there, in every layer)
+    shows_first = {("derivative at a", 2, "back"): 2, ("transposed product", 3, "back"): 2,
+                   ("transposed product", 3, "dW"): 3, ("missing 1/N", 4, "delta"): 4,
+                   ("softmax without the row maximum", 4, "delta"): 4}
+    assert {name: debugging._shows_first(name) for name in debugging.CASES} == {
+        name: shows_first[plant] for name, plant in debugging._PLANTED.items()}
 
 
 def test_the_missing_mean_is_off_by_n_minus_1_over_n_plus_1():
     """Does the missing-1/N case give (N - 1)/(N + 1) in every layer, for N = 6 and 3?"""
     X, Y, *rest = debugging.debugging_network()
     case = next(c for n, c in debugging.CASES.items()
-                if debugging._PLANTS[debugging._ORDER["ABCDE".index(n)]][0] == "missing 1/N")
+                if debugging._PLANTED[n][0] == "missing 1/N")
     assert_allclose(_dW_errors(case, X, Y, *rest), [5 / 7] * 4, rtol=1e-6)
     assert_allclose(_dW_errors(case, X[:3], Y[:3], *rest), [2 / 4] * 4, rtol=1e-6)
 
@@ -399,7 +401,7 @@ def test_the_naive_softmax_breaks_only_for_huge_logits():
     thousands, where the reference still passes?"""
     X, Y, weights, biases, names, loss = debugging.debugging_network()
     case = next(c for n, c in debugging.CASES.items()
-                if debugging._PLANTS[debugging._ORDER["ABCDE".index(n)]][0].startswith("softmax"))
+                if debugging._PLANTED[n][0].startswith("softmax"))
     assert max(_dW_errors(case, X, Y, weights, biases, names, loss)) < 1e-7
     huge = weights[:3] + [2000.0 * weights[3]]
     with np.errstate(over="ignore", invalid="ignore"):
@@ -412,7 +414,7 @@ def test_derivative_at_a_vanishes_with_identity_units_and_transposition_does_not
     X, Y, weights, biases, _, loss = debugging.debugging_network()
     linear = ["identity"] * 3 + ["softmax"]
     for name, case in debugging.CASES.items():
-        bug = debugging._PLANTS[debugging._ORDER["ABCDE".index(name)]][0]
+        bug = debugging._PLANTED[name][0]
         largest = max(_dW_errors(case, X, Y, weights, biases, linear, loss))
         if bug == "derivative at a":
             assert largest < 1e-7

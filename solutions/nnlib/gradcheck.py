@@ -196,3 +196,30 @@ def check_backprop(X, Y, weights, biases, activations, loss, tolerance=DEFAULT_T
         errors.append(check_gradient(db[i], _numerical_gradient(loss_of_b, biases[i]),
                                      f"db of layer {i + 1}", tolerance))
     return max(errors)
+
+
+def _dW_errors(backprop, X, Y, weights, biases, activations, loss):
+    """The relative error of each layer's ``dW`` from ``backprop``, by the grader's own check.
+
+    Parameters
+    ----------
+    backprop : callable
+        A function with the signature of ``backprop.backpropagation`` (e.g. one of
+        ``debugging.CASES``).
+    X, Y, weights, biases, activations, loss
+        As in ``backprop.backpropagation``.
+
+    Returns
+    -------
+    list of float
+        Entry ``i`` compares ``dW[i]`` with central differences of the loss as a
+        function of ``weights[i]`` alone (``nan`` where either is not finite).
+    """
+    dW, _ = backprop(X, Y, weights, biases, activations, loss)
+    weights = list(weights)
+
+    def loss_of(W, i):
+        return loss_value(X, Y, weights[:i] + [W] + weights[i + 1:], biases, activations, loss)
+
+    return [_relative_error(dW[i], _numerical_gradient(lambda W, i=i: loss_of(W, i), weights[i]))
+            for i in range(len(weights))]
