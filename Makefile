@@ -72,9 +72,10 @@ PIN_CONDA = NR == FNR { if (NF == 2) { key = tolower($$1); gsub(/_/, "-", key); 
     gsub(/_/, "-", key); if (key in pin) { print "  - " name "==" pin[key]; next } } \
   { print }
 
-# Students see the assignment list and Validate, not nbgrader's instructor tools: lab-config/
-# disables the formgrader, create-assignment and course-list plugins and server extensions
-# for this command only (JUPYTER_CONFIG_PATH comes first and adds to the user's own config).
+# Students see Validate, not nbgrader's instructor tools: lab-config/ disables the formgrader,
+# create-assignment, course-list and assignment-list plugins (no course here) and serves
+# Validate through autograder.validate, whose dialog leaves the test code out; for this command
+# only (JUPYTER_CONFIG_PATH comes first and adds to the user's own config).
 # Instructors open the full interface with a plain `jupyter lab` in their course directory.
 lab: $(STAMP)  ## open JupyterLab on the course (the student's view)
 	JUPYTER_CONFIG_PATH="$(CURDIR)/lab-config$${JUPYTER_CONFIG_PATH:+:$$JUPYTER_CONFIG_PATH}" \

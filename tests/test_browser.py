@@ -253,13 +253,28 @@ def test_validate_names_what_is_left(workspace, lab, context):
             f"Validate on {name} should fail and name {exercises}; it does not name {missing}. "
             f"The dialog says:\n{text[:3000]}")
         assert not page.console, f"the browser console says:\n{console_problems(page)}"
-        # nbgrader's dialog shows each failed cell's source; what follows it should be the
-        # short message, not a traceback through nnlib's frames
+        # each failed cell is the short message, not a traceback through nnlib's frames...
         frames = [marker for marker in TRACEBACK_MARKERS if marker in text]
         assert not frames, (f"Validate on {name} shows tracebacks ({', '.join(frames)}) "
                             f"instead of the short messages:\n{text[:3000]}")
+        # ... nor the test cell's code (autograder.validate leaves it out)
+        shown = [line for line in graded_code_lines(root / page.notebook.path) if line in text]
+        assert not shown, (f"Validate on {name} shows the test cells' code, e.g. "
+                           f"{shown[:3]}; expected only what is left:\n{text[:3000]}")
+        height = dialog.evaluate("element => element.scrollHeight")
+        print(f"the dialog's text is {height} px high")
     finally:
         page.page.close()
+
+
+def graded_code_lines(path: Path) -> list[str]:
+    """The longer lines of the code of the notebook's graded test cells."""
+    import nbformat
+
+    cells = nbformat.read(path, as_version=4).cells
+    return [line.strip() for cell in cells
+            if cell.cell_type == "code" and cell.metadata.get("nbgrader", {}).get("grade")
+            for line in cell.source.splitlines() if len(line.strip()) > 24]
 
 
 # ---------------------------------------------------------------- the instructor's course

@@ -146,18 +146,27 @@ def test_explorers_skip_all_work_during_autograding(monkeypatch):
     assert "image/png" not in explorer._repr_mimebundle_()
 
 
-def test_no_figure_caption_in_the_notebook():
-    """Under ipympl, is the "Figure 1" caption above the figure hidden?"""
+def test_the_live_canvas_is_bare_and_sends_whole_pictures():
+    """Under ipympl, is the explorer's canvas ipympl's, without the "Figure 1" header, footer,
+    resize handle or toolbar, and is every picture it sends whole (not only what changed)?"""
     import os
     import subprocess
     import sys
     from pathlib import Path
 
-    program = ("from nnlib.widgets.perceptron import boundary_explorer\n"
-               "canvas = boundary_explorer().figure.canvas\n"
-               "print(type(canvas).__name__, canvas.header_visible)\n")
+    program = ("from ipympl.backend_nbagg import Canvas\n"
+               "from nnlib.widgets.perceptron import boundary_explorer\n"
+               "explorer = boundary_explorer()\n"
+               "canvas = explorer.figure.canvas\n"
+               "canvas.draw()\n"
+               "explorer.set(w1=0.5)\n"
+               "canvas.draw()\n"
+               "print(isinstance(canvas, Canvas), canvas.header_visible, canvas.footer_visible,"
+               " canvas.resizable, canvas.toolbar_visible, canvas._current_image_mode)\n")
     solutions = Path(__file__).resolve().parents[1] / "solutions"
     environment = {**os.environ, "MPLBACKEND": "module://ipympl.backend_nbagg"}
     shown = subprocess.run([sys.executable, "-c", program], cwd=solutions, env=environment,
                            capture_output=True, text=True, check=True).stdout
-    assert shown.split() == ["Canvas", "False"]
+    assert shown.split() == ["True", "False", "False", "False", "False", "full"], (
+        "expected an ipympl canvas, no header, footer, resize handle or toolbar, and the "
+        f"second picture sent whole ('full'); got {shown.split()}")

@@ -123,6 +123,16 @@ def test_the_button_replays_training_frame_by_frame():
     assert explorer.train_button in explorer.widget.children[0].children
 
 
+def test_the_playground_says_it_is_training_while_it_trains():
+    """While a setting trains, does the status line say so, and is it cleared afterwards?"""
+    explorer = playground_explorer(dataset="xor", hidden_units=4, epochs=20)
+    said, view = [], explorer.view
+    explorer.view = lambda **values: said.append(explorer.status.value) or view(**values)
+    explorer.controls["epochs"].value = 30
+    assert said == ["<i>training the network...</i>"], f"while training the status said {said}"
+    assert explorer.status.value == "", f"after training it says {explorer.status.value!r}"
+
+
 def test_the_noise_level_scales_the_scatter_around_the_shape():
     """Does noise level 0 put the points on the shape, and level 2 double every offset?"""
     corners, labels = datasets.logic_gate("xor")
@@ -349,12 +359,16 @@ def test_every_control_of_the_descent_explorer_changes_the_figure():
 
 
 def test_the_title_writes_the_rate_as_the_slider_shows_it():
-    """Does the title write the learning rate as the slider's readout does (0.0501)?"""
-    explorer = descent_explorer(learning_rate=10 ** -1.3)
-    assert explorer.controls["learning_rate"].readout_format == ".3g"  # d3: 0.0501
-    assert explorer.axes[0].get_title().startswith("learning rate 0.0501:")
-    explorer.controls["learning_rate"].value = 0.001
-    assert explorer.axes[0].get_title().startswith("learning rate 0.00100:")  # d3's ".3g"
+    """Does the rate slider offer round values, and do its readout and the title write the value
+    the code uses (0.05, not 0.0501)?"""
+    explorer = descent_explorer(learning_rate=0.05)
+    rate = explorer.controls["learning_rate"]
+    assert {0.001, 0.05, 0.14, 0.16, 1.0} <= {value for _, value in rate.options}
+    assert rate.value == 0.05 and rate.label == "0.05"
+    assert explorer.axes[0].get_title().startswith("learning rate 0.05:")
+    rate.value = 0.001
+    assert rate.label == "0.001" and explorer.axes[0].get_title().startswith("learning rate 0.001:")
+    assert descent_explorer(learning_rate=0.07).controls["learning_rate"].label == "0.07"
 
 
 def test_every_control_of_the_playground_changes_the_figure():
