@@ -1,6 +1,7 @@
 """The ``Explorer``: sliders driving a view function and a draw function."""
 
 import base64
+import itertools
 import os
 import re
 import traceback
@@ -8,18 +9,25 @@ from io import BytesIO
 from pathlib import Path
 
 import ipywidgets as widgets
+import matplotlib
 import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.artist import Artist
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
 
 _EXERCISE = re.compile(r"(Exercise [\d.]+): implement (\w+)")
-# The explorers' figures: titles at a fixed height (else matplotlib measures the tick
-# labels on every draw to keep clear of them); a notebook may hold many explorers, so
-# no warning about the number of open figures.
-STYLE = {"axes.titley": 1.0, "figure.max_open_warning": 0}
+# The explorers' axes: titles at a fixed height (else matplotlib measures the tick
+# labels on every draw to keep clear of them).
+STYLE = {"axes.titley": 1.0}
+# A live figure's pixels per inch of figsize, whatever the notebook's matplotlib settings.
+SCREEN_DPI = 100
 # Saved pictures (the PNG beside the live figure): 1.5 times the pixels of the
-# figure on screen (100 dpi), sharp on high-density screens.
+# figure on screen, sharp on high-density screens.
 PNG_DPI = 150
+# The widest figure, in inches: 820 px at SCREEN_DPI fit the 848-px output area of a
+# 1280-px-wide JupyterLab with the file browser open.
+FIGURE_WIDTH = 8.2
 
 
 def friendly_message(error):
@@ -181,6 +189,51 @@ class Backdrop(Artist):
                 del self._pictures[next(iter(self._pictures))]
 
 
+def _live():
+    """True in a Jupyter kernel, or under ipympl: the figure is then an ipympl canvas."""
+    from IPython import get_ipython
+
+    backend = matplotlib.get_backend().lower()
+    return (getattr(get_ipython(), "kernel", None) is not None
+            or "ipympl" in backend or backend == "widget")
+
+
+_FIGURE_NUMBERS = itertools.count(1)
+
+
+def _live_canvas(figure):
+    """Put ``figure`` on an ``ExplorerCanvas``, with ipympl's figure manager."""
+    # importing ipympl makes it pyplot's backend: the notebook's other figures would become
+    # widgets instead of pictures (%matplotlib inline); choose the backend again
+    backend = matplotlib.get_backend()
+    from ._canvas import ExplorerCanvas, FigureManager
+
+    if matplotlib.get_backend() != backend:
+        matplotlib.use(backend)
+    canvas = ExplorerCanvas(figure)
+    FigureManager(canvas, next(_FIGURE_NUMBERS))
+    canvas.header_visible = canvas.footer_visible = canvas.resizable = False
+    canvas.toolbar_visible = False
+
+
+def new_figure(figsize):
+    """An explorer's figure, outside pyplot: on ipympl's canvas when live, else Agg's.
+
+    The live canvas shows no "Figure N" header, footer, resize handle or
+    toolbar (which would cover the figure's left edge): its controls are the
+    explorer's.
+    """
+    if figsize[0] > FIGURE_WIDTH:
+        raise ValueError(f"a figure {figsize[0]} inches wide does not fit the notebook: "
+                         f"at most FIGURE_WIDTH = {FIGURE_WIDTH}")
+    figure = Figure(figsize=figsize, dpi=SCREEN_DPI)
+    if not _live():
+        FigureCanvasAgg(figure)
+        return figure
+    _live_canvas(figure)
+    return figure
+
+
 class Explorer:
     """A matplotlib figure whose content follows a set of ipywidgets controls.
 
@@ -199,6 +252,7 @@ class Explorer:
     ncols, nrows : int
         The grid of axes.
     figsize : tuple of float
+        In inches of 100 px; at most ``FIGURE_WIDTH`` wide.
     projections : list of str or None, optional
         One matplotlib projection per axes (e.g. ``"3d"``).
     mosaic : list of list of str, optional
@@ -210,6 +264,9 @@ class Explorer:
     active : callable, optional
         ``active(**values) -> set of str``: the controls that change the
         figure for these values; the others are disabled. Default: all.
+    busy : str, optional
+        For a view that trains (its sliders act on release): what the status
+        line says while it computes, e.g. ``"training..."``.
 
     Attributes
     ----------
@@ -222,8 +279,8 @@ class Explorer:
     """
 
     def __init__(self, view, draw, controls, ncols=1, nrows=1, figsize=(6.0, 4.0),
-                 projections=None, active=None, mosaic=None, height_ratios=None):
-        self.view, self.draw, self.active = view, draw, active
+                 projections=None, active=None, mosaic=None, height_ratios=None, busy=None):
+        self.view, self.draw, self.active, self.busy = view, draw, active, busy
         self.controls = dict(controls)
         self.status = widgets.HTML()
         self.view_data = None
@@ -234,14 +291,7 @@ class Explorer:
             self.figure, self.axes = None, []
             self.status.value = "(figures are not drawn during autograding)"
             return
-        # shown as part of self.widget, not on its own
-        with plt.ioff(), plt.rc_context(STYLE):
-            self.figure = plt.figure(figsize=figsize)
-        canvas = self.figure.canvas
-        if isinstance(canvas, widgets.DOMWidget):  # ipympl: no "Figure 1" above the figure
-            canvas.header_visible = False
-            canvas.footer_visible = False
-            canvas.resizable = False
+        self.figure = new_figure(figsize)  # shown as part of self.widget, not on its own
         projections = projections or [None] * (ncols * nrows)
         with plt.rc_context(STYLE):
             if mosaic is None:
@@ -272,6 +322,8 @@ class Explorer:
             active = self.active(**values)
             for name, control in self.controls.items():
                 control.disabled = name not in active
+        if self.busy and self.figure is not None:
+            self.status.value = f"<i>{self.busy}</i>"  # sent now, before the view computes
         try:
             data = self.view(**values)
         except NotImplementedError as error:
@@ -376,21 +428,27 @@ def slider(value, low, high, step, description, integer=False):
                 continuous_update=True, style={"description_width": "initial"})
 
 
-def log_slider(value, low, high, step, description):
-    """A slider over ``10**low .. 10**high`` whose readout writes the value as titles do.
+# A log slider's values in each decade: round numbers, 1.11 to 1.33 times apart (0.14 and
+# 0.16 stand either side of the descent explorer's limit).
+LADDER = (1, 1.2, 1.4, 1.6, 1.8, 2, 2.5, 3, 4, 5, 6, 8)
 
-    Its readout (d3's ``".3g"``: 3 significant digits, trailing zeros kept)
-    writes a value as ``as_readout`` does, so a title that uses it agrees.
+
+def log_slider(value, low, high, description):
+    """A slider over round values from ``10**low`` to ``10**high``, ``LADDER`` in each decade.
+
+    ``value`` is among them even if it is not round; the readout writes each
+    value as ``as_readout`` does, so a title that uses it agrees.
     """
-    return widgets.FloatLogSlider(value=value, base=10, min=low, max=high, step=step,
-                                  description=description, readout_format=".3g",
-                                  continuous_update=True,
-                                  style={"description_width": "initial"})
+    values = {float(f"{mantissa}e{power}") for power in range(low, high) for mantissa in LADDER}
+    values = sorted(values | {float(f"1e{high}"), float(value)})
+    return widgets.SelectionSlider(options=[(as_readout(v), v) for v in values],
+                                   value=float(value), description=description,
+                                   continuous_update=True, style={"description_width": "initial"})
 
 
 def as_readout(value):
-    """A log slider's value as its readout shows it, e.g. ``0.0501`` or ``0.00100``."""
-    return f"{value:#.3g}"
+    """A log slider's value as its readout shows it, e.g. ``0.05`` or ``0.001``."""
+    return f"{value:g}"
 
 
 def grid(low, high, resolution=101):

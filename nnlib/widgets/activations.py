@@ -6,7 +6,7 @@ import numpy as np
 from ipywidgets import Checkbox, Dropdown
 
 from .. import activations
-from ._explorer import Explorer, Stubs, artists, missing_function, slider, static
+from ._explorer import FIGURE_WIDTH, Explorer, Stubs, artists, missing_function, slider, static
 
 # The dropdowns offer the registry's non-linear element-wise activations: not identity (a
 # straight line) nor softmax (it mixes a row).
@@ -156,8 +156,8 @@ def activation_explorer(activation="sigmoid", alpha=0.01):
                                description="activation"),
         "alpha": slider(alpha, 0.0, 0.5, 0.01, "alpha (leaky ReLU)"),
     }
-    return Explorer(activation_view, draw_activation, controls, ncols=2, figsize=(8.6, 3.6),
-                    active=_alpha_for_leaky_relu)
+    return Explorer(activation_view, draw_activation, controls, ncols=2,
+                    figsize=(FIGURE_WIDTH, 3.6), active=_alpha_for_leaky_relu)
 
 
 def _alpha_for_leaky_relu(activation, alpha):

@@ -8,7 +8,7 @@ from ipywidgets import Dropdown
 from matplotlib.collections import LineCollection
 
 from .. import datasets, losses, network, training
-from ._explorer import Explorer, artists, missing_function, slider
+from ._explorer import FIGURE_WIDTH, Explorer, artists, missing_function, slider
 
 CURVE_KINDS = ("sine", "step", "abs", "bumps")
 CURVE_SAMPLES = 100
@@ -154,4 +154,4 @@ def approximation_explorer(kind="sine", hidden_units=5):
         "hidden_units": units,
     }
     return Explorer(approximation_view, draw_approximation, controls, ncols=2,
-                    figsize=(9.0, 3.8))
+                    figsize=(FIGURE_WIDTH, 3.8), busy="training the network...")

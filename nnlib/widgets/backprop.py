@@ -9,7 +9,7 @@ from ipywidgets import Dropdown
 from matplotlib.patches import Circle
 
 from .. import backprop, network
-from ._explorer import Explorer, artists, missing_function, slider, static
+from ._explorer import FIGURE_WIDTH, Explorer, artists, missing_function, slider, static
 
 # ---------------------------------------------------------------- the computational graph
 
@@ -185,7 +185,7 @@ def graph_explorer(x=1.0, target=0.0, w1=1.0, w2=-0.5, v1=1.5, v2=-1.0):
         "v1": slider(v1, -3.0, 3.0, 0.1, "v1"),
         "v2": slider(v2, -3.0, 3.0, 0.1, "v2"),
     }
-    return Explorer(graph_view, draw_graph, controls, figsize=(8.4, 4.4))
+    return Explorer(graph_view, draw_graph, controls, figsize=(FIGURE_WIDTH, 4.4))
 
 
 # ---------------------------------------------------------------- the cost of backprop
@@ -352,7 +352,7 @@ def complexity_explorer(vary="width", **options):
     """
     controls = {"vary": Dropdown(options=("width", "depth"), value=vary, description="vary")}
     view = functools.partial(complexity_view, **options)
-    explorer = Explorer(view, draw_complexity, controls, ncols=2, figsize=(9.0, 3.8))
+    explorer = Explorer(view, draw_complexity, controls, ncols=2, figsize=(FIGURE_WIDTH, 3.8))
     if explorer.view_data is not None:  # measure the other choice now, not when it is chosen
         view(vary="depth" if vary == "width" else "width")
     return explorer

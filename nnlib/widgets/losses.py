@@ -6,7 +6,7 @@ import numpy as np
 from ipywidgets import Dropdown
 
 from .. import activations, losses
-from ._explorer import Explorer, Stubs, artists, missing_function, slider
+from ._explorer import FIGURE_WIDTH, Explorer, Stubs, artists, missing_function, slider
 
 Z_LIMIT = 6.0
 
@@ -141,4 +141,4 @@ def loss_explorer(target=1.0, prediction=0.2):
                            description="target y"),
         "prediction": slider(prediction, 0.01, 0.99, 0.01, "prediction p"),
     }
-    return Explorer(loss_view, draw_loss, controls, ncols=2, figsize=(9.0, 3.8))
+    return Explorer(loss_view, draw_loss, controls, ncols=2, figsize=(FIGURE_WIDTH, 3.8))

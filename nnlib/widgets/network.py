@@ -7,7 +7,7 @@ import numpy as np
 from ipywidgets import Dropdown
 
 from .. import datasets, network
-from ._explorer import Explorer, artists, grid, missing_function, slider, static
+from ._explorer import FIGURE_WIDTH, Explorer, artists, grid, missing_function, slider, static
 from .perceptron import LIMITS, boundary_line
 
 # ---------------------------------------------------------------- XOR by hand
@@ -101,8 +101,10 @@ def draw_xor_network(axes, view):
         made["contour"] = None
         ax.set(xlim=LIMITS, ylim=LIMITS, xlabel="$x_1$", ylabel="$x_2$", aspect="equal")
         ax.locator_params(nbins=5)
-        static(ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=3,
-                         fontsize="x-small", frameon=False))
+        # the ring marking a wrong point, smaller than on the map, and clear of its label
+        static(ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.13), ncol=2,
+                         fontsize="small", markerscale=0.6, handletextpad=0.8,
+                         columnspacing=1.5, frameon=False))
     for line, points in zip(made["hidden"], view["hidden_lines"]):
         line.set_data(*(points if points is not None else ([], [])))
     if made["contour"] is not None:
@@ -146,7 +148,7 @@ def xor_network_explorer(**values):
     start = {**defaults, **values}
     controls = {name: slider(start[name], -10.0, 10.0, 0.5, _label(name))
                 for name in XOR_PARAMETERS}
-    return Explorer(xor_network_view, draw_xor_network, controls, figsize=(4.8, 5.2))
+    return Explorer(xor_network_view, draw_xor_network, controls, figsize=(4.8, 5.6))
 
 
 def _label(name):
@@ -286,7 +288,7 @@ def init_explorer(method="xavier", activation="tanh", depth=10):
                                description="activation"),
         "depth": slider(depth, 1, 30, 1, "depth L", integer=True),
     }
-    return Explorer(init_view, draw_init, controls, ncols=2, figsize=(9.0, 3.8))
+    return Explorer(init_view, draw_init, controls, ncols=2, figsize=(FIGURE_WIDTH, 3.8))
 
 
 def _layers(count):

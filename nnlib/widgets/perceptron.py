@@ -5,7 +5,16 @@ from ipywidgets import Dropdown
 from matplotlib.colors import ListedColormap
 
 from .. import datasets, perceptron
-from ._explorer import Explorer, Stubs, artists, grid, missing_function, slider, static
+from ._explorer import (
+    FIGURE_WIDTH,
+    Explorer,
+    Stubs,
+    artists,
+    grid,
+    missing_function,
+    slider,
+    static,
+)
 
 GATES = ("and", "or", "xor")
 LIMITS = (-0.5, 1.5)
@@ -183,4 +192,4 @@ def training_explorer(gate="or", epoch=1, learning_rate=1.0):
         "epoch": slider(epoch, 1, MAX_EPOCHS, 1, "epoch", integer=True),
         "learning_rate": slider(learning_rate, 0.1, 2.0, 0.1, "learning rate"),
     }
-    return Explorer(training_view, draw_training, controls, ncols=2, figsize=(8.6, 4.3))
+    return Explorer(training_view, draw_training, controls, ncols=2, figsize=(FIGURE_WIDTH, 4.3))

@@ -21,7 +21,9 @@ from matplotlib.lines import Line2D
 from .. import backprop, datasets, network, training
 from ..activations import get_activation
 from ._explorer import (
+    FIGURE_WIDTH,
     PNG_DPI,
+    SCREEN_DPI,
     STYLE,
     Backdrop,
     Explorer,
@@ -201,10 +203,10 @@ def _round_up(count):
 def descent_explorer(learning_rate=0.05, steps=30):
     """A learning-rate slider (log scale) and a steps slider for ``descent_view``."""
     controls = {
-        "learning_rate": log_slider(learning_rate, -3, 0, 0.05, "learning rate"),
+        "learning_rate": log_slider(learning_rate, -3, 0, "learning rate"),
         "steps": slider(steps, 0, MAX_STEPS, 1, "steps", integer=True),
     }
-    return Explorer(descent_view, draw_descent, controls, ncols=2, figsize=(9.0, 3.9))
+    return Explorer(descent_view, draw_descent, controls, ncols=2, figsize=(FIGURE_WIDTH, 3.9))
 
 
 # ---------------------------------------------------------------- the training playground
@@ -669,7 +671,7 @@ def playground_explorer(dataset="moons", hidden_units=8, hidden_layers=1, activa
                                description="activation"),
         "hidden_units": slider(hidden_units, 1, 32, 1, "hidden units", integer=True),
         "hidden_layers": slider(hidden_layers, 1, 3, 1, "hidden layers", integer=True),
-        "learning_rate": log_slider(learning_rate, -2, 1, 0.1, "learning rate"),
+        "learning_rate": log_slider(learning_rate, -2, 1, "learning rate"),
         "batch_size": Dropdown(options=_batch_options(batch_size), value=batch_size,
                                description="batch size"),
         "epochs": slider(epochs, 10, 300, 10, "epochs", integer=True),
@@ -678,7 +680,8 @@ def playground_explorer(dataset="moons", hidden_units=8, hidden_layers=1, activa
         controls[name].continuous_update = False  # train once the slider is released
     return PlaygroundExplorer(playground_view, draw_playground, controls,
                               mosaic=[["map", "loss"], ["units", "units"]],
-                              height_ratios=[4.0, 1.0], figsize=(9.0, 5.3))
+                              height_ratios=[4.0, 1.0], figsize=(FIGURE_WIDTH, 5.3),
+                              busy="training the network...")
 
 
 # ---------------------------------------------------------------- a progress display for training
@@ -741,7 +744,7 @@ class TrainingMonitor:
         self.figure.add_artist(Backdrop([self.ax]))
         static(self.ax.title)
         self.figure.tight_layout()
-        shown = self.figure.get_figwidth() * plt.rcParams["figure.dpi"]  # a live figure's size
+        shown = self.figure.get_figwidth() * SCREEN_DPI  # a live figure's size
         self.image = Image(format="png", value=self._png(), layout={"width": f"{shown:.0f}px"})
 
     def __call__(self, epoch, loss, weights=None, biases=None):

@@ -4,7 +4,6 @@ import base64
 import itertools
 import os
 import re
-import time
 import traceback
 from io import BytesIO
 from pathlib import Path
@@ -199,50 +198,22 @@ def _live():
             or "ipympl" in backend or backend == "widget")
 
 
-def _explorer_canvas_class():
-    """ipympl's canvas, made to send each picture whole and at once (made on first use)."""
-    global _ExplorerCanvas
-    if _ExplorerCanvas is not None:
-        return _ExplorerCanvas
-    from ipympl.backend_nbagg import Canvas
-
-    class ExplorerCanvas(Canvas):
-        """ipympl's canvas, sending every picture whole, and at once when it can.
-
-        ipympl sends a picture when the page asks for one (``draw_idle`` asks the
-        page, which answers "draw"), and sends only the pixels that changed since
-        the last. A change then waits a round trip through the page (20 to 50 ms),
-        and a picture the page drops (it replaces an image it has not yet
-        decoded) leaves a hole that the next, partial, picture does not fill:
-        the gaps a fast animation left. Here every picture is whole, so any but
-        the last may be dropped; and a change draws at once unless a picture
-        left less than ``PACE`` seconds ago, when it asks the page as ipympl does,
-        so that a drag draws as fast as the page takes pictures.
-        """
-
-        PACE = 0.1
-        _sent_at = -np.inf
-
-        def draw_idle(self):
-            if time.monotonic() - self._sent_at > self.PACE:
-                self.draw()
-            else:
-                super().draw_idle()
-
-        def draw(self):
-            super().draw()
-            self._sent_at = time.monotonic()
-
-        def get_diff_image(self):
-            self._force_full = True  # webagg's flag for a whole picture
-            return super().get_diff_image()
-
-    _ExplorerCanvas = ExplorerCanvas
-    return ExplorerCanvas
-
-
-_ExplorerCanvas = None
 _FIGURE_NUMBERS = itertools.count(1)
+
+
+def _live_canvas(figure):
+    """Put ``figure`` on an ``ExplorerCanvas``, with ipympl's figure manager."""
+    # importing ipympl makes it pyplot's backend: the notebook's other figures would become
+    # widgets instead of pictures (%matplotlib inline); choose the backend again
+    backend = matplotlib.get_backend()
+    from ._canvas import ExplorerCanvas, FigureManager
+
+    if matplotlib.get_backend() != backend:
+        matplotlib.use(backend)
+    canvas = ExplorerCanvas(figure)
+    FigureManager(canvas, next(_FIGURE_NUMBERS))
+    canvas.header_visible = canvas.footer_visible = canvas.resizable = False
+    canvas.toolbar_visible = False
 
 
 def new_figure(figsize):
@@ -259,12 +230,7 @@ def new_figure(figsize):
     if not _live():
         FigureCanvasAgg(figure)
         return figure
-    from ipympl.backend_nbagg import FigureManager
-
-    canvas = _explorer_canvas_class()(figure)
-    FigureManager(canvas, next(_FIGURE_NUMBERS))
-    canvas.header_visible = canvas.footer_visible = canvas.resizable = False
-    canvas.toolbar_visible = False
+    _live_canvas(figure)
     return figure
 
 
