@@ -28,6 +28,7 @@ import nbformat
 
 REPO = Path(__file__).resolve().parents[1]
 VENV_BIN = Path(sys.executable).parent
+LAB_CONFIG = REPO / "lab-config"  # what `make lab` adds to the student's Jupyter config
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_FLAGS = [
     "--no-sandbox",
@@ -48,6 +49,7 @@ LAB_SETTINGS = {
 }
 EXPLORER_CALL = re.compile(r"\b(\w+_explorer)\(")
 # Waits: generous, since the machine is shared; every wait is for a state of the page.
+VIEWPORT = (1400, 1000)  # the browser window's size, unless a test changes it
 LAB_START_TIMEOUT = 90
 KERNEL_TIMEOUT_MS = 90_000
 RUN_ALL_TIMEOUT_MS = 240_000
@@ -172,11 +174,14 @@ def _write_settings(settings_dir: Path):
 
 
 @contextmanager
-def jupyter_lab(root: Path, state: Path, cwd: Path | None = None) -> Iterator[Lab]:
+def jupyter_lab(root: Path, state: Path, cwd: Path | None = None,
+                student: bool = False) -> Iterator[Lab]:
     """Start JupyterLab on ``root``; stop it, and its kernels, however the block ends.
 
     ``state`` receives the config, settings, workspaces and runtime folders and the log.
     The server runs in ``cwd`` (default: ``root``): nbgrader reads its config from there.
+    ``student``: the lab `make lab` starts, with its ``lab-config/`` (Validate without the
+    test code; no instructor tools, no assignment list).
     """
     port, token = free_port(), secrets.token_hex(16)
     for name in ("config", "data", "runtime", "settings", "workspaces", "ipython"):
@@ -190,6 +195,8 @@ def jupyter_lab(root: Path, state: Path, cwd: Path | None = None) -> Iterator[La
                JUPYTERLAB_SETTINGS_DIR=str(state / "settings"),
                JUPYTERLAB_WORKSPACES_DIR=str(state / "workspaces"),
                IPYTHONDIR=str(state / "ipython"))
+    if student:
+        env["JUPYTER_CONFIG_PATH"] = str(LAB_CONFIG)
     command = [str(VENV_BIN / "jupyter"), "lab", "--no-browser", "--ServerApp.ip=127.0.0.1",
                f"--port={port}", "--ServerApp.port_retries=0", f"--ServerApp.token={token}",
                f"--ServerApp.root_dir={root}", "--LabApp.expose_app_in_browser=True"]
@@ -243,7 +250,7 @@ def _stop(process: subprocess.Popen):
 
 
 @contextmanager
-def chromium(user_data: Path, viewport=(1400, 1000)):
+def chromium(user_data: Path, viewport=VIEWPORT):
     """A headless chromium (Debian's) with a fresh profile; closed however the block ends."""
     from playwright.sync_api import sync_playwright
 

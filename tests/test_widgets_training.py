@@ -116,7 +116,11 @@ def test_the_button_replays_training_frame_by_frame():
     """Does the button redraw the figure several times and finish on the trained network?"""
     explorer = playground_explorer(dataset="moons", hidden_units=4, epochs=40)
     trained = explorer.view_data
-    explorer.train_button.click()
+    button, frame, states = explorer.train_button, explorer.frame, set()
+    explorer.frame = lambda view: states.add((button.disabled, button.description)) or frame(view)
+    button.click()
+    assert states == {(True, "training...")}, f"while replaying, the button was {states}"
+    assert (button.disabled, button.description) == (False, "watch it train")
     assert explorer.frames_drawn == 20  # 19 snapshots on the way, then the final picture
     assert_allclose(explorer.view_data["history"], trained["history"])
     assert "40 of 40 epochs" in explorer.axes[0].get_title()

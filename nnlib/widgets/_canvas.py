@@ -26,7 +26,9 @@ class ExplorerCanvas(Canvas):
     _sent_at = -np.inf
 
     def draw_idle(self):
-        if time.monotonic() - self._sent_at > self.PACE:
+        # syncing_data_url: no page has shown the canvas yet (ipympl then keeps the picture
+        # as a data URL, which a page cannot load): wait until one asks
+        if not self.syncing_data_url and time.monotonic() - self._sent_at > self.PACE:
             self.draw()
         else:
             super().draw_idle()

@@ -612,7 +612,7 @@ class PlaygroundExplorer(Explorer):
     """
 
     def __init__(self, *args, **kwargs):
-        self.train_button = Button(description="watch it train", icon="play")
+        self.train_button = Button(description=self.BUTTON, icon="play")
         self.train_button.on_click(self.replay)
         self.frames_drawn = 0
         super().__init__(*args, **kwargs)
@@ -632,15 +632,21 @@ class PlaygroundExplorer(Explorer):
         self.frames_drawn += 1
         self.show(view, now=True)
 
+    BUTTON = "watch it train"
+
     def replay(self, button=None):
-        """Train again, showing the network every few epochs."""
+        """Train again, showing the network every few epochs; the button waits meanwhile."""
         self.frames_drawn = 0
+        self.train_button.disabled, self.train_button.description = True, "training..."
         try:
             final = self.view(**self.values(), progress=self.frame)
         except NotImplementedError:
-            self.update()  # shows what to implement
+            self.update()  # shows what to implement (and disables the button)
         else:
             self.frame(final)
+            self.train_button.disabled = False
+        finally:
+            self.train_button.description = self.BUTTON
 
     @property
     def widget(self):
