@@ -218,11 +218,12 @@ def test_watch_it_train_ends_on_a_whole_picture(worked):
     index = found[0]
     canvas = browser.wait_for_figure(page, index)
     before = browser.settled_pixels(page, canvas)
-    button = browser.explorer_widget(page, index).get_by_role("button", name="watch it train")
+    button = browser.explorer_widget(page, index).get_by_role(
+        "button", name="watch it train").element_handle()  # renamed "training..." meanwhile
     for press in range(3):  # the damage was intermittent: in 4 of 5 presses
         button.click()  # the button is disabled while the network trains
         for state in ("b => b.disabled", "b => !b.disabled"):
-            page.page.wait_for_function(state, arg=button.element_handle(), polling="raf",
+            page.page.wait_for_function(state, arg=button, polling="raf",
                                         timeout=browser.RUN_ALL_TIMEOUT_MS)
         after = browser.settled_pixels(page, canvas)
         assert after == before, (

@@ -170,3 +170,25 @@ def test_the_live_canvas_is_bare_and_sends_whole_pictures():
     assert shown.split() == ["True", "False", "False", "False", "False", "full"], (
         "expected an ipympl canvas, no header, footer, resize handle or toolbar, and the "
         f"second picture sent whole ('full'); got {shown.split()}")
+
+
+def test_an_explorer_waits_while_another_thread_draws():
+    """ipykernel 7 may run a widget's message on a subshell thread while a cell runs: does an
+    update wait for the drawing lock, so that two threads never draw one figure at once?"""
+    import threading
+
+    from nnlib.widgets._explorer import DRAWING
+
+    explorer = boundary_explorer()
+    done = threading.Event()
+
+    def move():
+        explorer.controls["w1"].value = 0.5
+        done.set()
+
+    with DRAWING:
+        worker = threading.Thread(target=move)
+        worker.start()
+        assert not done.wait(0.3), "the update ran while another thread held the drawing lock"
+    worker.join(10)
+    assert done.is_set() and explorer.view_data["w"][0] == 0.5

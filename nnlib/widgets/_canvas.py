@@ -1,9 +1,13 @@
 """The explorers' live canvas: ipympl's, sending whole pictures (imported when first needed)."""
 
 import time
+from io import BytesIO
 
 import numpy as np
 from ipympl.backend_nbagg import Canvas, FigureManager
+from PIL import Image
+
+from ._explorer import DRAWING
 
 __all__ = ["ExplorerCanvas", "FigureManager"]
 
@@ -34,10 +38,23 @@ class ExplorerCanvas(Canvas):
             super().draw_idle()
 
     def draw(self):
-        super().draw()
+        with DRAWING:  # the page's requests may come on another thread than the slider's
+            super().draw()
         self._sent_at = time.monotonic()
 
     def get_diff_image(self):
-        self._force_full = True  # webagg's flag for a whole picture
-        return super().get_diff_image()
+        """The picture as a PNG, whole, or None if it was sent already.
+
+        webagg's method, for whole pictures only, with zlib's fastest
+        compression: a third less time to encode, a third more bytes.
+        """
+        if not self._png_is_old:
+            return None
+        self.set_image_mode("full")  # tells the page when it changes
+        pixels = np.asarray(self.get_renderer().buffer_rgba())
+        self._last_buff = pixels.view(np.uint32).squeeze(2).copy()  # ipympl's data URL
+        self._png_is_old = self._force_full = False
+        with BytesIO() as png:
+            Image.fromarray(pixels).save(png, format="png", compress_level=1)
+            return png.getvalue()
 

@@ -4,6 +4,7 @@ import base64
 import itertools
 import os
 import re
+import threading
 import traceback
 from io import BytesIO
 from pathlib import Path
@@ -20,6 +21,11 @@ _EXERCISE = re.compile(r"(Exercise [\d.]+): implement (\w+)")
 # The explorers' axes: titles at a fixed height (else matplotlib measures the tick
 # labels on every draw to keep clear of them).
 STYLE = {"axes.titley": 1.0}
+# Held while a figure is computed or drawn. matplotlib is not thread-safe, and ipykernel 7
+# may run widget messages (a slider's change, the page asking for a picture) on a subshell
+# thread while the main thread runs a cell: two threads drawing one figure share its
+# renderer, and each wipes what the other drew.
+DRAWING = threading.RLock()
 # A live figure's pixels per inch of figsize, whatever the notebook's matplotlib settings.
 SCREEN_DPI = 100
 # Saved pictures (the PNG beside the live figure): 1.5 times the pixels of the
@@ -317,6 +323,10 @@ class Explorer:
 
     def update(self, change=None):
         """Recompute the view for the current values and redraw the figure."""
+        with DRAWING:
+            self._update()
+
+    def _update(self):
         values = self.values()
         if self.active is not None:
             active = self.active(**values)
@@ -355,6 +365,10 @@ class Explorer:
             Send the picture at once, even while the kernel is busy (for
             animations drawn during a long computation).
         """
+        with DRAWING:
+            self._show(data, now)
+
+    def _show(self, data, now):
         self.view_data = data
         if not self._laid_out:  # the first picture, or the first after a message
             with plt.rc_context(STYLE):
@@ -417,7 +431,8 @@ def display_figure(figure):
 
 def _png(figure):
     buffer = BytesIO()
-    figure.savefig(buffer, format="png", dpi=PNG_DPI)
+    with DRAWING:
+        figure.savefig(buffer, format="png", dpi=PNG_DPI)
     return buffer.getvalue()
 
 

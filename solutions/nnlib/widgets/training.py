@@ -21,6 +21,7 @@ from matplotlib.lines import Line2D
 from .. import backprop, datasets, network, training
 from ..activations import get_activation
 from ._explorer import (
+    DRAWING,
     FIGURE_WIDTH,
     PNG_DPI,
     SCREEN_DPI,
@@ -780,10 +781,11 @@ class TrainingMonitor:
 
     def _png(self):
         """The figure as on screen, as PNG (fast compression: it is redrawn often)."""
-        self.figure.canvas.draw()
         buffer = BytesIO()
-        PIL.Image.fromarray(np.asarray(self.figure.canvas.buffer_rgba())).save(
-            buffer, format="png", compress_level=1)
+        with DRAWING:
+            self.figure.canvas.draw()
+            PIL.Image.fromarray(np.asarray(self.figure.canvas.buffer_rgba())).save(
+                buffer, format="png", compress_level=1)
         return buffer.getvalue()
 
     @property
