@@ -26,6 +26,8 @@ from pathlib import Path
 
 import nbformat
 
+from nnlib.widgets._explorer import TRAINS_CLASS
+
 REPO = Path(__file__).resolve().parents[1]
 VENV_BIN = Path(sys.executable).parent
 LAB_CONFIG = REPO / "lab-config"  # what `make lab` adds to the student's Jupyter config
@@ -463,6 +465,7 @@ class Control:
 
     label: str
     kind: str
+    trains: bool = False
     changed: bool | None = None
     redraw_ms: float | None = None
     note: str = ""
@@ -551,13 +554,14 @@ def drive_explorer(page: NotebookPage, index: int) -> list[Control]:
     """
     canvas = wait_for_figure(page, index)
     widget = explorer_widget(page, index)
+    trains = TRAINS_CLASS in (widget.get_attribute("class") or "").split()
     results = []
     for control in widget.locator(CONTROLS).all():
         classes = control.get_attribute("class") or ""
         kind = ("slider" if "widget-slider" in classes
                 else "dropdown" if "widget-dropdown" in classes else "checkbox")
         inner = {"slider": ".slider", "dropdown": "select", "checkbox": "input"}[kind]
-        result = Control(_label(control), kind)
+        result = Control(_label(control), kind, trains)
         results.append(result)
         if not _usable(control, inner):
             result.note = "disabled or hidden"

@@ -7,6 +7,7 @@ of the worked notebooks to ``docs/images/`` with the same helpers.
 
 import argparse
 import re
+import statistics
 import subprocess
 import sys
 from pathlib import Path
@@ -296,10 +297,12 @@ def timing_table(rows) -> list[str]:
             shown = "  dead" if control.changed is False else f"  ({control.note})"
         lines.append(f"{notebook:<22} {explorer:<24} {control.label[:28]:<28} "
                      f"{control.kind:<9} {shown}")
-    measured = sorted(c.redraw_ms for _, _, c in rows if c.redraw_ms is not None)
-    if measured:
-        lines.append(f"median {measured[len(measured) // 2]:.0f} ms, "
-                     f"max {measured[-1]:.0f} ms over {len(measured)} controls")
+    for trains, kind in ((False, "explorers that do not train"), (True, "explorers that train")):
+        measured = sorted(c.redraw_ms for _, _, c in rows
+                          if c.redraw_ms is not None and c.trains == trains)
+        if measured:
+            lines.append(f"{kind}: median {statistics.median(measured):.0f} ms, "
+                         f"max {measured[-1]:.0f} ms over {len(measured)} controls")
     return lines
 
 

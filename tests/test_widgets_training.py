@@ -137,6 +137,15 @@ def test_the_playground_says_it_is_training_while_it_trains():
     assert explorer.status.value == "", f"after training it says {explorer.status.value!r}"
 
 
+def test_the_page_can_tell_an_explorer_that_trains():
+    """Is the box of an explorer that trains marked as such (the browser test's latency table
+    reports it apart), and the box of one that does not, not?"""
+    from nnlib.widgets._explorer import TRAINS_CLASS
+
+    assert TRAINS_CLASS in playground_explorer(epochs=20).widget._dom_classes
+    assert TRAINS_CLASS not in descent_explorer().widget._dom_classes
+
+
 def test_the_noise_level_scales_the_scatter_around_the_shape():
     """Does noise level 0 put the points on the shape, and level 2 double every offset?"""
     corners, labels = datasets.logic_gate("xor")

@@ -26,6 +26,8 @@ STYLE = {"axes.titley": 1.0}
 # thread while the main thread runs a cell: two threads drawing one figure share its
 # renderer, and each wipes what the other drew.
 DRAWING = threading.RLock()
+# The CSS class of the box of an explorer that trains (one given ``busy``).
+TRAINS_CLASS = "nn-explorer-trains"
 # A live figure's pixels per inch of figsize, whatever the notebook's matplotlib settings.
 SCREEN_DPI = 100
 # Saved pictures (the PNG beside the live figure): 1.5 times the pixels of the
@@ -407,9 +409,12 @@ class Explorer:
                 self._output = widgets.Output()
                 self._refresh()
             canvas = self._output
-        return widgets.VBox([widgets.HBox(list(self.controls.values()),
-                                          layout=widgets.Layout(flex_flow="row wrap")),
-                             self.status, canvas])
+        box = widgets.VBox([widgets.HBox(list(self.controls.values()),
+                                         layout=widgets.Layout(flex_flow="row wrap")),
+                            self.status, canvas])
+        if self.busy:
+            box.add_class(TRAINS_CLASS)  # the page can tell an explorer that trains
+        return box
 
     def _repr_mimebundle_(self, **kwargs):
         bundle = self.widget._repr_mimebundle_(**kwargs)
