@@ -4,14 +4,18 @@ nbgrader's validator always returns each failed test cell's source with its erro
 Validate dialog prints both: a fresh notebook's dialog is then mostly test code, with the one
 line that says what is left lost among it. Its options (``Validator.width``, ``indent``) shape
 only the command line's text. This server extension serves the same ``/assignments/validate``
-route with nbgrader's own handler, and blanks the ``source`` of failed (and passed) cells in its
-answer; the dialog then shows one short error per cell. Cells whose source was changed or whose
+route with nbgrader's own handler, and replaces the ``source`` of failed (and passed) cells in its
+answer by where the cell is ("cell 23 of 53", as JupyterLab's status bar counts); the dialog then
+shows that line and one short error per cell. Cells whose source was changed or whose
 type was changed keep their source: the student needs it to find the cell.
 
 ``make lab`` turns nbgrader's ``validate_assignment`` extension off and this one on
 (``lab-config/jupyter_server_config.json``).
 """
 
+from pathlib import Path
+
+import nbformat
 from jupyter_server.utils import url_path_join
 from nbgrader.server_extensions.validate_assignment.handlers import (
     NbGraderVersionHandler,
@@ -22,21 +26,42 @@ from nbgrader.server_extensions.validate_assignment.handlers import (
 BRIEF_PARTS = ("failed", "passed")
 
 
-def brief(answer):
-    """nbgrader's validate answer with the sources of failed and passed cells blanked."""
+def brief(answer, cells):
+    """nbgrader's validate answer with each failed or passed cell's source replaced by where
+    the cell is, as JupyterLab's status bar counts ("cell 23 of 53").
+
+    Parameters
+    ----------
+    answer : dict
+        What nbgrader's handler returns: ``{"success": ..., "value": ...}``.
+    cells : list of str
+        The sources of the notebook's cells, in order (for finding each one).
+    """
     result = answer.get("value")
-    if answer.get("success") and isinstance(result, dict):
-        for part in BRIEF_PARTS:
-            for cell in result.get(part, ()):
-                cell["source"] = ""
+    if not (answer.get("success") and isinstance(result, dict)):
+        return answer
+    places = {}
+    for number, source in enumerate(cells, start=1):
+        places.setdefault(source.strip(), []).append(number)
+    for part in BRIEF_PARTS:
+        for cell in result.get(part, ()):
+            numbers = places.get(str(cell.get("source", "")).strip())
+            cell["source"] = (f"cell {numbers.pop(0)} of {len(cells)}" if numbers
+                              else "a test cell")
     return answer
 
 
 class BriefValidateHandler(ValidateAssignmentHandler):
-    """nbgrader's Validate handler; its answer leaves out the test cells' code."""
+    """nbgrader's Validate handler; its answer says where each cell is instead of its code."""
 
     def validate_notebook(self, path):
-        return brief(super().validate_notebook(path))
+        answer = super().validate_notebook(path)
+        try:
+            notebook = nbformat.read(Path(self.root_dir, path), as_version=4)
+            cells = [cell.source for cell in notebook.cells]
+        except (OSError, ValueError, nbformat.ValidationError):  # nbgrader said what failed
+            cells = []
+        return brief(answer, cells)
 
 
 def _load_jupyter_server_extension(server):

@@ -342,6 +342,11 @@ def test_validate_names_what_is_left(workspace, lab, context):
         shown = [line for line in graded_code_lines(root / page.notebook.path) if line in text]
         assert not shown, (f"Validate on {name} shows the test cells' code, e.g. "
                            f"{shown[:3]}; expected only what is left:\n{text[:3000]}")
+        entries = text.count("The following cell failed")
+        places = re.findall(r"cell \d+ of \d+", text)
+        assert len(places) == entries > 0, (
+            f"Validate on {name} lists {entries} failed cells but names the place of "
+            f"{len(places)} ({places}); expected 'cell N of M' for each")
         height = dialog.evaluate("element => element.scrollHeight")
         print(f"the dialog's text is {height} px high")
     finally:

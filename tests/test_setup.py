@@ -178,6 +178,26 @@ NEWS_PLUGIN = "@jupyterlab/apputils-extension:announcements"
 NBGRADER_VERSION = importlib.metadata.version("nbgrader")
 
 
+def test_validate_says_where_each_cell_is_instead_of_its_code():
+    """Does the student's Validate answer name each failed test cell by its place ("cell 2 of
+    4", as JupyterLab's status bar counts), keep the messages, and keep the source of a cell the
+    student changed (needed to find it)?"""
+    from autograder.validate import brief
+
+    cells = ["# intro", "assert f(1) == 2", "x = 1", "assert f(1) == 2"]
+    answer = {"success": True, "value": {"failed": [
+        {"source": "assert f(1) == 2", "error": "one"},
+        {"source": "assert f(1) == 2\n", "error": "two"},
+        {"source": "not in the notebook", "error": "three"}]}}
+    failed = brief(answer, cells)["value"]["failed"]
+    assert [cell["source"] for cell in failed] == ["cell 2 of 4", "cell 4 of 4", "a test cell"]
+    assert [cell["error"] for cell in failed] == ["one", "two", "three"]
+    changed = {"success": True, "value": {"changed": [{"source": "x = 2"}]}}
+    assert brief(changed, cells)["value"]["changed"] == [{"source": "x = 2"}]
+    broken = {"success": False, "value": "Traceback ..."}
+    assert brief(broken, cells) == {"success": False, "value": "Traceback ..."}
+
+
 def test_hidden_plugins_exist_in_installed_nbgrader():
     """Are the plugins that `make lab` disables and keeps named as the installed nbgrader and
     JupyterLab name them?"""
