@@ -235,10 +235,10 @@ def new_figure(figsize):
         raise ValueError(f"a figure {figsize[0]} inches wide does not fit the notebook: "
                          f"at most FIGURE_WIDTH = {FIGURE_WIDTH}")
     figure = Figure(figsize=figsize, dpi=SCREEN_DPI)
-    if not _live():
+    if _live():
+        _live_canvas(figure)
+    else:
         FigureCanvasAgg(figure)
-        return figure
-    _live_canvas(figure)
     return figure
 
 
@@ -432,6 +432,16 @@ def display_figure(figure):
     from IPython.display import Image, display
 
     display(Image(_png(figure)))
+
+
+def frame_png(pixels):
+    """A frame drawn often (``buffer_rgba()`` of a drawn canvas) as PNG, with zlib's fastest
+    level: a third less time to encode than the default, a third more bytes."""
+    import PIL.Image
+
+    with BytesIO() as png:
+        PIL.Image.fromarray(np.asarray(pixels)).save(png, format="png", compress_level=1)
+        return png.getvalue()
 
 
 def _png(figure):

@@ -5,13 +5,11 @@ import base64
 import functools
 import os
 import time
-from io import BytesIO
 
 import contourpy
 import matplotlib
 import matplotlib.pyplot as plt
 import numpy as np
-import PIL.Image
 from ipywidgets import HTML, Button, Dropdown, HBox, Image, IntProgress, VBox
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.collections import LineCollection
@@ -30,6 +28,7 @@ from ._explorer import (
     Explorer,
     artists,
     as_readout,
+    frame_png,
     grid,
     log_slider,
     missing_function,
@@ -612,13 +611,14 @@ class PlaygroundExplorer(Explorer):
         How many pictures the last replay drew (for the tests).
     """
 
+    DATA_CONTROLS = ("dataset", "noise")
+    BUTTON = "watch it train"
+
     def __init__(self, *args, **kwargs):
         self.train_button = Button(description=self.BUTTON, icon="play")
         self.train_button.on_click(self.replay)
         self.frames_drawn = 0
         super().__init__(*args, **kwargs)
-
-    DATA_CONTROLS = ("dataset", "noise")
 
     def update(self, change=None):
         """Recompute and redraw; disable what cannot act while training is a stub."""
@@ -632,8 +632,6 @@ class PlaygroundExplorer(Explorer):
         """Draw one frame of the replay at once, while the kernel is busy training."""
         self.frames_drawn += 1
         self.show(view, now=True)
-
-    BUTTON = "watch it train"
 
     def replay(self, button=None):
         """Train again, showing the network every few epochs; the button waits meanwhile."""
@@ -781,12 +779,9 @@ class TrainingMonitor:
 
     def _png(self):
         """The figure as on screen, as PNG (fast compression: it is redrawn often)."""
-        buffer = BytesIO()
         with DRAWING:
             self.figure.canvas.draw()
-            PIL.Image.fromarray(np.asarray(self.figure.canvas.buffer_rgba())).save(
-                buffer, format="png", compress_level=1)
-        return buffer.getvalue()
+            return frame_png(self.figure.canvas.buffer_rgba())
 
     @property
     def widget(self):
