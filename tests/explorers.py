@@ -2,6 +2,8 @@
 
 import numpy as np
 
+from nnlib.widgets._explorer import Backdrop
+
 
 def picture(explorer):
     """The figure as the screen shows it: its pixels after a full draw (Agg)."""
@@ -9,8 +11,19 @@ def picture(explorer):
     return np.asarray(explorer.figure.canvas.buffer_rgba()).copy()
 
 
+def fresh_picture(explorer):
+    """The figure drawn without the kept pictures of its ticks and labels (``Backdrop``)."""
+    backdrop = next(a for a in explorer.figure.artists if isinstance(a, Backdrop))
+    kept, backdrop._pictures = backdrop._pictures, {}
+    try:
+        return picture(explorer)
+    finally:
+        backdrop._pictures = kept
+
+
 def assert_every_control_matters(explorer, new_values):
-    """Does moving each control change the picture, or is the control disabled?
+    """Does moving each control change the picture, or is the control disabled? And is the
+    picture drawn with the kept pictures of ticks and labels the one drawn from scratch?
 
     Parameters
     ----------
@@ -25,8 +38,12 @@ def assert_every_control_matters(explorer, new_values):
         before = picture(explorer)
         old = control.value
         control.value = value
-        assert not np.array_equal(picture(explorer), before), (
+        after = picture(explorer)
+        assert not np.array_equal(after, before), (
             f"moving {name} from {old!r} to {value!r} left the figure as it was")
+        assert np.array_equal(after, fresh_picture(explorer)), (
+            f"after moving {name} to {value!r}, the figure drawn with kept pictures of its "
+            "ticks and labels differs from one drawn from scratch")
 
 
 def status_names(explorer, exercise):

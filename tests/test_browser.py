@@ -288,21 +288,30 @@ def test_the_student_lab_offers_no_tool_that_errors(lab, context):
 
 
 def timing_table(rows) -> list[str]:
-    lines = ["", "Slider/dropdown input to changed figure pixels, in the browser (ms):",
-             f"{'notebook':<22} {'explorer':<24} {'control':<28} {'kind':<9} {'ms':>7}"]
+    lines = ["", "Slider/dropdown input to changed figure pixels, in the browser (ms; the median "
+             f"of {browser.MOVES} steps forth, back and forth, and the steps):",
+             f"{'notebook':<22} {'explorer':<24} {'control':<28} {'kind':<9} {'ms':>7}  steps"]
     for notebook, explorer, control in rows:
         if control.redraw_ms is not None:
-            shown = f"{control.redraw_ms:7.0f}"
+            shown = (f"{control.redraw_ms:7.0f}  "
+                     + " ".join(f"{sample:.0f}" for sample in control.samples))
         else:
             shown = "  dead" if control.changed is False else f"  ({control.note})"
         lines.append(f"{notebook:<22} {explorer:<24} {control.label[:28]:<28} "
                      f"{control.kind:<9} {shown}")
+    by_explorer = {}
+    for _, explorer, control in rows:
+        if control.redraw_ms is not None:
+            by_explorer.setdefault((control.trains, explorer), []).append(control.redraw_ms)
     for trains, kind in ((False, "explorers that do not train"), (True, "explorers that train")):
-        measured = sorted(c.redraw_ms for _, _, c in rows
-                          if c.redraw_ms is not None and c.trains == trains)
-        if measured:
-            lines.append(f"{kind}: median {statistics.median(measured):.0f} ms, "
-                         f"max {measured[-1]:.0f} ms over {len(measured)} controls")
+        medians = {explorer: statistics.median(times)
+                   for (kept, explorer), times in by_explorer.items() if kept == trains}
+        if medians:
+            slowest = max(medians, key=medians.get)
+            steps = [sample for _, _, c in rows if c.trains == trains for sample in c.samples]
+            lines.append(f"{kind}: median {statistics.median(steps):.0f} ms, "
+                         f"max {max(steps):.0f} ms over {len(steps)} steps; by explorer "
+                         f"the highest median is {slowest}'s, {medians[slowest]:.0f} ms")
     return lines
 
 

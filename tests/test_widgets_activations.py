@@ -4,7 +4,7 @@ from importlib import import_module
 
 import numpy as np
 import pytest
-from explorers import assert_every_control_matters
+from explorers import assert_every_control_matters, fresh_picture, picture
 from numpy.testing import assert_allclose
 
 from nnlib.widgets.activations import (
@@ -160,6 +160,27 @@ def test_every_control_of_the_depth_explorer_changes_the_figure():
     explorer = depth_explorer(activation="sigmoid", depth=10)
     assert_every_control_matters(explorer, dict(depth=20, seed=3, spread=2.0,
                                                 active_side=True, activation="relu"))
+
+
+def test_every_activation_is_drawn_before_it_is_chosen():
+    """Are the dropdown's other choices drawn when the explorer is made, so that choosing one
+    draws no tick again, and does drawing a choice leave the shown figure as it was?"""
+    from nnlib.widgets._explorer import Backdrop
+
+    explorer = activation_explorer("sigmoid")
+    shown = picture(explorer)
+    backdrop = next(a for a in explorer.figure.artists if isinstance(a, Backdrop))
+    kept = set(backdrop._pictures)
+    assert len(kept) >= len(NAMES), (
+        f"expected kept pictures of the ticks for each of the {len(NAMES)} activations, "
+        f"got {len(kept)}")
+    explorer.prepare(activation="relu")
+    assert np.array_equal(picture(explorer), shown), "drawing a choice changed the figure"
+    for name in NAMES:
+        explorer.controls["activation"].value = name
+        assert np.array_equal(picture(explorer), fresh_picture(explorer))
+        assert set(backdrop._pictures) == kept, (
+            f"choosing {name} drew the ticks again: its picture was not kept beforehand")
 
 
 def test_the_active_side_says_when_it_changes_nothing():

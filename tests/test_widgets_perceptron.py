@@ -172,6 +172,24 @@ def test_the_live_canvas_is_bare_and_sends_whole_pictures():
         f"second picture sent whole ('full'); got {shown.split()}")
 
 
+@pytest.mark.parametrize("channels", [3, 4])
+def test_frames_decode_to_the_pixels_they_were_made_of(channels):
+    """Does Pillow read a frame (``frame_png``) back as the very pixels it was made of?"""
+    import io
+
+    import PIL.Image
+
+    from nnlib.widgets._explorer import frame_png
+
+    explorer = boundary_explorer()
+    drawn = picture(explorer)
+    noise = np.random.default_rng(0).integers(0, 256, size=(17, 33, 4), dtype=np.uint8)
+    for pixels in (drawn[..., :channels], noise[..., :channels]):
+        decoded = np.asarray(PIL.Image.open(io.BytesIO(frame_png(pixels))))
+        assert decoded.shape == pixels.shape and np.array_equal(decoded, pixels), (
+            f"a {pixels.shape} frame read back as {decoded.shape} with other pixels")
+
+
 def test_an_explorer_waits_while_another_thread_draws():
     """ipykernel 7 may run a widget's message on a subshell thread while a cell runs: does an
     update wait for the drawing lock, so that two threads never draw one figure at once?"""

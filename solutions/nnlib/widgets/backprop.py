@@ -352,7 +352,5 @@ def complexity_explorer(vary="width", **options):
     """
     controls = {"vary": Dropdown(options=("width", "depth"), value=vary, description="vary")}
     view = functools.partial(complexity_view, **options)
-    explorer = Explorer(view, draw_complexity, controls, ncols=2, figsize=(FIGURE_WIDTH, 3.8))
-    if explorer.view_data is not None:  # measure the other choice now, not when it is chosen
-        view(vary="depth" if vary == "width" else "width")
-    return explorer
+    # (the explorer measures the other choice now, not when it is chosen: see Explorer.prepare)
+    return Explorer(view, draw_complexity, controls, ncols=2, figsize=(FIGURE_WIDTH, 3.8))
