@@ -7,14 +7,20 @@ release
     student notebooks ``notebooks/`` from ``solutions/NN_*.ipynb``.
 release --check
     Exit with status 1, listing the stale files, if either is out of date.
-course DIR [--solutions PATH] [--db-url URL]
+course DIR [--solutions PATH] [--db-url URL] [--exchange PATH]
     Build (or refresh) an nbgrader course in DIR: one assignment per notebook,
     each with the nnlib it needs, released by nbgrader with solutions stripped,
     and DIR/grading/ with what grading needs (the reference library, which
     module each assignment grades). Grading reads only DIR: rebuild after
     changing solutions/, and the change reaches grading. The gradebook is SQLite in
-    DIR unless --db-url names a database (e.g. postgresql://grader@dbhost/nncourse);
-    a rebuild keeps the one the course names.
+    DIR unless --db-url names a database (e.g. postgresql://grader@dbhost/nncourse),
+    and nbgrader's exchange is DIR/exchange unless --exchange names a shared folder;
+    a rebuild keeps the ones the course names.
+hub start [--dir DIR] [--port N] [--instructor NAME] [--students NAME,...]
+hub stop [--dir DIR]
+    Start a JupyterHub on this machine (as root, loopback only) for a class: Unix
+    accounts, a shared exchange, the course in the instructor's home; stop it and
+    remove all it made. See the README, "Running a class on JupyterHub".
 grade DIR [--workers N | --scheduler ADDRESS [--shared-course] [--recorders N]]
           [--assignment A] [--student S] [-o PATH] [--cell-timeout S ...]
     Autograde every submission under DIR/submitted (only what changed since
@@ -56,6 +62,10 @@ def main(argv=None):
                                help="the gradebook's SQLAlchemy URL, e.g. postgresql://"
                                "grader@dbhost/nncourse (default: the one the course already "
                                "names, else SQLite in DIR; \"\" goes back to SQLite)")
+    course_parser.add_argument("--exchange", default=None, metavar="PATH",
+                               help="nbgrader's exchange folder, shared with the students "
+                               "(default: the one the course already names, else DIR/exchange; "
+                               "\"\" goes back to DIR/exchange)")
     grade_parser = commands.add_parser("grade", help="autograde the submissions of a course")
     grade_parser.add_argument("directory", type=Path)
     grade_parser.add_argument("--workers", type=int, default=None,
@@ -112,7 +122,7 @@ def run(args):
                   f"({time.monotonic() - start:.0f} s)", flush=True)
 
         names = course.build_course(args.directory, args.solutions, progress=show,
-                                    db_url=args.db_url)
+                                    db_url=args.db_url, exchange=args.exchange)
         print(f"course ready in {args.directory}: {len(names)} assignments")
     elif args.command == "grade":
         from . import enclosure, sandbox

@@ -48,7 +48,10 @@ gradebook_url = {db_url!r}
 c.CourseDirectory.db_url = gradebook_url or (
     "sqlite:///" + os.path.join(root, "gradebook.db") + "?timeout=120")
 c.ClearSolutions.code_stub = {code_stub!r}
-c.Exchange.root = os.path.join(root, "exchange")
+# nbgrader's exchange: the folder given to `course DIR --exchange PATH` (shared by the
+# students of a hub: see the README), or else one in this folder.
+exchange_root = {exchange!r}
+c.Exchange.root = exchange_root or os.path.join(root, "exchange")
 # The student's own module of each assignment is graded; every other file of
 # nnlib is replaced by the instructor's copy before grading (nbgrader #940).
 c.Autograde.exclude_overwriting = {exclude!r}
@@ -139,30 +142,41 @@ def earlier_modules(module):
     return release.MODULE_ORDER[:release.MODULE_ORDER.index(module)]
 
 
-def write_config(course_dir, solutions=release.SOURCE_NOTEBOOKS, db_url=None):
+def write_config(course_dir, solutions=release.SOURCE_NOTEBOOKS, db_url=None, exchange=None):
     """Write ``nbgrader_config.py`` for the course in ``course_dir``.
 
-    ``db_url`` is the gradebook's SQLAlchemy URL; None keeps the one the course already
-    names (SQLite in the course folder for a new course), "" goes back to SQLite.
+    ``db_url`` is the gradebook's SQLAlchemy URL and ``exchange`` the exchange's folder;
+    None keeps the one the course already names (SQLite, and ``exchange/``, in the course
+    folder for a new course), "" goes back to that.
     """
     course_dir = Path(course_dir).resolve()
     if db_url is None:
         db_url = configured_db_url(course_dir)
+    if exchange is None:
+        exchange = configured(course_dir, "exchange_root")
     exclude = {name: [f"nnlib/{module}.py"] for name, _, module in assignments(solutions)
                if module}
     text = CONFIG_TEMPLATE.format(code_stub={"python": release.NOTEBOOK_CODE_STUB},
                                   exclude=exclude, cell_timeout=Settings().cell_timeout,
-                                  db_url=db_url or None, **INERT_PAGES)
+                                  db_url=db_url or None,
+                                  exchange=str(Path(exchange).resolve()) if exchange else None,
+                                  **INERT_PAGES)
     (course_dir / "nbgrader_config.py").write_text(text)
 
 
 def configured_db_url(course_dir):
     """The gradebook URL the course's config names by ``--db-url`` (None: SQLite)."""
+    return configured(course_dir, "gradebook_url")
+
+
+def configured(course_dir, variable):
+    """A value the course's config was written with (``gradebook_url``, ``exchange_root``),
+    or None."""
     try:
         text = (Path(course_dir) / "nbgrader_config.py").read_text()
     except OSError:
         return None
-    found = re.search(r"^gradebook_url = (.+)$", text, re.MULTILINE)
+    found = re.search(rf"^{variable} = (.+)$", text, re.MULTILINE)
     return ast.literal_eval(found.group(1)) if found else None
 
 
@@ -252,7 +266,8 @@ def register_assignments(course_dir, names):
                               f"{result.get('log', '')}{result.get('error', '')}")
 
 
-def build_course(course_dir, solutions=release.SOURCE_NOTEBOOKS, progress=None, db_url=None):
+def build_course(course_dir, solutions=release.SOURCE_NOTEBOOKS, progress=None, db_url=None,
+                 exchange=None):
     """Create (or refresh) a complete nbgrader course directory.
 
     Parameters
@@ -267,6 +282,9 @@ def build_course(course_dir, solutions=release.SOURCE_NOTEBOOKS, progress=None, 
         The gradebook's SQLAlchemy URL, e.g. ``postgresql://grader@db.example/nn``
         (an existing, empty or earlier-built database). By default the course keeps the one
         it names, or SQLite in ``course_dir`` for a new course.
+    exchange : path-like, optional
+        nbgrader's exchange folder, shared with the students (on a hub, say). By default
+        the course keeps the one it names, or ``course_dir/exchange`` for a new course.
 
     Returns
     -------
@@ -280,10 +298,11 @@ def build_course(course_dir, solutions=release.SOURCE_NOTEBOOKS, progress=None, 
     """
     course_dir = Path(course_dir).resolve()
     course_dir.mkdir(parents=True, exist_ok=True)
-    write_config(course_dir, solutions, db_url)
+    write_config(course_dir, solutions, db_url, exchange)
     # nbgrader's exchange for release and collect (the config points there); formgrader
     # warns when it is missing. Sharing it with students: see the README.
-    (course_dir / "exchange").mkdir(exist_ok=True)
+    if not configured(course_dir, "exchange_root"):
+        (course_dir / "exchange").mkdir(exist_ok=True)
     api = load_api(course_dir)
     reference, names, todo = Path(solutions) / "nnlib", [], assignments(solutions)
     for name, notebook, module in todo:

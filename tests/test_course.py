@@ -149,3 +149,19 @@ def test_the_gradebook_database_named_once_is_kept_by_rebuilds(tmp_path):
     assert db_url() == url
     course.write_config(tmp_path, db_url="")
     assert db_url() == f"sqlite:///{tmp_path / 'gradebook.db'}?timeout=120"
+
+
+def test_the_course_keeps_the_exchange_it_was_given(tmp_path):
+    """Does ``course DIR --exchange PATH`` name a shared exchange, does a rebuild without it
+    keep that one, and does ``--exchange ""`` go back to the course's own folder?"""
+    shared = tmp_path / "srv" / "exchange"
+
+    def root():
+        return course.load_config(tmp_path).Exchange.root
+
+    course.write_config(tmp_path, exchange=shared)
+    assert root() == str(shared)
+    course.write_config(tmp_path)
+    assert root() == str(shared)
+    course.write_config(tmp_path, exchange="")
+    assert root() == str(tmp_path / "exchange")
