@@ -5,6 +5,13 @@
 PYTHON ?= python3
 VENV   := .venv
 STAMP  := $(VENV)/.installed
+# make hub's environment: every account's server runs from it, so it is built from a Python
+# that every account may run (Debian's; a pyenv in /root is root's alone).
+HUB_PYTHON ?= /usr/bin/python3
+HUB_VENV   := hub/venv
+HUB_STAMP  := $(HUB_VENV)/.installed
+# make hub HUB_ARGS="--dir /srv/nn-course-hub --port 8000 --students ann,bob"
+HUB_ARGS ?=
 # The exact versions every install uses (make lock rewrites it). Resolved for one Python
 # (its "# python X.Y" line); on another the install goes unpinned, with a warning.
 # make lab CONSTRAINTS= installs without it.
@@ -18,41 +25,51 @@ ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root)
 # Open notebooks/ in the file browser once it exists.
 DEFAULT_URL := $(if $(wildcard notebooks),--LabApp.default_url=/lab/tree/notebooks)
 
-.PHONY: help lab test lock release solutions clean sandbox browser postgres bench bench-torch
+.PHONY: help lab test lock release solutions clean sandbox browser postgres bench bench-torch \
+        hub hub-stop hub-install
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
 
-# Create the venv once; reinstall only when pyproject.toml or the constraints are newer
-# than the stamp.
-$(STAMP): pyproject.toml $(CONSTRAINTS)
-	@test -x $(VENV)/bin/python || { \
-	  $(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 10))' || { \
-	    echo "error: this course needs Python 3.10 or newer; '$(PYTHON)' is $$($(PYTHON) --version 2>&1)." >&2; \
+# $(call make_venv,VENV,PYTHON): the recipe that creates VENV with PYTHON once and installs the
+# course into it, pinned by the constraints (unpinned, with a warning, on another Python).
+define make_venv
+	@test -x $(1)/bin/python || { \
+	  $(2) -c 'import sys; sys.exit(sys.version_info < (3, 10))' || { \
+	    echo "error: this course needs Python 3.10 or newer; '$(2)' is $$($(2) --version 2>&1)." >&2; \
 	    echo "       Run with another interpreter, e.g. make PYTHON=python3.11" >&2; exit 1; }; \
-	  echo "Creating $(VENV) with $$($(PYTHON) --version)"; \
-	  $(PYTHON) -m venv $(VENV); }
-	@echo "Installing the course into $(VENV) (the first time takes a few minutes)"
+	  echo "Creating $(1) with $$($(2) --version)"; \
+	  $(2) -m venv $(1); }
+	@echo "Installing the course into $(1) (the first time takes a few minutes)"
 	@pins="$(if $(CONSTRAINTS),-c $(CONSTRAINTS))"; \
 	if [ -n "$$pins" ]; then \
 	  locked=$$(sed -n 's/^# python \([0-9.]*\).*/\1/p' $(CONSTRAINTS)); \
-	  have=$$($(VENV)/bin/python -c 'import sys; print("%d.%d" % sys.version_info[:2])'); \
+	  have=$$($(1)/bin/python -c 'import sys; print("%d.%d" % sys.version_info[:2])'); \
 	  if [ "$$locked" != "$$have" ]; then \
 	    echo "warning: $(CONSTRAINTS) pins versions for Python $$locked, this is $$have:" >&2; \
 	    echo "         installing the newest versions instead (make lock pins them for it)." >&2; \
 	    pins=; fi; \
 	fi; \
-	echo "$(VENV)/bin/python -m pip install --quiet $${pins:+$$pins }-e '.[test]'"; \
-	$(VENV)/bin/python -m pip install --quiet $$pins -e '.[test]'
+	echo "$(1)/bin/python -m pip install --quiet $${pins:+$$pins }-e '.[test]'"; \
+	$(1)/bin/python -m pip install --quiet $$pins -e '.[test]'
 	touch $@
+endef
+
+# Create the venv once; reinstall only when pyproject.toml or the constraints are newer
+# than the stamp.
+$(STAMP): pyproject.toml $(CONSTRAINTS)
+	$(call make_venv,$(VENV),$(PYTHON))
 
 # Re-resolve the newest versions that pyproject.toml allows, in a scratch venv (the course's
 # own .venv is left alone), and rewrite the constraints; the next make lab or make test
 # installs them. Review the diff and commit it.
+# It resolves with make hub's Python when there is one: Debian's 3.11.2 is older than most
+# (a package may ask for 3.11.5, say), and what installs there installs on any later 3.11.
+LOCK_PYTHON ?= $(if $(wildcard $(HUB_PYTHON)),$(HUB_PYTHON),$(PYTHON))
 lock:  ## re-resolve every version in a scratch venv and rewrite constraints.txt
 	@scratch=$$(mktemp -d) && trap 'rm -rf "$$scratch"' EXIT && \
-	echo "Resolving in a scratch venv with $$($(PYTHON) --version)" && \
-	$(PYTHON) -m venv "$$scratch/venv" && \
+	echo "Resolving in a scratch venv with $$($(LOCK_PYTHON) --version)" && \
+	$(LOCK_PYTHON) -m venv "$$scratch/venv" && \
 	"$$scratch/venv/bin/python" -m pip install --quiet -e '.[test]' && \
 	{ echo "# Exact versions installed by make lab and make test:"; \
 	  echo "#   pip install -c constraints.txt -e '.[test]'"; \
@@ -112,7 +129,27 @@ postgres:  ## install PostgreSQL, for the cluster tests' gradebook, if it is mis
 	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null || \
 	  $(call apt_install,postgresql,the cluster tests' gradebook,the cluster tests will be skipped)
 
-test: $(STAMP) sandbox browser postgres  ## lint, then run the whole test suite
+# A class on a real JupyterHub on this machine (README, "Running a class on JupyterHub"): its
+# own venv, JupyterHub's proxy from npm (hub/package-lock.json) with Debian's node, then
+# python -m autograder hub start, as root. Loopback only; make hub-stop removes all it made.
+$(HUB_STAMP): pyproject.toml $(CONSTRAINTS)
+	$(call make_venv,$(HUB_VENV),$(HUB_PYTHON))
+
+hub/node_modules/.installed: hub/package.json hub/package-lock.json
+	@command -v npm >/dev/null || \
+	  $(call apt_install,nodejs npm,JupyterHub's proxy,make hub cannot start a hub)
+	npm ci --prefix hub --no-fund --no-audit --loglevel=error
+	touch $@
+
+hub-install: $(HUB_STAMP) hub/node_modules/.installed  ## install make hub's venv and proxy
+
+hub: hub-install  ## start a class on JupyterHub on this machine (as root, loopback only)
+	$(HUB_VENV)/bin/python -m autograder hub start $(HUB_ARGS)
+
+hub-stop:  ## stop make hub's JupyterHub and remove the accounts and folders it made
+	$(HUB_VENV)/bin/python -m autograder hub stop $(HUB_ARGS)
+
+test: $(STAMP) sandbox browser postgres hub-install  ## lint, then run the whole test suite
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)
 

@@ -90,6 +90,16 @@ def main(argv=None):
     feedback_parser.add_argument("directory", type=Path)
     feedback_parser.add_argument("--assignment", help="only this assignment")
     feedback_parser.add_argument("--student", help="only this student")
+    hub_parser = commands.add_parser("hub", help="a class on a JupyterHub on this machine")
+    hub_parser.add_argument("action", choices=("start", "stop"))
+    hub_parser.add_argument("--dir", type=Path, default=None,
+                            help="where the hub keeps its state, exchange and logs (default "
+                            "/srv/nn-course-hub)")
+    hub_parser.add_argument("--port", type=int, default=None,
+                            help="the hub's port on 127.0.0.1 (default: a free one)")
+    hub_parser.add_argument("--instructor", default="instructor", help="the instructor's account")
+    hub_parser.add_argument("--students", default="student1,student2",
+                            help="the students' accounts, comma-separated")
     args = parser.parse_args(argv)
     grade.quiet_gradebook()  # course, grade and feedback all write the gradebook
     try:
@@ -155,6 +165,27 @@ def run(args):
                 failed = True
                 print("\n".join(shown(line) for line in log.splitlines()))
         return 1 if failed else 0
+    elif args.command == "hub":
+        from . import hub
+
+        directory = args.dir or hub.DEFAULT_DIR
+        try:
+            if args.action == "stop":
+                state = hub.stop(directory)
+                print(f"hub stopped; removed {directory} and the accounts "
+                      f"{', '.join(state['created']) or '(none were made)'}")
+                return 0
+            state = hub.start(directory, args.port, args.instructor,
+                              [name for name in args.students.split(",") if name])
+        except hub.HubError as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 2
+        print(f"JupyterHub runs at {state['url']} (loopback only)\n"
+              f"  instructor: {state['instructor']}, students: {', '.join(state['students'])}\n"
+              f"  password (all accounts): in {state['password_file']}\n"
+              f"  course: {state['course']}, exchange: {state['exchange']}\n"
+              f"  stop it: python -m autograder hub stop --dir {directory}")
+        return 0
     elif args.command == "execute":
         paths = args.notebooks or sorted(release.SOURCE_NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
         total, failed = 0.0, False
