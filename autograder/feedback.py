@@ -2,6 +2,11 @@
 student wrote shown inert (``pages``), and nothing but the HTML pages."""
 
 import copy
+import os
+import re
+import secrets
+import stat
+from datetime import datetime, timezone
 from pathlib import Path
 
 from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
@@ -9,6 +14,7 @@ from nbgrader.preprocessors import GetGrades
 from traitlets.config import Config
 
 from .course import Course, load_api, load_config
+from .inert import check_name, shown
 from .pages import INERT_PAGES
 from .preprocessors import HideTestCode
 
@@ -36,5 +42,63 @@ def generate_feedback(course_dir, assignment=None, student=None):
         if assignment not in (None, name) or not any(autograded.glob(f"*/{name}")):
             continue
         result = api.generate_feedback(name, student, force=True)
-        results.append((name, result["success"], result.get("log", "")))
+        said = [release_keys(Path(api.coursedir.root), name, folder.parent.name)
+                for folder in sorted((Path(api.coursedir.root) / "feedback").glob(f"*/{name}"))
+                if student in (None, folder.parent.name)]
+        log = result.get("log", "") + "".join(f"{line}\n" for line in said if line)
+        results.append((name, result["success"], log))
     return results
+
+
+# What nbgrader's release_feedback reads beside each page, from the student's submission
+# (stock nbgrader copies every file of it; here nothing is copied): when it was submitted,
+# which it only logs, and the submission's secret, which names the page in the exchange so
+# that only the student who submitted finds it. Each is checked, then written anew.
+RELEASE_KEYS = {
+    "timestamp.txt": re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}[ T][0-9:.]{8,15}( ?[A-Z]{1,5})?"),
+    "submission_secret.txt": re.compile(r"[0-9a-f]{128}"),  # nbgrader's token_hex(64)
+}
+KEY_BYTES = 256
+
+
+def release_keys(course_dir, assignment, student):
+    """Write ``timestamp.txt`` and ``submission_secret.txt`` beside the feedback pages of
+    one student, from their submission; return what went wrong, or None.
+
+    A missing or malformed one (the student edited it) is replaced by a fresh secret or the
+    present time: the others' feedback is still released, that student cannot fetch theirs.
+    """
+    if check_name(student) is not None or check_name(assignment) is not None:
+        return f"{shown(student)}: not a valid student id; no feedback released"
+    submitted = Path(course_dir) / "submitted" / student / assignment
+    target = Path(course_dir) / "feedback" / student / assignment
+    problems = []
+    for name, pattern in RELEASE_KEYS.items():
+        text = _small_text(submitted / name)
+        if text is None or not pattern.fullmatch(text):
+            problems.append(name)
+            text = (secrets.token_hex(64) if name == "submission_secret.txt"
+                    else str(datetime.now(timezone.utc)))
+        (target / name).write_text(text)
+    if problems:
+        return (f"{student}: the submission's {' and '.join(problems)} missing or malformed; "
+                "they cannot fetch this feedback (they may submit again)")
+    return None
+
+
+def _small_text(path):
+    """The ASCII text of a regular file of at most ``KEY_BYTES``, not followed if a link."""
+    try:
+        handle = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError:
+        return None
+    with os.fdopen(handle, "rb") as file:
+        if not stat.S_ISREG(os.fstat(file.fileno()).st_mode):
+            return None
+        data = file.read(KEY_BYTES + 1)
+    if len(data) > KEY_BYTES:
+        return None
+    try:
+        return data.decode("ascii").strip()
+    except UnicodeDecodeError:
+        return None

@@ -80,8 +80,9 @@ def start(directory=DEFAULT_DIR, port=None, instructor="instructor",
     try:
         for name in names:
             if not _exists(name):
-                subprocess.run(["useradd", "--create-home", "--user-group",
-                                "--shell", "/bin/bash", name], check=True)
+                # a home only its owner reads: a student's work, the instructor's course
+                subprocess.run(["useradd", "--create-home", "--user-group", "--key",
+                                "HOME_MODE=0700", "--shell", "/bin/bash", name], check=True)
                 state["created"].append(name)
                 _save(directory, state)
         password = directory / "password"
@@ -96,6 +97,12 @@ def start(directory=DEFAULT_DIR, port=None, instructor="instructor",
             raise HubError(f"{error}\nEvery account runs this Python ({sys.executable}): "
                            "start the hub with `make hub`, whose venv is built from a Python "
                            "that every account may run") from None
+        open_homes = [name for name in names
+                      if os.stat(pwd.getpwnam(name).pw_dir).st_mode & 0o077]
+        if open_homes:
+            print(f"warning: other accounts may read the homes of {', '.join(open_homes)} "
+                  "(chmod 700 them): students could copy each other's work, or the "
+                  "instructor's course", file=sys.stderr)
         course = Path(pwd.getpwnam(instructor).pw_dir) / COURSE
         _as_user(instructor, [sys.executable, "-m", "autograder", "course", str(course),
                               "--exchange", str(exchange)])

@@ -71,6 +71,12 @@ def make_submission(course_dir, student, module="reference", notebook_edit=None,
     """
     folder = course_dir / "submitted" / student / ASSIGNMENT
     shutil.copytree(course_dir / "release" / ASSIGNMENT, folder)
+    return fill_submission(folder, module, notebook_edit, answer, other_answers)
+
+
+def fill_submission(folder, module="reference", notebook_edit=None, answer=None,
+                    other_answers="reference"):
+    """Do the work in a released copy of 01 in ``folder``, as ``make_submission`` says."""
     if module == "reference":
         module = reference_module()
     if module is not None:
