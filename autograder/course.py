@@ -61,7 +61,14 @@ c.Execute.timeout = {cell_timeout}
 c.HTMLExporter.sanitize_html = {sanitize_html!r}
 c.HTMLExporter.filters = {filters!r}
 c.HTMLExporter.preprocessors = {preprocessors!r}
+# Feedback, from `python -m autograder feedback` or the formgrader's button alike: each test
+# cell shows its name, verdict and hint, never its code (autograder/preprocessors.py).
+c.GenerateFeedback.preprocessors = {feedback_preprocessors!r}
 '''
+# What nbgrader's feedback runs on a graded notebook (import paths, for the config file).
+FEEDBACK_PREPROCESSORS = ["nbgrader.preprocessors.GetGrades",
+                          "autograder.preprocessors.HideTestCode",
+                          "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor"]
 
 
 class CourseError(ValueError):
@@ -160,7 +167,7 @@ def write_config(course_dir, solutions=release.SOURCE_NOTEBOOKS, db_url=None, ex
                                   exclude=exclude, cell_timeout=Settings().cell_timeout,
                                   db_url=db_url or None,
                                   exchange=str(Path(exchange).resolve()) if exchange else None,
-                                  **INERT_PAGES)
+                                  feedback_preprocessors=FEEDBACK_PREPROCESSORS, **INERT_PAGES)
     (course_dir / "nbgrader_config.py").write_text(text)
 
 

@@ -1,5 +1,6 @@
 """Feedback for students with nbgrader's generate_feedback: hidden tests removed, what the
-student wrote shown inert (``pages``), and nothing but the HTML pages."""
+student wrote shown inert (``pages``), and nothing but the HTML pages and the two small
+files that nbgrader's release_feedback reads (``release_keys``)."""
 
 import copy
 import os
@@ -9,14 +10,11 @@ import stat
 from datetime import datetime, timezone
 from pathlib import Path
 
-from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
-from nbgrader.preprocessors import GetGrades
 from traitlets.config import Config
 
-from .course import Course, load_api, load_config
+from .course import FEEDBACK_PREPROCESSORS, Course, load_api, load_config
 from .inert import check_name, shown
 from .pages import INERT_PAGES
-from .preprocessors import HideTestCode
 
 
 def generate_feedback(course_dir, assignment=None, student=None):
@@ -24,7 +22,7 @@ def generate_feedback(course_dir, assignment=None, student=None):
 
     Only the HTML pages: nbgrader would copy every other file of the graded folder
     beside them, following links; here it copies nothing (``CourseDirectory.ignore``
-    matches every name).
+    matches every name), and writes what ``release_feedback`` needs (``release_keys``).
 
     Returns
     -------
@@ -33,7 +31,8 @@ def generate_feedback(course_dir, assignment=None, student=None):
     """
     config = load_config(course_dir)
     config.merge(Config({"HTMLExporter": copy.deepcopy(INERT_PAGES)}))
-    config.GenerateFeedback.preprocessors = [GetGrades, HideTestCode, CSSHTMLHeaderPreprocessor]
+    # (a course built before its config named them has them all the same)
+    config.GenerateFeedback.preprocessors = list(FEEDBACK_PREPROCESSORS)
     config.CourseDirectory.ignore = ["*", ".*"]
     api = load_api(course_dir, config)
     autograded = Path(api.coursedir.root) / api.coursedir.autograded_directory
@@ -59,6 +58,7 @@ RELEASE_KEYS = {
     "submission_secret.txt": re.compile(r"[0-9a-f]{128}"),  # nbgrader's token_hex(64)
 }
 KEY_BYTES = 256
+TIMESTAMP_FORMAT = "%Y-%m-%d %H:%M:%S.%f %Z"  # nbgrader's (Exchange.timestamp_format)
 
 
 def release_keys(course_dir, assignment, student):
@@ -78,7 +78,7 @@ def release_keys(course_dir, assignment, student):
         if text is None or not pattern.fullmatch(text):
             problems.append(name)
             text = (secrets.token_hex(64) if name == "submission_secret.txt"
-                    else str(datetime.now(timezone.utc)))
+                    else datetime.now(timezone.utc).strftime(TIMESTAMP_FORMAT))
         (target / name).write_text(text)
     if problems:
         return (f"{student}: the submission's {' and '.join(problems)} missing or malformed; "

@@ -19,7 +19,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from autograder import course, grade, release, report
+from autograder import course, definitions, grade, release, report
 
 ROOT = Path(__file__).resolve().parent.parent
 ASSIGNMENT = "01-perceptron"
@@ -290,24 +290,44 @@ def test_feedback_never_shows_hidden_tests(graded_course):
     course_dir, _, _ = graded_course
     results = feedback.generate_feedback(course_dir, ASSIGNMENT)
     assert all(success for _, success, _ in results)
-    source = nbformat.read(ROOT / "solutions" / NOTEBOOK, as_version=4)
-    hidden = set()
-    for cell in source.cells:
-        inside = False
-        for line in cell.source.splitlines():
-            if "BEGIN HIDDEN TESTS" in line:
-                inside = True
-            elif "END HIDDEN TESTS" in line:
-                inside = False
-            elif inside and len(line.strip()) > 12:
-                hidden.add(line.strip())
     html = (course_dir / "feedback" / "wrong-predict" / ASSIGNMENT / "01_perceptron.html")
     text = html.read_text()
     assert "test-perceptron-predict (2 points): failed" in text
     assert "compute X @ w + b for the whole batch" in text  # the failing hidden test's hint
-    assert not [line for line in hidden if line.replace('"', "&quot;") in text
-                or line in text]
-    assert json.dumps("BEGIN HIDDEN")[1:-1] not in text
+    assert not shown_hidden_tests(text)
+
+
+def test_the_formgraders_feedback_button_shows_no_hidden_test(graded_course):
+    """The formgrader's Generate Feedback button runs nbgrader with the course's config alone:
+    does that feedback leave the hidden tests out too?"""
+    course_dir, _, _ = graded_course
+    result = course.load_api(course_dir).generate_feedback(ASSIGNMENT, "wrong-predict",
+                                                           force=True)
+    assert result["success"], result.get("log")
+    text = (course_dir / "feedback" / "wrong-predict" / ASSIGNMENT / "01_perceptron.html"
+            ).read_text()
+    assert "test-perceptron-predict (2 points): failed" in text
+    assert not shown_hidden_tests(text)
+
+
+def shown_hidden_tests(text, notebook=ROOT / "solutions" / NOTEBOOK):
+    """The code lines of the notebook's hidden tests that a page's ``text`` shows."""
+    source = nbformat.read(notebook, as_version=4)
+    hidden = set()
+    for cell in source.cells:
+        inside = False
+        for line in cell.source.splitlines():
+            if definitions.BEGIN_HIDDEN in line:
+                inside = True
+            elif definitions.END_HIDDEN in line:
+                inside = False
+            elif inside and len(line.strip()) > 12:
+                hidden.add(line.strip())
+    assert hidden, f"{notebook.name} has no hidden tests to look for"
+    found = [line for line in hidden if line.replace('"', "&quot;") in text or line in text]
+    if json.dumps(definitions.BEGIN_HIDDEN)[1:-1] in text:
+        found.append(definitions.BEGIN_HIDDEN)
+    return found
 
 
 def test_demo_cells_are_not_run_when_grading(graded_course):
@@ -348,3 +368,37 @@ def test_complete_submissions_of_every_assignment_earn_every_automatic_point(gra
                                 progress=False)
     assert {o.assignment: o.score for o in graded} == expected
     assert all(o.status == "graded" and not o.flags for o in graded)
+
+
+@pytest.mark.parametrize("change", ["as submitted", "edited secret", "linked timestamp",
+                                    "missing"])
+def test_feedback_carries_the_keys_release_feedback_reads(tmp_path, change):
+    """Are the submission's timestamp and secret written beside its feedback when they are
+    nbgrader's, and replaced (and said) when the student edited, linked or removed them?"""
+    from autograder import feedback
+
+    submitted = tmp_path / "submitted" / "ann" / ASSIGNMENT
+    target = tmp_path / "feedback" / "ann" / ASSIGNMENT
+    submitted.mkdir(parents=True)
+    target.mkdir(parents=True)
+    keys = {"timestamp.txt": "2026-12-07 21:05:03.123456 UTC",
+            "submission_secret.txt": "ab" * 64}
+    for name, text in keys.items():
+        (submitted / name).write_text(text)
+    if change == "edited secret":
+        (submitted / "submission_secret.txt").write_text("\x1b]0;owned\x07" + "ab" * 60)
+    elif change == "linked timestamp":
+        (submitted / "timestamp.txt").unlink()
+        (submitted / "timestamp.txt").symlink_to(tmp_path / "feedback")
+    elif change == "missing":
+        (submitted / "submission_secret.txt").unlink()
+    said = feedback.release_keys(tmp_path, ASSIGNMENT, "ann")
+    written = {name: (target / name).read_text() for name in keys}
+    for name, pattern in feedback.RELEASE_KEYS.items():
+        assert pattern.fullmatch(written[name]), f"{name} holds {written[name]!r}"
+    if change == "as submitted":
+        assert said is None and written == keys
+    else:
+        assert said and "cannot fetch" in said and "\x1b" not in said, said
+        replaced = "timestamp.txt" if change == "linked timestamp" else "submission_secret.txt"
+        assert replaced in said and written[replaced] != keys[replaced]

@@ -19,11 +19,10 @@ import tempfile
 from pathlib import Path
 
 import browser
-import nbformat
 import pytest
-from test_grading import ASSIGNMENT, NOTEBOOK, fill_submission
+from test_grading import ASSIGNMENT, NOTEBOOK, fill_submission, shown_hidden_tests
 
-from autograder import definitions, hub
+from autograder import hub
 
 HUB_PYTHON = hub.ROOT / "hub" / "venv" / "bin" / "python"
 TIMEOUT_MS = 120_000
@@ -178,7 +177,6 @@ def test_a_term_on_the_hub(class_hub, chrome):
     said = formgrader_action(teacher, state, "release-feedback")
     assert f"Successfully released feedback of '{ASSIGNMENT}'" in said, said
 
-    hidden = _hidden_test_lines(course)
     for student, other in ((ann, bob), (bob, ann)):
         page = log_in(chrome, state, student)
         open_assignment_list(page)
@@ -190,7 +188,7 @@ def test_a_term_on_the_hub(class_hub, chrome):
         heading = f"{NOTEBOOK.removesuffix('.ipynb')} (Score: {round(scores[student], 2)} / "
         assert heading in text, f"{student}'s feedback does not say {heading!r}"
         assert other not in text, f"{student}'s feedback names {other}"
-        leaked = [line for line in hidden if line in text]
+        leaked = shown_hidden_tests(text, course / "source" / ASSIGNMENT / NOTEBOOK)
         assert not leaked, f"{student}'s feedback shows hidden tests: {leaked[:3]}"
         page.context.close()
 
@@ -220,20 +218,3 @@ def _csv(path):
 
     with open(path, newline="") as handle:
         return list(csv.DictReader(handle))
-
-
-def _hidden_test_lines(course):
-    """The code lines of 01's hidden tests (long enough to be telling)."""
-    notebook = nbformat.read(course / "source" / ASSIGNMENT / NOTEBOOK, as_version=4)
-    lines = []
-    for cell in notebook.cells:
-        inside = False
-        for line in cell.source.splitlines():
-            if definitions.BEGIN_HIDDEN in line:
-                inside = True
-            elif definitions.END_HIDDEN in line:
-                inside = False
-            elif inside and len(line.strip()) > 20:
-                lines.append(line.strip())
-    assert lines, "01 has no hidden tests to look for"
-    return lines

@@ -23,6 +23,7 @@ import pytest
 from test_grading import ASSIGNMENT, NOTEBOOK, SETTINGS, answers, make_submission
 
 from autograder import course, feedback, grade
+from autograder.feedback import RELEASE_KEYS
 
 SOURCE_API = f"/api/contents/source/{ASSIGNMENT}/{NOTEBOOK}"
 # A 1x1 PNG (one opaque pixel), valid so that an <img> showing it fires ``onload``.
@@ -353,13 +354,14 @@ def test_honest_outputs_still_show(pages, where):
 
 
 def test_feedback_holds_only_html(graded):
-    """Does the feedback folder of a submission hold only the generated HTML, even when its
-    graded folder has other files, a hidden one and links to the source?"""
+    """Does the feedback folder of a submission hold only the generated HTML (and the two
+    files nbgrader's release_feedback reads), even when its graded folder has other files, a
+    hidden one and links to the source?"""
     for student in ("honest", "payloads"):
         folder = graded / "feedback" / student / ASSIGNMENT
         found = sorted(str(p.relative_to(folder)) for p in folder.rglob("*"))
-        assert found == [f"{TITLE}.html"], found
-        assert not (folder / f"{TITLE}.html").is_symlink()
+        assert found == sorted([f"{TITLE}.html", *RELEASE_KEYS]), found
+        assert not any(path.is_symlink() for path in folder.iterdir())
 
 
 def test_payload_notebook_was_graded(graded):
