@@ -60,14 +60,16 @@ def class_hub():
     try:
         yield state
     finally:
+        running = [state["pid"], int((directory / "proxy.pid").read_text())]
         _hub_command("stop", "--dir", str(directory))
+        for pid in running:  # the hub and its proxy
+            with pytest.raises(ProcessLookupError):
+                os.kill(pid, 0)
         for name in state["created"]:
             with pytest.raises(KeyError):
                 pwd.getpwnam(name)  # the account is gone
             assert not Path(f"/home/{name}").exists(), f"{name}'s home was left behind"
         assert not directory.exists()
-        for pid_file in ("jupyterhub.pid", "proxy.pid"):
-            assert not (directory / pid_file).exists()
 
 
 @pytest.fixture(scope="module")
@@ -203,7 +205,8 @@ def test_accounts_cannot_reach_each_other(class_hub, chrome):
     for target in (exchange / "inbound", exchange / "feedback", course / "submitted",
                    course / "source", Path(pwd.getpwnam(ann).pw_dir)):
         tried = run_as(bob, "ls", str(target))
-        assert tried.returncode != 0, f"{bob} could list {target}:\n{tried.stdout}"
+        assert tried.returncode != 0 and "Permission denied" in tried.stderr, (
+            f"{bob} could list {target} (or it is missing):\n{tried.stdout}{tried.stderr}")
     page = log_in(chrome, state, bob)
     reply = page.goto(f"{state['url']}/user/{bob}/formgrader/manage_assignments")
     assert reply.status in (403, 404), f"a student's formgrader answered {reply.status}"
