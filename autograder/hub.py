@@ -64,6 +64,12 @@ def start(directory=DEFAULT_DIR, port=None, instructor="instructor",
     if not PROXY.exists():
         raise HubError(f"JupyterHub's proxy is missing ({PROXY}): run `make hub`, which "
                        "installs it with npm")
+    for needed in (Path(sys.executable), ROOT):
+        closed = closed_to_others(needed)
+        if closed is not None:
+            raise HubError(f"other accounts may not enter {closed}, on the way to {needed}: "
+                           "every account's server runs from there. Put the repository "
+                           "where they can (e.g. under /srv or /opt)")
     directory = Path(directory).resolve()
     if (directory / STATE).exists():
         raise HubError(f"a hub already runs from {directory}: `hub stop --dir {directory}` "
@@ -182,6 +188,18 @@ def write_role_config(folder, course, exchange):
             path.chmod(0o755 if path.is_dir() else 0o644)
         folders[role] = str(home)
     return folders
+
+
+def closed_to_others(path):
+    """The first folder on the way to ``path`` that other accounts may not enter, or None.
+
+    Every account's server runs the hub's venv and imports the course from the repository,
+    so both must be open to them (a clone under ``/root`` is not).
+    """
+    for folder in [*reversed(Path(path).resolve().parents), Path(path).resolve()]:
+        if folder.is_dir() and not folder.stat().st_mode & 0o001:
+            return folder
+    return None
 
 
 def free_port():

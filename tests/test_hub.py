@@ -33,6 +33,9 @@ def _missing():
         return "the hub runs as root"
     if not HUB_PYTHON.exists() or not hub.PROXY.exists():
         return "make hub-install has not run (hub/venv, hub/node_modules)"
+    closed = hub.closed_to_others(hub.ROOT)
+    if closed is not None:
+        return f"other accounts may not enter {closed}, where the repository is"
     return browser.missing_tools()
 
 
