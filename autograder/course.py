@@ -89,8 +89,7 @@ def assignments(source_dir=release.SOURCE_NOTEBOOKS):
         number = int(notebook.name[:2])
         if number == 0:  # the introduction and glossary: nothing to hand in
             continue
-        module = release.MODULE_ORDER[number - 1] if number <= len(release.MODULE_ORDER) \
-            else None
+        module = release.NOTEBOOK_MODULES.get(number)
         found.append((notebook.stem.replace("_", "-"), notebook, module))
     return found
 
@@ -140,13 +139,6 @@ class Course:
     def cells(self, assignment):
         """The graded test cells of ``assignment``: dicts of grade_id, notebook and points."""
         return self._assignments[assignment]["cells"]
-
-
-def earlier_modules(module):
-    """Modules of the notebooks before the one that teaches ``module`` (all for None)."""
-    if module is None:
-        return release.MODULE_ORDER
-    return release.MODULE_ORDER[:release.MODULE_ORDER.index(module)]
 
 
 def write_config(course_dir, solutions=release.SOURCE_NOTEBOOKS, db_url=None, exchange=None):
@@ -316,7 +308,7 @@ def build_course(course_dir, solutions=release.SOURCE_NOTEBOOKS, progress=None, 
         source = course_dir / "source" / name
         source.mkdir(parents=True, exist_ok=True)
         (source / notebook.name).write_bytes(notebook.read_bytes())
-        done = earlier_modules(module)
+        done = release.modules_before(int(notebook.name[:2]))
         release.release_library(reference, source / "nnlib", complete=done,
                                 keep_solutions=[module] if module else [])
         result = api.generate_assignment(name, force=True, create=True)

@@ -130,9 +130,19 @@ def drop_markers(source):
                    if BEGIN not in line and END not in line)
 
 
-# The modules with exercises, in the order the notebooks teach them: the
-# exercises of notebook k live in MODULE_ORDER[k - 1].
-MODULE_ORDER = ("perceptron", "activations", "network", "losses", "backprop", "training")
+# The module that holds each notebook's exercises, by the notebook's number. The capstone
+# (07) has none of its own: it uses the modules of every notebook before it.
+NOTEBOOK_MODULES = {1: "perceptron", 2: "activations", 3: "network", 4: "losses",
+                    5: "backprop", 6: "training"}
+# The modules with exercises, in the order the notebooks teach them.
+MODULE_ORDER = tuple(NOTEBOOK_MODULES[number] for number in sorted(NOTEBOOK_MODULES))
+
+
+def modules_before(number):
+    """The modules of the notebooks before notebook ``number``: its release ships them
+    complete, so that a mistake in an earlier notebook never costs points in this one."""
+    return tuple(module for notebook, module in sorted(NOTEBOOK_MODULES.items())
+                 if notebook < number)
 
 
 def release_library(source_dir=REFERENCE_LIBRARY, target_dir=STUDENT_LIBRARY, complete=(),

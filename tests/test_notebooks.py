@@ -387,7 +387,7 @@ def test_every_hidden_test_quotes_the_instruction_that_states_it(path):
 
     notebook = nbformat.read(path, as_version=4)
     n = number(path)
-    module = release.MODULE_ORDER[n - 1] if n <= len(release.MODULE_ORDER) else None
+    module = release.NOTEBOOK_MODULES.get(n)
     problems = []
     for index, cell in enumerate(notebook.cells):
         meta = nbgrader_meta(cell)
