@@ -29,6 +29,7 @@ from . import definitions, release
 from .pages import INERT_PAGES
 from .settings import Settings
 
+COURSE_ID = "nn-course"  # nbgrader's course id: the exchange's folder of the course
 GRADING = "grading"
 MANIFEST = "course.json"
 CONFIG_TEMPLATE = '''\
@@ -39,7 +40,7 @@ import os
 c = get_config()  # noqa: F821
 root = os.path.dirname(os.path.abspath(__file__))
 
-c.CourseDirectory.course_id = "nn-course"
+c.CourseDirectory.course_id = {course_id!r}
 c.CourseDirectory.root = root
 # The gradebook: the database URL given to `course DIR --db-url URL` (PostgreSQL, say, for
 # many graders at once), or else SQLite in this folder, with a busy timeout so that
@@ -159,7 +160,8 @@ def write_config(course_dir, solutions=release.SOURCE_NOTEBOOKS, db_url=None, ex
                                   exclude=exclude, cell_timeout=Settings().cell_timeout,
                                   db_url=db_url or None,
                                   exchange=str(Path(exchange).resolve()) if exchange else None,
-                                  feedback_preprocessors=FEEDBACK_PREPROCESSORS, **INERT_PAGES)
+                                  feedback_preprocessors=FEEDBACK_PREPROCESSORS,
+                                  course_id=COURSE_ID, **INERT_PAGES)
     (course_dir / "nbgrader_config.py").write_text(text)
 
 

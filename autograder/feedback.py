@@ -3,10 +3,8 @@ student wrote shown inert (``pages``), and nothing but the HTML pages and the tw
 files that nbgrader's release_feedback reads (``release_keys``)."""
 
 import copy
-import os
 import re
 import secrets
-import stat
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -14,6 +12,7 @@ from traitlets.config import Config
 
 from .course import FEEDBACK_PREPROCESSORS, Course, load_api, load_config
 from .inert import check_name, shown
+from .intake import read_small_file
 from .pages import INERT_PAGES
 
 
@@ -35,14 +34,15 @@ def generate_feedback(course_dir, assignment=None, student=None):
     config.GenerateFeedback.preprocessors = list(FEEDBACK_PREPROCESSORS)
     config.CourseDirectory.ignore = ["*", ".*"]
     api = load_api(course_dir, config)
-    autograded = Path(api.coursedir.root) / api.coursedir.autograded_directory
+    root = Path(api.coursedir.root)
+    autograded = root / api.coursedir.autograded_directory
     results = []
     for name in Course(course_dir).assignments:
         if assignment not in (None, name) or not any(autograded.glob(f"*/{name}")):
             continue
         result = api.generate_feedback(name, student, force=True)
-        said = [release_keys(Path(api.coursedir.root), name, folder.parent.name)
-                for folder in sorted((Path(api.coursedir.root) / "feedback").glob(f"*/{name}"))
+        said = [release_keys(root, name, folder.parent.name)
+                for folder in sorted((root / "feedback").glob(f"*/{name}"))
                 if student in (None, folder.parent.name)]
         log = result.get("log", "") + "".join(f"{line}\n" for line in said if line)
         results.append((name, result["success"], log))
@@ -74,7 +74,7 @@ def release_keys(course_dir, assignment, student):
     target = Path(course_dir) / "feedback" / student / assignment
     problems = []
     for name, pattern in RELEASE_KEYS.items():
-        text = _small_text(submitted / name)
+        text = _small_text(submitted, name, Path(course_dir) / "submitted")
         if text is None or not pattern.fullmatch(text):
             problems.append(name)
             text = (secrets.token_hex(64) if name == "submission_secret.txt"
@@ -86,19 +86,11 @@ def release_keys(course_dir, assignment, student):
     return None
 
 
-def _small_text(path):
-    """The ASCII text of a regular file of at most ``KEY_BYTES``, not followed if a link."""
+def _small_text(folder, name, root):
+    """The ASCII text of a small regular file of a submission (``intake``'s reading), or
+    None."""
+    data = read_small_file(folder, name, KEY_BYTES, root)
     try:
-        handle = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
-    except OSError:
-        return None
-    with os.fdopen(handle, "rb") as file:
-        if not stat.S_ISREG(os.fstat(file.fileno()).st_mode):
-            return None
-        data = file.read(KEY_BYTES + 1)
-    if len(data) > KEY_BYTES:
-        return None
-    try:
-        return data.decode("ascii").strip()
+        return None if data is None else data.decode("ascii").strip()
     except UnicodeDecodeError:
         return None

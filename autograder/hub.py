@@ -33,6 +33,7 @@ import time
 import urllib.request
 from pathlib import Path
 
+from .course import COURSE_ID
 from .release import ROOT
 
 HUB_FILES = ROOT / "hub"
@@ -40,7 +41,7 @@ PROXY = HUB_FILES / "node_modules" / ".bin" / "configurable-http-proxy"
 STUDENT_CONFIG = ROOT / "lab-config"  # make lab's student view, which the hub's derives from
 DEFAULT_DIR = Path("/srv/nn-course-hub")
 STATE = "hub.json"
-COURSE = "nn-course"  # the course's folder in the instructor's home
+COURSE = COURSE_ID  # the course's folder in the instructor's home: its id
 START_SECONDS = 120
 
 
@@ -97,12 +98,6 @@ def start(directory=DEFAULT_DIR, port=None, instructor="instructor",
         exchange = directory / "exchange"
         exchange.mkdir(exist_ok=True)
         exchange.chmod(0o777)  # nbgrader's guide; its course folders then keep students apart
-        try:
-            _as_user(instructor, [sys.executable, "-c", "pass"])
-        except HubError as error:
-            raise HubError(f"{error}\nEvery account runs this Python ({sys.executable}): "
-                           "start the hub with `make hub`, whose venv is built from a Python "
-                           "that every account may run") from None
         open_homes = [name for name in names
                       if os.stat(pwd.getpwnam(name).pw_dir).st_mode & 0o077]
         if open_homes:
@@ -116,12 +111,12 @@ def start(directory=DEFAULT_DIR, port=None, instructor="instructor",
                      url=f"http://127.0.0.1:{state['port']}",
                      config=write_role_config(directory / "config", course, exchange))
         _save(directory, state)
-        log = (directory / "jupyterhub.log").open("ab")
         environment = {**os.environ, "NN_HUB_STATE": str(directory / STATE)}
-        hub = subprocess.Popen([str(Path(sys.executable).with_name("jupyterhub")), "-f",
-                                str(HUB_FILES / "jupyterhub_config.py")],
-                               cwd=directory, env=environment, stdout=log, stderr=log,
-                               stdin=subprocess.DEVNULL, start_new_session=True)
+        with (directory / "jupyterhub.log").open("ab") as log:  # the hub keeps its own copy
+            hub = subprocess.Popen([str(Path(sys.executable).with_name("jupyterhub")), "-f",
+                                    str(HUB_FILES / "jupyterhub_config.py")],
+                                   cwd=directory, env=environment, stdout=log, stderr=log,
+                                   stdin=subprocess.DEVNULL, start_new_session=True)
         state["pid"] = hub.pid
         _save(directory, state)
         _wait_until_up(state, hub, directory / "jupyterhub.log")
@@ -174,7 +169,7 @@ def write_role_config(folder, course, exchange):
             shutil.copy(STUDENT_CONFIG / "jupyter_server_config.json", home)
             (home / "nbgrader_config.py").write_text(
                 "c = get_config()  # noqa: F821\n"
-                f"c.CourseDirectory.course_id = {COURSE!r}\n"
+                f"c.CourseDirectory.course_id = {COURSE_ID!r}\n"
                 f"c.Exchange.root = {str(exchange)!r}\n")
         else:
             hidden = {key: value for key, value in disabled.items()

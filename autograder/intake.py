@@ -131,6 +131,26 @@ def read_submission(folder, root=None):
     return submission
 
 
+def read_small_file(folder, name, limit, root=None):
+    """The bytes of the regular file ``name`` in ``folder``, read as a submission is (no
+    link followed; the folders below ``root`` checked too), or None when it is missing,
+    not a regular file, unreadable or larger than ``limit`` bytes."""
+    try:
+        parent = _open_folder(Path(os.path.abspath(folder)), root)
+    except (OSError, _Refused):
+        return None
+    try:
+        descriptor, status = _open_entry(name, parent)
+    except (OSError, _Refused):
+        return None
+    finally:
+        os.close(parent)
+    try:
+        return _read_at_most(descriptor, limit) if stat.S_ISREG(status.st_mode) else None
+    finally:
+        os.close(descriptor)
+
+
 def fingerprint_files(folder, root=None):
     """A sha256 hex digest of a submission, as intake reads it, for the resume check.
 

@@ -23,6 +23,7 @@ import pytest
 from test_grading import ASSIGNMENT, NOTEBOOK, fill_submission, shown_hidden_tests
 
 from autograder import hub
+from autograder.course import COURSE_ID
 
 HUB_PYTHON = hub.ROOT / "hub" / "venv" / "bin" / "python"
 TIMEOUT_MS = 120_000
@@ -203,7 +204,7 @@ def test_accounts_cannot_reach_each_other(class_hub, chrome):
     the instructor's course; in the page: a student's formgrader URL is refused."""
     state = class_hub
     instructor, (ann, bob) = state["instructor"], state["students"]
-    exchange = Path(state["exchange"]) / "nn-course"
+    exchange = Path(state["exchange"]) / COURSE_ID
     course = Path(state["course"])
     for target in (exchange / "inbound", exchange / "feedback", course / "submitted",
                    course / "source", Path(pwd.getpwnam(ann).pw_dir)):

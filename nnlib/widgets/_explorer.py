@@ -363,11 +363,8 @@ class Explorer:
         self.update()
         if not busy:  # (a view that trains would train every choice)
             for name, control in self.controls.items():
-                if isinstance(control, widgets.Dropdown):
-                    for option in control.options:
-                        choice = option[1] if isinstance(option, tuple) else option
-                        if choice != control.value:
-                            self.prepare(**{name: choice})
+                for choice in _other_choices(control):
+                    self.prepare(**{name: choice})
 
     def values(self):
         """The current value of every control, by keyword."""
@@ -500,6 +497,14 @@ class Explorer:
         bundle["image/png"] = base64.b64encode(_png(self.figure)).decode("ascii")
         width = round(self.figure.get_figwidth() * self.figure.dpi)
         return bundle, {"image/png": {"width": width}}
+
+
+def _other_choices(control):
+    """The values a dropdown offers besides its current one (none for other controls)."""
+    if not isinstance(control, widgets.Dropdown):
+        return []
+    values = [option[1] if isinstance(option, tuple) else option for option in control.options]
+    return [value for value in values if value != control.value]
 
 
 def display_figure(figure):

@@ -105,7 +105,8 @@ def draw_perceptron(axes, view):
     made["regions"].set_visible(done)
     made["wrong"].set_offsets(X[view["wrong"]] if done else np.empty((0, 2)))
     if done:
-        made["regions"].set_data(REGION_PIXELS[(np.asarray(view["regions"], float) >= 0.5) * 1])
+        predicted_one = np.asarray(view["regions"], float) >= 0.5
+        made["regions"].set_data(REGION_PIXELS[predicted_one.astype(int)])
         title = f"{view['gate'].upper()}: {view['n_wrong']} of 4 misclassified"
     else:
         title = f"{view['gate'].upper()}: the regions need {missing_function(view['missing'])}"
