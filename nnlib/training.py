@@ -26,6 +26,49 @@ from .losses import get_loss
 from .network import check_network, forward_pass_with_cache, init_params
 
 
+def check_gradients(weights, biases, gradients, name="gradients", parts=("dW", "db")):
+    """Check that ``gradients`` is a pair ``(dW, dB)`` shaped like the parameters.
+
+    Provided code, shared by ``gradient_descent_update`` and the optimizers of
+    notebook 8 (whose velocities are such pairs too).
+
+    Parameters
+    ----------
+    weights, biases : lists of K arrays
+    gradients : pair of lists of K arrays
+    name : str
+        What the pair is, for the messages (``"gradients"``, ``"velocity"``).
+    parts : pair of str
+        What its two lists are called, for the messages.
+
+    Returns
+    -------
+    dW, dB : lists of ndarrays
+        The two lists, as given.
+
+    Raises
+    ------
+    ValueError
+        For a missing layer or a shape that differs from its parameter's.
+    """
+    try:
+        dW, dB = gradients
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be a pair (dW, dB) of lists, as backpropagation "
+                         f"returns, got {type(gradients).__name__}") from None
+    if not len(weights) == len(biases) == len(dW) == len(dB):
+        raise ValueError(
+            f"need as many {name} as layers: got {len(weights)} weights, {len(biases)} "
+            f"biases, {len(dW)} for the weights and {len(dB)} for the biases"
+        )
+    for layer, (W, b, gW, gb) in enumerate(zip(weights, biases, dW, dB), start=1):
+        check_same_shape(np.asarray(gW), np.asarray(W), f"{parts[0]} of layer {layer}",
+                         f"the weights of layer {layer}")
+        check_same_shape(np.asarray(gb), np.asarray(b), f"{parts[1]} of layer {layer}",
+                         f"the biases of layer {layer}")
+    return dW, dB
+
+
 def gradient_descent_update(weights, biases, gradients, learning_rate):
     """One gradient descent step (the notes' GradientDescentUpdate).
 
@@ -44,18 +87,8 @@ def gradient_descent_update(weights, biases, gradients, learning_rate):
     new_weights, new_biases : lists of ndarrays
         New arrays; the inputs are left unchanged.
     """
-    dW, dB = gradients
-    if not len(weights) == len(biases) == len(dW) == len(dB):
-        raise ValueError(
-            f"need as many gradients as layers: got {len(weights)} weights, {len(biases)} "
-            f"biases, {len(dW)} weight gradients and {len(dB)} bias gradients"
-        )
+    dW, dB = check_gradients(weights, biases, gradients)
     learning_rate = check_positive(learning_rate, "learning_rate")
-    for layer, (W, b, gW, gb) in enumerate(zip(weights, biases, dW, dB), start=1):
-        check_same_shape(np.asarray(gW), np.asarray(W), f"dW of layer {layer}",
-                         f"the weights of layer {layer}")
-        check_same_shape(np.asarray(gb), np.asarray(b), f"db of layer {layer}",
-                         f"the biases of layer {layer}")
     # YOUR CODE HERE
     raise ExerciseNotDone("Exercise 6.1: implement gradient_descent_update")
 
