@@ -584,6 +584,43 @@ MUTANTS = {
     "update-in-place": ("training", "    return new_weights, new_biases",
                         "    weights[:] = new_weights\n    return weights, new_biases"),
     "perceptron-never-stops": ("perceptron", "        if n_wrong == 0:\n            break\n", ""),
+    "momentum-velocity-not-kept": ("optimization", "state._replace(velocity=(vW, vB), step=state.step + 1)",
+                                   "state._replace(step=state.step + 1)"),
+    "rmsprop-eps-inside-root": ("optimization",
+                                "new_biases = [b - learning_rate * g / (np.sqrt(s) + eps)",
+                                "new_biases = [b - learning_rate * g / np.sqrt(s + eps)"),
+    "adam-no-bias-correction": ("optimization",
+                                "return (m / (1.0 - beta1 ** t)) / (np.sqrt(v / (1.0 - beta2 ** t)) + eps)",
+                                "return m / (np.sqrt(v) + eps)"),
+    "adam-step-off-by-one": ("optimization", "    t = state.step + 1\n", "    t = max(state.step, 1)\n"),
+    "adam-decays-biases": ("optimization",
+                           "new_biases = [b - learning_rate * step(m, v) for b, m, v in zip(biases, mB, vB)]",
+                           "new_biases = [b - learning_rate * (step(m, v) + weight_decay * b)\n"
+                           "                  for b, m, v in zip(biases, mB, vB)]"),
+    "step-schedule-one-early": ("optimization", "drop ** (step // every)", "drop ** ((step + 1) // every)"),
+    "cosine-ignores-warmup-in-progress": (
+        "optimization", "progress = min(1.0, (step - warmup_steps) / (total_steps - warmup_steps))",
+        "progress = min(1.0, step / total_steps)"),
+    "l2-without-half": ("optimization", "return float(strength / 2.0 * sum(", "return float(strength * sum("),
+    "dropout-not-inverted": ("optimization", "mask = (rng.random(A.shape) >= rate) / (1.0 - rate)",
+                             "mask = (rng.random(A.shape) >= rate) * 1.0"),
+    "dropout-keeps-with-probability-rate": ("optimization",
+                                            "mask = (rng.random(A.shape) >= rate) / (1.0 - rate)",
+                                            "mask = (rng.random(A.shape) < rate) / (1.0 - rate)"),
+    "batchnorm-unbiased-variance": ("optimization", "mean, var = Z.mean(axis=0), Z.var(axis=0)",
+                                    "mean, var = Z.mean(axis=0), Z.var(axis=0, ddof=1)"),
+    "batchnorm-running-weights-swapped": (
+        "optimization", "RunningStats(momentum * running.mean + (1.0 - momentum) * mean,",
+        "RunningStats((1.0 - momentum) * running.mean + momentum * mean,"),
+    "batchnorm-backward-direct-path-only": (
+        "optimization",
+        "    dZ = inv_std * (d_normalized - d_normalized.mean(axis=0)\n"
+        "                    - normalized * np.mean(d_normalized * normalized, axis=0))",
+        "    dZ = inv_std * d_normalized"),
+    "early-stopping-ties-improve": ("optimization", "if losses[epoch] < losses[best]:",
+                                    "if losses[epoch] <= losses[best]:"),
+    "early-stopping-one-epoch-late": ("optimization", "elif epoch - best >= patience:",
+                                      "elif epoch - best > patience:"),
 }
 
 # name: (module, text of the reference, another right way to write it)
@@ -613,6 +650,24 @@ HONEST = {
                                  "        A = f((W @ A.T + b[:, np.newaxis]).T)"),
     "init-other-draws": ("network", INIT_DRAW,
                          "weights.append(rng.normal(0.0, std, size=(n_in, n_out)).T.copy())"),
+    "dropout-mask-where": ("optimization", "mask = (rng.random(A.shape) >= rate) / (1.0 - rate)",
+                           "mask = np.where(rng.random(A.shape) >= rate, 1.0 / (1.0 - rate), 0.0)"),
+    "batchnorm-backward-staged": (
+        "optimization",
+        "    dZ = inv_std * (d_normalized - d_normalized.mean(axis=0)\n"
+        "                    - normalized * np.mean(d_normalized * normalized, axis=0))",
+        "    n = len(d_output)\n"
+        "    centred = normalized / inv_std\n"
+        "    d_var = np.sum(d_normalized * centred, axis=0) * -0.5 * inv_std ** 3\n"
+        "    d_mean = -np.sum(d_normalized * inv_std, axis=0) - 2.0 * d_var * centred.mean(axis=0)\n"
+        "    dZ = d_normalized * inv_std + d_var * 2.0 * centred / n + d_mean / n"),
+    "early-stopping-argmin": ("optimization",
+                              "        if losses[epoch] < losses[best]:\n            best = epoch\n"
+                              "        elif epoch - best >= patience:",
+                              "        best = int(np.argmin(losses[:epoch + 1]))\n"
+                              "        if epoch - best >= patience:"),
+    "cosine-squared": ("optimization", "(1.0 + np.cos(np.pi * progress)) / 2.0",
+                       "np.cos(np.pi * progress / 2.0) ** 2"),
 }
 
 
@@ -729,6 +784,29 @@ ANSWERS = {
         ("shrink_factor = 0.147", (True, False)),
         ("shrink_factor = 0.1995", (True, False)),
         ("shrink_factor = 0.12", (True, True)),
+    ]),
+    "answer-momentum-rate": ("test-momentum-rate", [
+        ("predicted_momentum_rate = 2 / 12.81", (True, False)),          # plain SGD's limit
+        ("predicted_momentum_rate = 2 / 12.81 / (1 - 0.9)", (True, False)),
+        ("predicted_momentum_rate = 3.8 / 12.813", (True, True)),
+    ]),
+    "answer-decoupled-decay": ("test-decoupled-decay", [
+        ("l2_move, decoupled_move = 0.1 * 0.01 * 2, 0.1 * 0.01 * 2", (True, False)),
+        ("l2_move, decoupled_move = 0.1, -0.002", (False, False)),
+        ("l2_move, decoupled_move = 0.1, 0.1 * 0.01 * 2.0", (True, True)),
+    ]),
+    "answer-predict-regularization": ("test-predict-regularization", [
+        (THEN + 'predicted_effects["gap"] = "up"', (True, False)),
+        ('predicted_effects = {"training loss": "down", "gap": "down"}', (False, False)),
+    ]),
+    "answer-predict-last-std": ("test-predict-last-std", [
+        ("predicted_last_std = 0.5", (True, False)),
+        ("predicted_last_std = 0.5 * 10", (False, False)),
+        ("predicted_last_std = 2.0 ** -10", (True, True)),
+    ]),
+    "answer-batchnorm-check": ("test-batchnorm-check", [
+        (THEN + 'batchnorm_errors["dZ"] = 0.0', (True, False)),
+        (THEN + 'batchnorm_errors["dZ"] = 0.5', (False, False)),
     ]),
 }
 ANSWER_CASES = [(answer, index) for answer, (_, cases) in ANSWERS.items()

@@ -198,7 +198,7 @@ def rmsprop_update(weights, biases, gradients, state, learning_rate, decay=0.9, 
     decay = _check_fraction(decay, "decay")
     eps = check_positive(eps, "eps")
     (sW, sB) = state.squares
-    ### BEGIN SOLUTION Exercise 8.2: implement rmsprop_update
+    ### BEGIN SOLUTION Exercise 8.3: implement rmsprop_update
     sW = [decay * s + (1.0 - decay) * g ** 2 for s, g in zip(sW, dW)]
     sB = [decay * s + (1.0 - decay) * g ** 2 for s, g in zip(sB, dB)]
     new_weights = [W - learning_rate * g / (np.sqrt(s) + eps)
@@ -247,7 +247,7 @@ def adam_update(weights, biases, gradients, state, learning_rate, beta1=0.9, bet
     eps = check_positive(eps, "eps")
     weight_decay = 0.0 if weight_decay == 0 else check_positive(weight_decay, "weight_decay")
     (mW, mB), (vW, vB) = state.velocity, state.squares
-    ### BEGIN SOLUTION Exercise 8.3: implement adam_update
+    ### BEGIN SOLUTION Exercise 8.4: implement adam_update
     t = state.step + 1
     mW = [beta1 * m + (1.0 - beta1) * g for m, g in zip(mW, dW)]
     mB = [beta1 * m + (1.0 - beta1) * g for m, g in zip(mB, dB)]
@@ -323,7 +323,7 @@ def step_schedule(step, base_rate, drop=0.5, every=10):
     base_rate = check_positive(base_rate, "base_rate")
     drop = _check_fraction(drop, "drop", low_open=True)
     every = check_count(every, "every")
-    ### BEGIN SOLUTION Exercise 8.4: implement step_schedule
+    ### BEGIN SOLUTION Exercise 8.5: implement step_schedule
     return base_rate * drop ** (step // every)
     ### END SOLUTION
 
@@ -367,7 +367,7 @@ def cosine_schedule(step, base_rate, total_steps, warmup_steps=0, final_rate=0.0
     if not 0.0 <= final_rate <= base_rate:
         raise ValueError(f"final_rate must lie in [0, base_rate = {base_rate}], "
                          f"got {final_rate!r}")
-    ### BEGIN SOLUTION Exercise 8.5: implement cosine_schedule
+    ### BEGIN SOLUTION Exercise 8.6: implement cosine_schedule
     if step < warmup_steps:
         return base_rate * (step + 1) / warmup_steps
     progress = min(1.0, (step - warmup_steps) / (total_steps - warmup_steps))
@@ -408,7 +408,7 @@ def l2_penalty(weights, strength):
     """
     weights = [as_float_array(W, f"weights[{i}]", ndim=2) for i, W in enumerate(weights)]
     strength = _check_strength(strength)
-    ### BEGIN SOLUTION Exercise 8.6: implement l2_penalty
+    ### BEGIN SOLUTION Exercise 8.7: implement l2_penalty
     return float(strength / 2.0 * sum(np.sum(W ** 2) for W in weights))
     ### END SOLUTION
 
@@ -428,7 +428,7 @@ def l2_gradient(weights, strength):
     """
     weights = [as_float_array(W, f"weights[{i}]", ndim=2) for i, W in enumerate(weights)]
     strength = _check_strength(strength)
-    ### BEGIN SOLUTION Exercise 8.7: implement l2_gradient
+    ### BEGIN SOLUTION Exercise 8.8: implement l2_gradient
     return [strength * W for W in weights]
     ### END SOLUTION
 
@@ -471,7 +471,7 @@ def dropout_forward(A, rate, seed=0, training=True):
     A = as_float_array(A, "A", ndim=2)
     rate = _check_fraction(rate, "rate")
     rng = np.random.default_rng(seed)
-    ### BEGIN SOLUTION Exercise 8.8: implement dropout_forward
+    ### BEGIN SOLUTION Exercise 8.10: implement dropout_forward
     if not training:
         return Dropped(A, np.ones_like(A))
     mask = (rng.random(A.shape) >= rate) / (1.0 - rate)
@@ -496,7 +496,7 @@ def dropout_backward(d_output, mask):
     d_output = as_float_array(d_output, "d_output", ndim=2)
     mask = as_float_array(mask, "mask", ndim=2)
     check_same_shape(d_output, mask, "d_output", "mask")
-    ### BEGIN SOLUTION Exercise 8.9: implement dropout_backward
+    ### BEGIN SOLUTION Exercise 8.11: implement dropout_backward
     return d_output * mask
     ### END SOLUTION
 
@@ -570,7 +570,7 @@ def batchnorm_forward(Z, gamma, beta, running=None, training=True, momentum=0.9,
     if training and len(Z) < 2:
         raise ValueError(f"a batch of {len(Z)} sample has no variance to normalize by; "
                          "use batches of at least 2")
-    ### BEGIN SOLUTION Exercise 8.10: implement batchnorm_forward
+    ### BEGIN SOLUTION Exercise 8.13: implement batchnorm_forward
     if not training:
         return Normalized((Z - running.mean) / np.sqrt(running.var + eps) * gamma + beta,
                           None, running)
@@ -597,7 +597,7 @@ def batchnorm_backward(d_output, cache):
 
     Every output of a column depends on every ``Z`` of that column, through the
     batch's mean and variance: ``dZ`` is not ``d_output * gamma * inv_std`` alone.
-    You derive it in Exercise 8.11, part a.
+    You derive it in Exercise 8.14, part a.
 
     Parameters
     ----------
@@ -617,7 +617,7 @@ def batchnorm_backward(d_output, cache):
     d_output = as_float_array(d_output, "d_output", ndim=2)
     check_same_shape(d_output, cache.normalized, "d_output", "the forward pass's output")
     normalized, inv_std, gamma = cache
-    ### BEGIN SOLUTION Exercise 8.11: implement batchnorm_backward
+    ### BEGIN SOLUTION Exercise 8.14: implement batchnorm_backward
     dbeta = d_output.sum(axis=0)
     dgamma = np.sum(d_output * normalized, axis=0)
     d_normalized = d_output * gamma
@@ -667,7 +667,7 @@ def early_stopping(validation_losses, patience=5):
     if len(losses) == 0:
         raise ValueError("validation_losses is empty: give at least one epoch's loss")
     patience = check_count(patience, "patience")
-    ### BEGIN SOLUTION Exercise 8.12: implement early_stopping
+    ### BEGIN SOLUTION Exercise 8.17: implement early_stopping
     best = 0
     for epoch in range(1, len(losses)):
         if losses[epoch] < losses[best]:
