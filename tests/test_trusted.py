@@ -786,9 +786,9 @@ ANSWERS = {
         ("shrink_factor = 0.12", (True, True)),
     ]),
     "answer-momentum-rate": ("test-momentum-rate", [
-        ("predicted_momentum_rate = 2 / 12.81", (True, False)),          # plain SGD's limit
-        ("predicted_momentum_rate = 2 / 12.81 / (1 - 0.9)", (True, False)),
-        ("predicted_momentum_rate = 3.8 / 12.813", (True, True)),
+        ("momentum_limit = 2 / 12.81", (True, False)),          # plain SGD's limit
+        ("momentum_limit = 2 / 12.81 / (1 - 0.9)", (True, False)),
+        ("momentum_limit = 3.8 / 12.813", (True, True)),
     ]),
     "answer-decoupled-decay": ("test-decoupled-decay", [
         ("l2_move, decoupled_move = 0.1 * 0.01 * 2, 0.1 * 0.01 * 2", (True, False)),
@@ -800,9 +800,9 @@ ANSWERS = {
         ('predicted_effects = {"training loss": "down", "gap": "down"}', (False, False)),
     ]),
     "answer-predict-last-std": ("test-predict-last-std", [
-        ("predicted_last_std = 0.5", (True, False)),
-        ("predicted_last_std = 0.5 * 10", (False, False)),
-        ("predicted_last_std = 2.0 ** -10", (True, True)),
+        ("predicted_std = 0.5", (True, False)),
+        ("predicted_std = 0.5 * 10", (False, False)),
+        ("predicted_std = 2.0 ** -10", (True, True)),
     ]),
     "answer-batchnorm-check": ("test-batchnorm-check", [
         (THEN + 'batchnorm_errors["dZ"] = 0.0', (True, False)),

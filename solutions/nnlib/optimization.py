@@ -245,7 +245,7 @@ def adam_update(weights, biases, gradients, state, learning_rate, beta1=0.9, bet
     dW, dB, learning_rate = _check_step(weights, biases, gradients, state, learning_rate)
     beta1, beta2 = _check_fraction(beta1, "beta1"), _check_fraction(beta2, "beta2")
     eps = check_positive(eps, "eps")
-    weight_decay = 0.0 if weight_decay == 0 else check_positive(weight_decay, "weight_decay")
+    weight_decay = _check_strength(weight_decay, "weight_decay")
     (mW, mB), (vW, vB) = state.velocity, state.squares
     ### BEGIN SOLUTION Exercise 8.4: implement adam_update
     t = state.step + 1
@@ -364,24 +364,26 @@ def cosine_schedule(step, base_rate, total_steps, warmup_steps=0, final_rate=0.0
             or not 0 <= warmup_steps < total_steps:
         raise ValueError(f"warmup_steps must be a whole number in [0, total_steps = "
                          f"{total_steps}), got {warmup_steps!r}")
-    if not 0.0 <= final_rate <= base_rate:
+    if isinstance(final_rate, bool) or not isinstance(final_rate, (int, float, np.number)) \
+            or not 0.0 <= final_rate <= base_rate:
         raise ValueError(f"final_rate must lie in [0, base_rate = {base_rate}], "
                          f"got {final_rate!r}")
     ### BEGIN SOLUTION Exercise 8.6: implement cosine_schedule
     if step < warmup_steps:
         return base_rate * (step + 1) / warmup_steps
     progress = min(1.0, (step - warmup_steps) / (total_steps - warmup_steps))
-    return final_rate + (base_rate - final_rate) * (1.0 + np.cos(np.pi * progress)) / 2.0
+    return float(final_rate + (base_rate - final_rate) * (1.0 + np.cos(np.pi * progress)) / 2.0)
     ### END SOLUTION
 
 
 # ---------------------------------------------------------------- L2 regularization
 
 
-def _check_strength(strength):
+def _check_strength(strength, name="strength"):
+    """``strength`` as a float, raising ``ValueError`` (naming it) unless finite and ``>= 0``."""
     if isinstance(strength, bool) or not isinstance(strength, (int, float, np.number)) \
             or not 0.0 <= strength < np.inf:
-        raise ValueError(f"strength must be a finite number >= 0, got {strength!r}")
+        raise ValueError(f"{name} must be a finite number >= 0, got {strength!r}")
     return float(strength)
 
 
@@ -534,7 +536,7 @@ def batchnorm_forward(Z, gamma, beta, running=None, training=True, momentum=0.9,
     the batch, ``normalized = (Z - mu) / sqrt(var + eps)`` and the output is
     ``gamma * normalized + beta``. The running statistics move towards the batch's:
     ``momentum * running + (1 - momentum) * batch`` (starting from mean 0 and variance 1
-    when ``running`` is None). Evaluation: the same formula with the running mean and
+    when ``running`` is None), with the batch's biased variance as above. Evaluation: the same formula with the running mean and
     variance in place of the batch's; they are returned unchanged.
 
     Parameters
@@ -562,6 +564,16 @@ def batchnorm_forward(Z, gamma, beta, running=None, training=True, momentum=0.9,
             raise ValueError(f"{name} has shape {value.shape} but Z has {Z.shape[1]} "
                              f"columns; it needs shape ({Z.shape[1]},)")
     momentum, eps = _check_fraction(momentum, "momentum"), check_positive(eps, "eps")
+    if running is not None:
+        if not isinstance(running, RunningStats):
+            raise TypeError(f"running must be the RunningStats that batchnorm_forward returned, "
+                            f"got {type(running).__name__}")
+        running = RunningStats(as_float_array(running.mean, "running.mean", ndim=1),
+                               as_float_array(running.var, "running.var", ndim=1))
+        for name, value in zip(("running.mean", "running.var"), running):
+            if value.shape != Z.shape[1:]:
+                raise ValueError(f"{name} has shape {value.shape} but Z has {Z.shape[1]} "
+                                 f"columns; it needs shape ({Z.shape[1]},)")
     if running is None:
         if not training:
             raise ValueError("evaluation mode needs the running statistics; pass the "
@@ -772,13 +784,20 @@ def train_model(X, Y, layer_sizes, activations, loss="mse", optimizer="sgd", lea
                          f"{', '.join(chosen.options) or 'none'}")
     learning_rate = check_positive(learning_rate, "learning_rate")
     epochs = check_count(epochs, "epochs")
-    l2 = _check_strength(l2)
+    l2 = _check_strength(l2, "l2")
     dropout = _check_fraction(dropout, "dropout")
-    if patience is not None and validation is None:
-        raise ValueError("early stopping (patience=...) needs validation=(X_val, Y_val)")
+    if patience is not None:
+        patience = check_count(patience, "patience")
+        if validation is None:
+            raise ValueError("early stopping (patience=...) needs validation=(X_val, Y_val)")
     if validation is not None:
         X_val = as_float_array(validation[0], "X_val", ndim=2)
         Y_val = as_float_array(validation[1], "Y_val", ndim=2)
+        if X_val.shape[1:] != X.shape[1:] or Y_val.shape[1:] != Y.shape[1:] \
+                or len(X_val) != len(Y_val):
+            raise ValueError(f"validation=(X_val, Y_val) must have the columns of X and Y, "
+                             f"and as many rows each: got shapes {X_val.shape} and "
+                             f"{Y_val.shape}, for X {X.shape} and Y {Y.shape}")
     n = X.shape[0]
     batch_size = n if batch_size is None else min(check_count(batch_size, "batch_size"), n)
     rng = np.random.default_rng(seed)
@@ -800,7 +819,13 @@ def train_model(X, Y, layer_sizes, activations, loss="mse", optimizer="sgd", lea
             if l2:
                 dW = [g + r for g, r in zip(dW, l2_gradient(weights, l2))]
             rate = learning_rate if schedule is None else schedule(state.step)
-            rates.append(rate)
+            if not (isinstance(rate, (int, float, np.number)) and 0.0 < rate < np.inf):
+                raise ValueError(
+                    f"schedule({state.step}) returned {rate!r}; a learning rate must be a "
+                    f"number > 0 (a cosine schedule reaches 0 at total_steps: make it at least "
+                    f"the number of updates, {epochs * -(-n // batch_size)}, or give a "
+                    f"final_rate > 0)")
+            rates.append(float(rate))
             weights, biases, state = chosen.update(weights, biases, (dW, db), state, rate,
                                                    **options)
         history.append(total / n)
