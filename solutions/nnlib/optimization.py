@@ -742,7 +742,7 @@ class TrainedModel(NamedTuple):
 
     weights: list
     biases: list
-    history: list  # the training loss of each epoch (with its L2 term, before dropout)
+    history: list  # each epoch's training loss, with its L2 term and every unit on (no dropout)
     validation: list  # the validation loss after each epoch ([] without validation data)
     best_epoch: int | None  # the epoch whose weights were kept, with early stopping
     rates: list  # the learning rate of every update
@@ -809,8 +809,10 @@ def train_model(X, Y, layer_sizes, activations, loss="mse", optimizer="sgd", lea
         for start in range(0, n, batch_size):
             batch = order[start:start + batch_size]
             Xb, Yb = X[batch], Y[batch]
-            total += (loss_value(Xb, Yb, weights, biases, activations, loss)
-                      + l2_penalty(weights, l2)) * len(batch)
+            batch_loss = loss_value(Xb, Yb, weights, biases, activations, loss)
+            if l2:
+                batch_loss += l2_penalty(weights, l2)
+            total += batch_loss * len(batch)
             if dropout:
                 dW, db = gradients_with_dropout(Xb, Yb, weights, biases, activations, loss,
                                                 dropout, rng)

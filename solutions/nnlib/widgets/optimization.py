@@ -43,7 +43,8 @@ from .training import (
 
 # ---------------------------------------------------------------- the optimizer race
 
-# Every optimizer of the registry takes part; its path is drawn in its colour.
+# Every optimizer of the registry takes part, its path drawn in its colour (grey for one
+# added later) and named in the legend as here.
 RACE_COLOURS = {"sgd": "#cc0000", "momentum": "#3465a4", "rmsprop": "#4e9a06",
                 "adam": "#f57900"}
 RACE_NAMES = {"sgd": "SGD", "momentum": "momentum", "rmsprop": "RMSProp", "adam": "Adam"}
@@ -134,6 +135,9 @@ def race_view(surface="valley", learning_rate=0.1, momentum=0.9, beta1=0.9, beta
         ``label``, ``x_limits``, ``y_limits``, ``axis_labels``; the arguments. ``missing``
         is the first stub's error, or None.
     """
+    if surface not in SURFACES:
+        raise ValueError(f"unknown surface {surface!r}; known surfaces are: "
+                         f"{', '.join(SURFACES)}")
     chosen = SURFACES[surface]
     settings = dict(momentum=momentum, beta1=beta1, beta2=beta2)
     xx, yy, zz = _surface_grid(surface)
@@ -217,7 +221,7 @@ def draw_race(axes, view):
     ax, curve = axes
     made = artists(ax)
     if not made:
-        _make_race_artists(ax, curve, made)
+        _make_race_artists(ax, curve, made, list(view["paths"]))
     surface = view["surface"]
     if made["surface"] != surface:  # a surface's contours are made once, then shown or hidden
         if surface not in made["contours"]:
@@ -248,10 +252,12 @@ def draw_race(axes, view):
     ax.set_title(title, fontsize="medium")
 
 
-def _make_race_artists(ax, curve, made):
-    """The race's artists, made on the first draw and updated later."""
+def _make_race_artists(ax, curve, made, names):
+    """The race's artists, made on the first draw and updated later; a path and a loss curve
+    for each optimizer of ``names``, in their order in the legend."""
     made["surface"], made["contours"] = None, {}
-    for name, colour in RACE_COLOURS.items():
+    for name in names:
+        colour = RACE_COLOURS.get(name, "#555753")
         made[name], = ax.plot([], [], "o-", color=colour, markersize=2, linewidth=1.2,
                               zorder=3)
         made[f"{name} loss"], = curve.semilogy([], [], color=colour, label=" ")
@@ -271,7 +277,7 @@ def _race_label(name, view):
     """The legend's line for one optimizer: its settings, and its final loss or fate."""
     settings = {"momentum": f" {view['momentum']:g}",
                 "adam": f" (β1 {view['beta1']:g}, β2 {view['beta2']:g})"}.get(name, "")
-    head = f"{RACE_NAMES[name]}{settings}"
+    head = f"{RACE_NAMES.get(name, name)}{settings}"
     if view["missing_by"][name] is not None:
         return f"{head}: needs {missing_function(view['missing_by'][name])}"
     if view["diverged"][name] is not None:
@@ -411,10 +417,14 @@ def _regularized(functions, l2, dropout, seed):
         return float(np.mean((network.forward_pass(X, weights, biases, names)[:, 0] > 0.5)
                              == (y == 1.0)))
 
-    return dict(history=np.array(model.history), validation=np.array(model.validation),
-                best_epoch=int(np.argmin(model.validation)) + 1,
-                train_loss=backprop.loss_value(data["X"], Y, weights, biases, names, FIT_LOSS),
-                validation_loss=float(model.validation[-1]),
+    history, validation = np.array(model.history), np.array(model.validation)
+    for array in (history, validation, xx, yy, probability):  # kept: shared by every view
+        array.flags.writeable = False
+    return dict(history=history, validation=validation,
+                best_epoch=int(np.argmin(validation)) + 1,
+                train_loss=float(backprop.loss_value(data["X"], Y, weights, biases, names,
+                                                     FIT_LOSS)),
+                validation_loss=float(validation[-1]),
                 accuracy=accuracy(data["X"], data["y"]),
                 validation_accuracy=accuracy(data["X_val"], data["y_val"]),
                 weight_norm=float(np.sqrt(sum(np.sum(W ** 2) for W in weights))),
@@ -442,8 +452,10 @@ def draw_regularization(axes, view):
         return
     best = view["best_epoch"]
     made["best"].set_data([best], [view["validation"][best - 1]])
+    gap = view["validation_loss"] - view["train_loss"]
     curve.set_title(f"{setting}\nat the end: training {view['train_loss']:.3f}, "
-                    f"validation {view['validation_loss']:.3f}", fontsize="medium")
+                    f"validation {view['validation_loss']:.3f} (gap {gap:.3f})",
+                    fontsize="medium")
     made["probability"].set_data(_shade(view["probability"]))
     made["boundary"].set_segments(_boundary(view["xx"], view["yy"], view["probability"]))
     ax.set_title(f"{view['accuracy']:.0%} right on training, "
@@ -463,9 +475,9 @@ def _make_regularization_artists(curve, ax, made):
     keys = [Line2D([], [], color=TRAINING_COLOUR, marker="o", markerfacecolor="grey",
                    markeredgecolor="grey", markersize=4),
             Line2D([], [], color=TEST_COLOUR, linestyle="--", marker="o",
-                   markerfacecolor="none", markeredgecolor="grey", markersize=4)]
-    keys.append(Line2D([], [], color=TEST_COLOUR, marker="o", markerfacecolor="none",
-                       linestyle="none", markersize=6))
+                   markerfacecolor="none", markeredgecolor="grey", markersize=4),
+            Line2D([], [], color=TEST_COLOUR, marker="o", markerfacecolor="none",
+                   linestyle="none", markersize=6)]
     static(curve.legend(keys, ["training, with the L2 term (filled points)",
                                "validation (hollow points)", "lowest validation loss"],
                         loc="upper right", fontsize="small"))
@@ -507,8 +519,8 @@ def regularization_explorer(l2=0.0, dropout=0.0):
 
 NORM_DEPTH = 30  # the deepest network of the depth slider
 NORM_BINS = 48
-# Where the histograms of an activation without an upper bound (ReLU) stop: larger
-# values are counted in the top bin.
+# Where the histograms of an activation without a bound (ReLU above) stop: values
+# further out are counted in the last bin.
 UNBOUNDED_TOP = 3.0
 SATURATED = 0.01  # within 1 % of its range from a bound, a bounded unit is saturated
 
@@ -553,8 +565,10 @@ def batchnorm_view(depth=10, activation="tanh", weight_scale=1.0, width=64, n_sa
         is None while a stub it needs is; ``missing`` is the first stub's error.
     """
     chosen = activations.get_activation(activation)
-    low, high = chosen.output_range
-    edges = np.linspace(low, high if np.isfinite(high) else UNBOUNDED_TOP, NORM_BINS + 1)
+    if not chosen.elementwise:
+        raise ValueError(f"{activation} is not an activation of hidden units; choose one of "
+                         f"{', '.join(INIT_ACTIVATIONS)}")
+    edges = _histogram_edges(chosen)
     view = dict(layers=np.arange(1, depth + 1), edges=edges, depth=depth,
                 activation=activation, weight_scale=weight_scale,
                 weight_std=weight_scale * np.sqrt(2.0 / (width + width)), plain=None,
@@ -582,8 +596,9 @@ def _signal(init_params, batchnorm_forward, activation, weight_scale, width, n_s
     A = np.random.default_rng(seed + 1).normal(size=(n_samples, width))
     ones, zeros = np.ones(width), np.zeros(width)
     low, high = activation.output_range
-    edges = np.linspace(low, high if np.isfinite(high) else UNBOUNDED_TOP, NORM_BINS + 1)
+    edges = _histogram_edges(activation)
     bounded = np.isfinite(low) and np.isfinite(high)
+    near = SATURATED * (high - low) if bounded else 0.0
     rows = []
     for W in weights:
         Z = A @ (weight_scale * W).T
@@ -591,7 +606,6 @@ def _signal(init_params, batchnorm_forward, activation, weight_scale, width, n_s
             Z = batchnorm_forward(Z, ones, zeros).output
         A = activation(Z)
         counts, _ = np.histogram(np.clip(A, edges[0], edges[-1]), bins=edges)
-        near = SATURATED * (high - low) if bounded else 0.0
         rows.append((A.mean(), A.std(axis=0).mean(), Z.std(axis=0).mean(), counts / A.size,
                      np.mean((A <= low + near) | (A >= high - near)) if bounded else np.nan))
     mean, spread, sum_spread, histogram, saturated = (np.array(column) for column in zip(*rows))
@@ -601,6 +615,14 @@ def _signal(init_params, batchnorm_forward, activation, weight_scale, width, n_s
         if array is not None:
             array.flags.writeable = False
     return statistics
+
+
+def _histogram_edges(activation):
+    """The ``NORM_BINS + 1`` edges of the histograms: over the activation's range, cut at
+    ``-UNBOUNDED_TOP`` and ``UNBOUNDED_TOP`` where it has no bound."""
+    low, high = activation.output_range
+    return np.linspace(low if np.isfinite(low) else -UNBOUNDED_TOP,
+                       high if np.isfinite(high) else UNBOUNDED_TOP, NORM_BINS + 1)
 
 
 NORM_COLOURS = {"plain": "#cc0000", "normalized": "#3465a4"}
@@ -665,8 +687,8 @@ def _violins(layers, histogram, edges):
 
 def _layer_summary(statistics, depth):
     """E.g. ``"layer 10: mean 0.01, spread 0.0012, 85% saturated"``."""
-    summary = (f"layer {depth}: mean {statistics['mean'][-1]:.2f}, "
-               f"spread {statistics['spread'][-1]:.2g}")
+    mean = round(float(statistics["mean"][-1]), 2) + 0.0  # + 0.0: 0.00, never -0.00
+    summary = f"layer {depth}: mean {mean:.2f}, spread {statistics['spread'][-1]:.2g}"
     if statistics["saturated"] is not None:
         summary += f", {statistics['saturated'][-1]:.0%} saturated"
     return summary
