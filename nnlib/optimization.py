@@ -84,14 +84,19 @@ def init_state(weights, biases):
 
 
 def _check_step(weights, biases, gradients, state, learning_rate):
-    """The checks every optimizer makes; returns ``(dW, dB, learning_rate)``."""
+    """The checks every optimizer makes; returns ``(dW, dB, state, learning_rate)``.
+
+    The state comes back as an ``OptimizerState`` (any triple of the same fields is taken).
+    """
     dW, dB = check_gradients(weights, biases, gradients)
-    if not isinstance(state, OptimizerState):
+    try:
+        state = OptimizerState(*state)
+    except TypeError:
         raise TypeError(f"state must be an OptimizerState (start with "
-                        f"init_state(weights, biases)), got {type(state).__name__}")
+                        f"init_state(weights, biases)), got {type(state).__name__}") from None
     check_gradients(weights, biases, state.velocity, "velocity", ("velocity", "velocity"))
     check_gradients(weights, biases, state.squares, "squares", ("squares", "squares"))
-    return dW, dB, check_positive(learning_rate, "learning_rate")
+    return dW, dB, state, check_positive(learning_rate, "learning_rate")
 
 
 def _check_fraction(value, name, low_open=False):
@@ -118,7 +123,7 @@ def sgd_update(weights, biases, gradients, state, learning_rate):
     -------
     Update
     """
-    _check_step(weights, biases, gradients, state, learning_rate)
+    _, _, state, _ = _check_step(weights, biases, gradients, state, learning_rate)
     new_weights, new_biases = gradient_descent_update(weights, biases, gradients, learning_rate)
     return Update(new_weights, new_biases, state._replace(step=state.step + 1))
 
@@ -155,7 +160,8 @@ def momentum_update(weights, biases, gradients, state, learning_rate, momentum=0
     One weight, gradient 1 twice, learning rate 0.1, momentum 0.9: the velocity
     is 1, then 0.9 + 1 = 1.9, so the weight moves by 0.1, then by 0.19.
     """
-    dW, dB, learning_rate = _check_step(weights, biases, gradients, state, learning_rate)
+    dW, dB, state, learning_rate = _check_step(weights, biases, gradients, state,
+                                               learning_rate)
     momentum = _check_fraction(momentum, "momentum")
     (vW, vB) = state.velocity
     # YOUR CODE HERE
@@ -189,7 +195,8 @@ def rmsprop_update(weights, biases, gradients, state, learning_rate, decay=0.9, 
     One weight, gradient 2, from ``s = 0`` with decay 0.9: ``s = 0.1 * 4 = 0.4`` and the
     step is ``learning_rate * 2 / sqrt(0.4)``, about ``3.16 * learning_rate``.
     """
-    dW, dB, learning_rate = _check_step(weights, biases, gradients, state, learning_rate)
+    dW, dB, state, learning_rate = _check_step(weights, biases, gradients, state,
+                                               learning_rate)
     decay = _check_fraction(decay, "decay")
     eps = check_positive(eps, "eps")
     (sW, sB) = state.squares
@@ -230,7 +237,8 @@ def adam_update(weights, biases, gradients, state, learning_rate, beta1=0.9, bet
     entry moves by ``learning_rate * g / (|g| + eps)``: about ``learning_rate``, whatever
     the size of its gradient.
     """
-    dW, dB, learning_rate = _check_step(weights, biases, gradients, state, learning_rate)
+    dW, dB, state, learning_rate = _check_step(weights, biases, gradients, state,
+                                               learning_rate)
     beta1, beta2 = _check_fraction(beta1, "beta1"), _check_fraction(beta2, "beta2")
     eps = check_positive(eps, "eps")
     weight_decay = _check_strength(weight_decay, "weight_decay")
@@ -528,19 +536,21 @@ def batchnorm_forward(Z, gamma, beta, running=None, training=True, momentum=0.9,
                              f"columns; it needs shape ({Z.shape[1]},)")
     momentum, eps = _check_fraction(momentum, "momentum"), check_positive(eps, "eps")
     if running is not None:
-        if not isinstance(running, RunningStats):
-            raise TypeError(f"running must be the RunningStats that batchnorm_forward returned, "
-                            f"got {type(running).__name__}")
-        running = RunningStats(as_float_array(running.mean, "running.mean", ndim=1),
-                               as_float_array(running.var, "running.var", ndim=1))
+        try:
+            mean, var = running
+        except (TypeError, ValueError):
+            raise TypeError(f"running must be the RunningStats that batchnorm_forward "
+                            f"returned, got {type(running).__name__}") from None
+        running = RunningStats(as_float_array(mean, "running.mean", ndim=1),
+                               as_float_array(var, "running.var", ndim=1))
         for name, value in zip(("running.mean", "running.var"), running):
             if value.shape != Z.shape[1:]:
                 raise ValueError(f"{name} has shape {value.shape} but Z has {Z.shape[1]} "
                                  f"columns; it needs shape ({Z.shape[1]},)")
+    if running is None and not training:
+        raise ValueError("evaluation mode needs the running statistics; pass the running= "
+                         "that training returned")
     if running is None:
-        if not training:
-            raise ValueError("evaluation mode needs the running statistics; pass the "
-                             "running= that training returned")
         running = RunningStats(np.zeros(Z.shape[1]), np.ones(Z.shape[1]))
     if training and len(Z) < 2:
         raise ValueError(f"a batch of {len(Z)} sample has no variance to normalize by; "
@@ -576,9 +586,11 @@ def batchnorm_backward(d_output, cache):
     NormGradients
         ``dZ`` (N, H), ``dgamma`` (H,), ``dbeta`` (H,).
     """
-    if not isinstance(cache, BatchNormCache):
+    try:
+        cache = BatchNormCache(*cache)
+    except TypeError:
         raise TypeError(f"cache must be the BatchNormCache of batchnorm_forward in training "
-                        f"mode, got {type(cache).__name__}")
+                        f"mode, got {type(cache).__name__}") from None
     d_output = as_float_array(d_output, "d_output", ndim=2)
     check_same_shape(d_output, cache.normalized, "d_output", "the forward pass's output")
     normalized, inv_std, gamma = cache

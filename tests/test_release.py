@@ -12,6 +12,7 @@ from libraries import released_library
 from autograder import release
 from nnlib.activations import ACTIVATIONS
 from nnlib.losses import LOSSES
+from nnlib.optimization import BatchNormCache, init_state
 
 ROOT = Path(__file__).resolve().parent.parent
 REFERENCE = ROOT / "solutions" / "nnlib"
@@ -48,6 +49,17 @@ OTHER_CALLS = {
     "train_network": (X2, np.ones((2, 1)), [2, 1], ["identity"]),
     "count_dead_units": (X2, [np.ones((3, 2)), np.ones((1, 3))], [np.zeros(3), np.zeros(1)],
                          ["relu", "identity"]),
+    **{update: (*PARAMS, ([np.ones((1, 2))], [np.ones(1)]), init_state(*PARAMS), 0.1)
+       for update in ("momentum_update", "rmsprop_update", "adam_update")},
+    "step_schedule": (3, 0.1),
+    "cosine_schedule": (3, 0.1, 10),
+    "l2_penalty": (PARAMS[0], 0.1),
+    "l2_gradient": (PARAMS[0], 0.1),
+    "dropout_forward": (X2, 0.5),
+    "dropout_backward": (X2, X2),
+    "batchnorm_forward": (X2, np.ones(2), np.zeros(2)),
+    "batchnorm_backward": (X2, BatchNormCache(X2, np.ones(2), np.ones(2))),
+    "early_stopping": ([1.0, 0.5],),
 }
 CALLS = {**REGISTERED_CALLS, **OTHER_CALLS}
 

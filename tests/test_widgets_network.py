@@ -125,7 +125,7 @@ def test_init_explorer_redraws_for_each_control():
 
 
 def test_the_first_layers_of_the_deep_network_are_a_shallow_network():
-    """Is the view of depth L what an L-layer network computes (it shows a 30-layer one)?"""
+    """Is the view of depth K what a K-layer network computes (it shows a 30-layer one)?"""
     view = init_view(method="he", activation="relu", depth=4, width=20, n_samples=16)
     weights, biases = network.init_params([20] * 5, method="he", seed=0)
     X = np.random.default_rng(1).normal(size=(16, 20))

@@ -716,7 +716,7 @@ def batchnorm_explorer(depth=10, activation="tanh", weight_scale=1.0):
     """A depth slider, an activation dropdown and the weights' scale (log) for
     ``batchnorm_view``."""
     controls = {
-        "depth": slider(depth, 1, NORM_DEPTH, 1, "depth L", integer=True),
+        "depth": slider(depth, 1, NORM_DEPTH, 1, "depth K", integer=True),
         "activation": Dropdown(options=INIT_ACTIVATIONS, value=activation,
                                description="activation"),
         "weight_scale": log_slider(weight_scale, -1, 1, "weight scale (× Xavier)"),

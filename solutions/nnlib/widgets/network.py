@@ -286,7 +286,7 @@ def init_explorer(method="xavier", activation="tanh", depth=10):
                            value=method, description="weights"),
         "activation": Dropdown(options=INIT_ACTIVATIONS, value=activation,
                                description="activation"),
-        "depth": slider(depth, 1, 30, 1, "depth L", integer=True),
+        "depth": slider(depth, 1, 30, 1, "depth K", integer=True),
     }
     return Explorer(init_view, draw_init, controls, ncols=2, figsize=(FIGURE_WIDTH, 3.8))
 
