@@ -584,24 +584,31 @@ MUTANTS = {
     "update-in-place": ("training", "    return new_weights, new_biases",
                         "    weights[:] = new_weights\n    return weights, new_biases"),
     "perceptron-never-stops": ("perceptron", "        if n_wrong == 0:\n            break\n", ""),
-    "momentum-velocity-not-kept": ("optimization", "state._replace(velocity=(vW, vB), step=state.step + 1)",
+    "momentum-velocity-not-kept": ("optimization",
+                                   "state._replace(velocity=(vW, vB), step=state.step + 1)",
                                    "state._replace(step=state.step + 1)"),
     "rmsprop-eps-inside-root": ("optimization",
                                 "new_biases = [b - learning_rate * g / (np.sqrt(s) + eps)",
                                 "new_biases = [b - learning_rate * g / np.sqrt(s + eps)"),
     "adam-no-bias-correction": ("optimization",
-                                "return (m / (1.0 - beta1 ** t)) / (np.sqrt(v / (1.0 - beta2 ** t)) + eps)",
+                                "return (m / (1.0 - beta1 ** t)) / "
+                                "(np.sqrt(v / (1.0 - beta2 ** t)) + eps)",
                                 "return m / (np.sqrt(v) + eps)"),
-    "adam-step-off-by-one": ("optimization", "    t = state.step + 1\n", "    t = max(state.step, 1)\n"),
+    "adam-step-off-by-one": ("optimization", "    t = state.step + 1\n",
+                             "    t = max(state.step, 1)\n"),
     "adam-decays-biases": ("optimization",
-                           "new_biases = [b - learning_rate * step(m, v) for b, m, v in zip(biases, mB, vB)]",
+                           "new_biases = [b - learning_rate * step(m, v) "
+                           "for b, m, v in zip(biases, mB, vB)]",
                            "new_biases = [b - learning_rate * (step(m, v) + weight_decay * b)\n"
                            "                  for b, m, v in zip(biases, mB, vB)]"),
-    "step-schedule-one-early": ("optimization", "drop ** (step // every)", "drop ** ((step + 1) // every)"),
+    "step-schedule-one-early": ("optimization", "drop ** (step // every)",
+                                "drop ** ((step + 1) // every)"),
     "cosine-ignores-warmup-in-progress": (
-        "optimization", "progress = min(1.0, (step - warmup_steps) / (total_steps - warmup_steps))",
+        "optimization",
+        "progress = min(1.0, (step - warmup_steps) / (total_steps - warmup_steps))",
         "progress = min(1.0, step / total_steps)"),
-    "l2-without-half": ("optimization", "return float(strength / 2.0 * sum(", "return float(strength * sum("),
+    "l2-without-half": ("optimization", "return float(strength / 2.0 * sum(",
+                        "return float(strength * sum("),
     "dropout-not-inverted": ("optimization", "mask = (rng.random(A.shape) >= rate) / (1.0 - rate)",
                              "mask = (rng.random(A.shape) >= rate) * 1.0"),
     "dropout-keeps-with-probability-rate": ("optimization",
@@ -659,7 +666,8 @@ HONEST = {
         "    n = len(d_output)\n"
         "    centred = normalized / inv_std\n"
         "    d_var = np.sum(d_normalized * centred, axis=0) * -0.5 * inv_std ** 3\n"
-        "    d_mean = -np.sum(d_normalized * inv_std, axis=0) - 2.0 * d_var * centred.mean(axis=0)\n"
+        "    d_mean = (-np.sum(d_normalized * inv_std, axis=0)\n"
+        "              - 2.0 * d_var * centred.mean(axis=0))\n"
         "    dZ = d_normalized * inv_std + d_var * 2.0 * centred / n + d_mean / n"),
     "early-stopping-argmin": ("optimization",
                               "        if losses[epoch] < losses[best]:\n            best = epoch\n"

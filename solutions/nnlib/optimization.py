@@ -544,8 +544,9 @@ def batchnorm_forward(Z, gamma, beta, running=None, training=True, momentum=0.9,
     the batch, ``normalized = (Z - mu) / sqrt(var + eps)`` and the output is
     ``gamma * normalized + beta``. The running statistics move towards the batch's:
     ``momentum * running + (1 - momentum) * batch`` (starting from mean 0 and variance 1
-    when ``running`` is None), with the batch's biased variance as above. Evaluation: the same formula with the running mean and
-    variance in place of the batch's; they are returned unchanged.
+    when ``running`` is None), with the batch's biased variance as above. Evaluation: the
+    same formula with the running mean and variance in place of the batch's; they are
+    returned unchanged.
 
     Parameters
     ----------
