@@ -133,7 +133,7 @@ def drop_markers(source):
 # The module that holds each notebook's exercises, by the notebook's number. The capstone
 # (07) has none of its own: it uses the modules of every notebook before it.
 NOTEBOOK_MODULES = {1: "perceptron", 2: "activations", 3: "network", 4: "losses",
-                    5: "backprop", 6: "training", 8: "optimization"}
+                    5: "backprop", 6: "training", 8: "optimization", 9: "autograd"}
 # The modules with exercises, in the order the notebooks teach them.
 MODULE_ORDER = tuple(NOTEBOOK_MODULES[number] for number in sorted(NOTEBOOK_MODULES))
 

@@ -28,6 +28,7 @@ from pathlib import Path
 
 from . import (
     activations,
+    autograd,
     backprop,
     datasets,
     gradcheck,
@@ -43,6 +44,7 @@ from ._exercises import ExerciseNotDone, this_notebook
 __all__ = [
     "ExerciseNotDone",
     "activations",
+    "autograd",
     "backprop",
     "datasets",
     "gradcheck",

@@ -11,6 +11,7 @@ from libraries import released_library
 
 from autograder import release
 from nnlib.activations import ACTIVATIONS
+from nnlib.autograd import Graph
 from nnlib.losses import LOSSES
 from nnlib.optimization import BatchNormCache, init_state
 
@@ -60,6 +61,14 @@ OTHER_CALLS = {
     "batchnorm_forward": (X2, np.ones(2), np.zeros(2)),
     "batchnorm_backward": (X2, BatchNormCache(X2, np.ones(2), np.ones(2))),
     "early_stopping": ([1.0, 0.5],),
+    "local_derivatives": ("mul", (2.0, 3.0), 6.0),
+    "topological_order": ([(1,), ()], 0),
+    "backward_pass": (Graph(["add", "input", "input"], [(1, 2), (), ()], [3.0, 1.0, 2.0],
+                            [None] * 3, 0),),
+    "scalar_gradients": (X2, np.ones((2, 1)), *PARAMS, ["identity"], "mse"),
+    "unbroadcast": (np.ones((2, 3)), (3,)),
+    "array_vjp": ("sum", 1.0, (np.ones(2),), 2.0),
+    "tensor_gradients": (X2, np.ones((2, 1)), *PARAMS, ["identity"], "mse"),
 }
 CALLS = {**REGISTERED_CALLS, **OTHER_CALLS}
 

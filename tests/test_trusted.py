@@ -628,6 +628,39 @@ MUTANTS = {
                                     "if losses[epoch] <= losses[best]:"),
     "early-stopping-one-epoch-late": ("optimization", "elif epoch - best >= patience:",
                                       "elif epoch - best > patience:"),
+    "backward-overwrites-shares": ("autograd", "grads[parent] = grads[parent] + grad",
+                                   "grads[parent] = grad"),
+    "backward-in-list-order": ("autograd",
+                               "for node in reversed(topological_order(graph.parents, "
+                               "graph.root)):",
+                               "for node in range(len(graph.ops)):"),
+    "tanh-derivative-at-the-input": ("autograd", "return (1.0 - output ** 2,)",
+                                     "return (1.0 - a ** 2,)"),
+    "sigmoid-derivative-at-the-input": ("autograd", "return (output * (1.0 - output),)",
+                                        "return (a * (1.0 - a),)"),
+    "pow-derivative-exponent-kept": ("autograd", "attribute * a ** (attribute - 1)",
+                                     "attribute * a ** attribute"),
+    "relu-derivative-one-at-zero": ("autograd",
+                                    "np.where(a > 0, 1.0, 0.0) if np.ndim(a) else float(a > 0)",
+                                    "np.where(a >= 0, 1.0, 0.0) if np.ndim(a) else float(a >= 0)"),
+    # the order a search from the root meets the nodes, reversed: not a topological order
+    "topological-order-breadth-first": (
+        "autograd",
+        "    order, done = [], set()\n    stack = [(root, False)]\n",
+        "    order, done, queue = [], set(), [root]\n"
+        "    while queue:\n"
+        "        node = queue.pop(0)\n"
+        "        if node not in done:\n"
+        "            done.add(node)\n"
+        "            order.append(node)\n"
+        "            queue.extend(parents[node])\n"
+        "    return order[::-1]\n"
+        "    stack = [(root, False)]\n"),
+    "unbroadcast-leading-axes-only": ("autograd",
+                                      "grad = grad.sum(axis=kept, keepdims=True) if kept",
+                                      "grad = grad.sum(axis=kept, keepdims=True) if False"),
+    "softmax-ce-vjp-without-mean": ("autograd", "(probabilities - attribute) / len(a),)",
+                                    "(probabilities - attribute),)"),
 }
 
 # name: (module, text of the reference, another right way to write it)
@@ -676,6 +709,24 @@ HONEST = {
                               "        if epoch - best >= patience:"),
     "cosine-squared": ("optimization", "(1.0 + np.cos(np.pi * progress)) / 2.0",
                        "np.cos(np.pi * progress / 2.0) ** 2"),
+    "topological-order-recursive": (
+        "autograd",
+        "    order, done = [], set()\n    stack = [(root, False)]\n",
+        "    order, done = [], set()\n\n"
+        "    def visit(node):\n"
+        "        if node in done:\n"
+        "            return\n"
+        "        done.add(node)\n"
+        "        for parent in parents[node]:\n"
+        "            visit(parent)\n"
+        "        order.append(node)\n\n"
+        "    visit(root)\n"
+        "    return order\n"
+        "    stack = [(root, False)]\n"),
+    "sigmoid-derivative-from-the-input": ("autograd", "return (output * (1.0 - output),)",
+                                          "return (np.exp(-a) / (1.0 + np.exp(-a)) ** 2,)"),
+    "tanh-derivative-cosh": ("autograd", "return (1.0 - output ** 2,)",
+                             "return (1.0 / np.cosh(a) ** 2,)"),
 }
 
 
@@ -811,6 +862,11 @@ ANSWERS = {
         ("predicted_std = 0.5", (True, False)),
         ("predicted_std = 0.5 * 10", (False, False)),
         ("predicted_std = 2.0 ** -10", (True, True)),
+    ]),
+    "answer-predict-grads": ("test-predict-grads", [
+        ("predicted_grads = (1.0, 2.0)", (True, False)),          # the product's share only
+        ("predicted_grads = -2.0", (False, False)),
+        ("predicted_grads = [-2, 2]", (True, True)),
     ]),
     "answer-batchnorm-check": ("test-batchnorm-check", [
         (THEN + 'batchnorm_errors["dZ"] = 0.0', (True, False)),
