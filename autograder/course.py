@@ -1,6 +1,6 @@
 """Build an nbgrader course directory from this repository, and read one back.
 
-One assignment per notebook (``01-perceptron`` ... ``07-capstone``; the introduction,
+One assignment per notebook (``01-perceptron`` ... ``09-autograd``; the introduction,
 ``00_introduction``, has nothing to hand in and is not one). Each
 assignment's ``source/`` folder holds its notebook and the nnlib it needs:
 the modules of earlier notebooks complete, its own module with its solution
