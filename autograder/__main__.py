@@ -187,7 +187,7 @@ def run(args):
               f"  stop it: python -m autograder hub stop --dir {directory}")
         return 0
     elif args.command == "execute":
-        paths = args.notebooks or sorted(release.SOURCE_NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
+        paths = args.notebooks or release.notebooks_in()
         total, failed = 0.0, False
         for path, seconds, found in notebooks.execute_in_place(paths):
             total += seconds

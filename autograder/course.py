@@ -86,7 +86,7 @@ def assignments(source_dir=release.SOURCE_NOTEBOOKS):
         nnlib module the student writes in it (None for the capstone).
     """
     found = []
-    for notebook in sorted(Path(source_dir).glob("[0-9][0-9]_*.ipynb")):
+    for notebook in release.notebooks_in(source_dir):
         number = int(notebook.name[:2])
         if number == 0:  # the introduction and glossary: nothing to hand in
             continue

@@ -27,6 +27,14 @@ REFERENCE_LIBRARY = ROOT / "solutions" / "nnlib"
 STUDENT_LIBRARY = ROOT / "nnlib"
 SOURCE_NOTEBOOKS = ROOT / "solutions"
 STUDENT_NOTEBOOKS = ROOT / "notebooks"
+# A course notebook's file name: two digits, an underscore, its title (06_gradient_descent).
+NOTEBOOK_GLOB = "[0-9][0-9]_*.ipynb"
+
+
+def notebooks_in(folder=SOURCE_NOTEBOOKS):
+    """The course's notebooks in ``folder``, in course order (the one place that says which
+    files are notebooks of the course)."""
+    return sorted(Path(folder).glob(NOTEBOOK_GLOB))
 
 BEGIN = "BEGIN SOLUTION"
 END = "END SOLUTION"
@@ -284,7 +292,7 @@ def generate_student_notebooks(source_dir=SOURCE_NOTEBOOKS):
     ReleaseError
         With nbgrader's log when generate_assignment fails.
     """
-    notebooks = sorted(Path(source_dir).glob("[0-9][0-9]_*.ipynb"))
+    notebooks = notebooks_in(source_dir)
     if not notebooks:
         return {}
     with tempfile.TemporaryDirectory() as course:

@@ -61,7 +61,7 @@ def course_copy():
     """A temporary folder holding copies of the worked notebooks and their ``nnlib/``."""
     with tempfile.TemporaryDirectory(prefix="bench-course-") as folder:
         folder = Path(folder)
-        for notebook in sorted(release.SOURCE_NOTEBOOKS.glob("[0-9][0-9]_*.ipynb")):
+        for notebook in release.notebooks_in():
             shutil.copy(notebook, folder / notebook.name)
         shutil.copytree(release.REFERENCE_LIBRARY, folder / "nnlib",
                         ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
@@ -134,7 +134,7 @@ def run_notebooks(folder, names):
 
 def notebook_rows(folder, tiny=False):
     """One row: every worked notebook (only the introduction in --tiny) executed headless."""
-    names = [TINY_NOTEBOOK] if tiny else sorted(p.name for p in folder.glob("[0-9][0-9]_*.ipynb"))
+    names = [TINY_NOTEBOOK] if tiny else [p.name for p in release.notebooks_in(folder)]
     runs = run_notebooks(folder, names)
     total = sum(seconds for _, seconds, _ in runs)
     slowest = max(runs, key=lambda run: run[1])

@@ -27,6 +27,7 @@ from pathlib import Path
 
 import nbformat
 
+from autograder import release
 from nnlib.widgets._explorer import TRAINS_CLASS
 
 REPO = Path(__file__).resolve().parents[1]
@@ -126,7 +127,7 @@ def make_workspace(dest: Path) -> dict[str, list[Notebook]]:
     libraries = {"notebooks": REPO / "nnlib", "solutions": REPO / "solutions" / "nnlib"}
     for folder, library in libraries.items():
         (dest / folder).mkdir(parents=True)
-        for notebook in sorted((REPO / folder).glob("[0-9][0-9]_*.ipynb")):
+        for notebook in release.notebooks_in(REPO / folder):
             shutil.copy2(notebook, dest / folder / notebook.name)
         _copy_library(library, dest / folder / "nnlib")
         found[folder] = [Notebook.read(dest, f"{folder}/{p.name}")

@@ -16,9 +16,11 @@ import browser
 import pytest
 from browser import Notebook, NotebookPage
 
+from autograder import release
+
 REPO = Path(__file__).resolve().parents[1]
-SOLUTIONS = [p.name for p in sorted((REPO / "solutions").glob("[0-9][0-9]_*.ipynb"))]
-STUDENT = [p.name for p in sorted((REPO / "notebooks").glob("[0-9][0-9]_*.ipynb"))]
+SOLUTIONS = [p.name for p in release.notebooks_in(REPO / "solutions")]
+STUDENT = [p.name for p in release.notebooks_in(REPO / "notebooks")]
 IMAGES = REPO / "docs" / "images"
 # What a stubbed exercise or an unanswered question raises: the only errors a fresh student
 # notebook may show after Run All.
@@ -321,11 +323,9 @@ def timing_table(rows) -> list[str]:
 def test_validate_names_what_is_left(workspace, lab, context):
     """Does nbgrader's Validate button tell a student with nothing done which exercises of
     the notebook are unfinished?"""
-    from autograder.release import MODULE_ORDER
-
     root, _ = workspace
     name = next(n for n in STUDENT if n.startswith("01_"))
-    module = root / "notebooks" / "nnlib" / f"{MODULE_ORDER[0]}.py"
+    module = root / "notebooks" / "nnlib" / f"{release.MODULE_ORDER[0]}.py"
     exercises = sorted(set(re.findall(r"Exercise \d+\.\d+", module.read_text())))
     assert exercises, f"no stub in {module} names its exercise"
     page = NotebookPage(context, lab, notebook_of(workspace, "notebooks", name)).open()

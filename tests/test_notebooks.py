@@ -17,7 +17,7 @@ from autograder import release
 from autograder.notebooks import execute
 
 ROOT = Path(__file__).resolve().parent.parent
-SOURCES = sorted((ROOT / "solutions").glob("[0-9][0-9]_*.ipynb"))
+SOURCES = release.notebooks_in(ROOT / "solutions")
 FIRST = next((p for p in SOURCES if p.name.startswith("01_")), None)  # the first with exercises
 RUN_ON = "raises-exception"  # JupyterLab's Run All (and nbclient) go on past such a cell
 # What a student is shown for something not done yet: the lines of ExerciseNotDone.
