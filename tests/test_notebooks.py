@@ -15,6 +15,7 @@ from nbgrader import utils
 
 from autograder import release
 from autograder.notebooks import execute
+from nnlib._exercises import VALIDATE_WIDTH
 
 ROOT = Path(__file__).resolve().parent.parent
 SOURCES = release.notebooks_in(ROOT / "solutions")
@@ -223,7 +224,8 @@ def test_run_all_on_a_fresh_student_notebook(path):
         if kinds["earlier"]:
             exercise, named = kinds["earlier"].group(1, 2)
             assert exercise == named and int(named) < number(path), text
-        assert all(len(line) <= 83 for line in text.splitlines()), "nbgrader cuts longer lines"
+        assert all(len(line) <= VALIDATE_WIDTH for line in text.splitlines()), (
+            "nbgrader cuts longer lines")
     tests = [cell for cell in code if utils.is_grade(cell) and not utils.is_solution(cell)]
     scores = [utils.determine_grade(cell, logging.getLogger())[0] for cell in tests]
     assert scores == [0] * len(tests)

@@ -10,6 +10,7 @@ import pytest
 from libraries import released_library
 
 from autograder import release
+from nnlib._exercises import VALIDATE_WIDTH
 from nnlib.activations import ACTIVATIONS
 from nnlib.autograd import Graph
 from nnlib.losses import LOSSES
@@ -150,7 +151,7 @@ def test_every_stub_raises_naming_its_exercise(module, function, label, tmp_path
     one = f"{exercise} is not done yet: implement `{function}` in nnlib/{module}.py."
     two = f"{exercise} is not done yet.\nImplement `{function}` in nnlib/{module}.py."
     shown = "\n".join(raised.value._render_traceback_())  # what IPython shows
-    assert shown == (one if len(one) <= 83 else two)  # nbgrader's Validate cuts at 83
+    assert shown == (one if len(one) <= VALIDATE_WIDTH else two)  # what Validate shows whole
 
 
 def test_an_earlier_notebooks_stub_says_this_notebook_needs_it(tmp_path):

@@ -1,6 +1,5 @@
 """Explorers for notebook 05: a tiny network's computational graph, and the cost of backprop."""
 
-import contextlib
 import functools
 import time
 
@@ -9,7 +8,15 @@ from ipywidgets import Dropdown
 from matplotlib.patches import Circle
 
 from .. import backprop, network
-from ._explorer import FIGURE_WIDTH, Explorer, artists, missing_function, slider, static
+from ._explorer import (
+    FIGURE_WIDTH,
+    Explorer,
+    artists,
+    missing_function,
+    one_blas_thread,
+    slider,
+    static,
+)
 
 # ---------------------------------------------------------------- the computational graph
 
@@ -263,7 +270,7 @@ def measure_complexity(vary="width", widths=WIDTHS, depths=DEPTHS, fixed_depth=3
     backward = np.full(len(sizes), np.inf)
     # sweep over all sizes `repeats` times and keep each size's best time, so that a
     # moment of load on the machine spoils one run of a few sizes, not a whole size
-    with _one_thread():
+    with one_blas_thread():
         for _ in range(repeats):
             for i, (X, Y, weights, biases, names) in enumerate(problems):
                 forward[i] = min(forward[i], _time(network.forward_pass, X, weights, biases,
@@ -275,20 +282,6 @@ def measure_complexity(vary="width", widths=WIDTHS, depths=DEPTHS, fixed_depth=3
                 backward=backward, forward_fit=_fit(cost, forward) * cost,
                 backward_fit=_fit(cost, backward) * cost, ratio=backward / forward)
 
-
-def _one_thread():
-    """Run numpy's matrix products on one thread while timing.
-
-    The times then count operations, not how well the products are spread over
-    cores, and they stay short on a busy machine, where competing threads can
-    make a product many times slower. Without threadpoolctl (installed with
-    scikit-learn), nothing changes.
-    """
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:
-        return contextlib.nullcontext()
-    return threadpool_limits(limits=1, user_api="blas")
 
 
 def _time(function, *args):

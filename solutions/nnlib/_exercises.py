@@ -21,7 +21,7 @@ from pathlib import Path
 
 _LABEL = re.compile(r"Exercise (\d+)\.\d+: implement (\w+)")
 # nbgrader's Validate cuts lines at 83 characters; a longer message takes two lines.
-_WIDTH = 83
+VALIDATE_WIDTH = 83
 _current = {"notebook": None}
 
 
@@ -61,7 +61,9 @@ class ExerciseNotDone(NotImplementedError):
         if current is not None and int(number) != current:
             head = f"{exercise} (notebook {int(number)}) is not done yet; this notebook needs it"
         one_line = f"{head}: implement `{function}`{where}."
-        return one_line if len(one_line) <= _WIDTH else f"{head}.\nImplement `{function}`{where}."
+        if len(one_line) <= VALIDATE_WIDTH:
+            return one_line
+        return f"{head}.\nImplement `{function}`{where}."
 
     def _render_traceback_(self):
         """What IPython shows instead of the traceback: the short message."""

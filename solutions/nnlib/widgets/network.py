@@ -7,7 +7,16 @@ import numpy as np
 from ipywidgets import Dropdown
 
 from .. import datasets, network
-from ._explorer import FIGURE_WIDTH, Explorer, artists, grid, missing_function, slider, static
+from ._explorer import (
+    FIGURE_WIDTH,
+    Explorer,
+    artists,
+    grid,
+    missing_function,
+    round_up,
+    slider,
+    static,
+)
 from .perceptron import LIMITS, boundary_line
 
 # ---------------------------------------------------------------- XOR by hand
@@ -213,20 +222,13 @@ def init_view(method="xavier", activation="tanh", depth=10, width=100, n_samples
                                           n_samples, seed)
     last = outputs[depth]
     # over a round range (1, 2 or 5 times a power of 10), so that the axis changes seldom
-    reach = _round_up(float(np.abs(last).max()))
+    reach = round_up(float(np.abs(last).max()))
     counts, edges = np.histogram(last, bins=HISTOGRAM_BINS,
                                  range=(0.0 if last.min() >= 0 else -reach, reach))
     return dict(layers=np.arange(depth + 1), spread=spread[:depth + 1], weight_std=weight_std,
                 last=last, counts=counts, edges=edges, method=method,
                 label=INIT_CHOICES[method], activation=activation, depth=depth)
 
-
-def _round_up(value):
-    """The smallest of 1, 2 or 5 times a power of 10 that is at least ``value`` (> 0)."""
-    if not value > 0:
-        return 1.0
-    power = 10.0 ** np.floor(np.log10(value))
-    return float(next(m * power for m in (1, 2, 5, 10) if m * power >= value * (1 - 1e-12)))
 
 
 @functools.lru_cache(maxsize=32)
@@ -275,7 +277,7 @@ def draw_init(axes, view):
                  f"{spread[-1]:.2g} after {_layers(view['depth'])}", fontsize="medium")
     counts, edges = view["counts"], view["edges"]
     artists(hist)["bars"].set_data(counts, edges)
-    hist.set(xlim=(edges[0], edges[-1]), ylim=(0, _round_up(counts.max() * 1.05)))
+    hist.set(xlim=(edges[0], edges[-1]), ylim=(0, round_up(counts.max() * 1.05)))
     hist.set_title(f"the activations in layer {view['depth']}", fontsize="medium")
 
 

@@ -16,13 +16,16 @@ from ._explorer import (
     Stubs,
     artists,
     as_readout,
+    decision_boundary,
+    decision_shade,
     grid,
     log_slider,
     missing_function,
+    one_blas_thread,
+    round_up,
     slider,
     static,
 )
-from .backprop import _one_thread
 from .network import INIT_ACTIVATIONS
 from .training import (
     B_LIMITS,
@@ -34,9 +37,6 @@ from .training import (
     TEST_COLOUR,
     TRAINING_COLOUR,
     W_LIMITS,
-    _boundary,
-    _round_up,
-    _shade,
     loss_surface,
     surface_loss,
 )
@@ -245,7 +245,7 @@ def draw_race(axes, view):
         above = np.maximum(view["losses"][name] - view["minimum_loss"], LOSS_FLOOR / 10)
         made[f"{name} loss"].set_data(np.arange(len(path)), above)
         texts[i].set_text(_race_label(name, view))
-    curve.set_xlim(0, _round_up(max(view["steps"], 1)))  # round: the axis changes seldom
+    curve.set_xlim(0, round_up(max(view["steps"], 1)))  # round: the axis changes seldom
     title = f"{view['label']}, learning rate {as_readout(view['learning_rate'])}"
     if view["missing"] is not None:
         title += f"\n(needs {missing_function(view['missing'])})"
@@ -405,7 +405,7 @@ def _regularized(functions, l2, dropout, seed):
     data = _fit_data(seed)
     Y, Y_val = data["y"].reshape(-1, 1), data["y_val"].reshape(-1, 1)
     names = list(FIT_ACTIVATIONS)
-    with _one_thread():  # small products: one thread is fastest, on a busy machine by far
+    with one_blas_thread():  # small products: one thread is fastest, on a busy machine by far
         model = optimization.train_model(data["X"], Y, list(FIT_SIZES), names, loss=FIT_LOSS,
                                          seed=seed, l2=l2, dropout=dropout,
                                          validation=(data["X_val"], Y_val), **FIT_TRAINING)
@@ -456,8 +456,8 @@ def draw_regularization(axes, view):
     curve.set_title(f"{setting}\nat the end: training {view['train_loss']:.3f}, "
                     f"validation {view['validation_loss']:.3f} (gap {gap:.3f})",
                     fontsize="medium")
-    made["probability"].set_data(_shade(view["probability"]))
-    made["boundary"].set_segments(_boundary(view["xx"], view["yy"], view["probability"]))
+    made["probability"].set_data(decision_shade(view["probability"]))
+    made["boundary"].set_segments(decision_boundary(view["xx"], view["yy"], view["probability"]))
     ax.set_title(f"{view['accuracy']:.0%} right on training, "
                  f"{view['validation_accuracy']:.0%} on validation\n"
                  f"weights' norm {view['weight_norm']:.3g}", fontsize="medium")
@@ -481,7 +481,7 @@ def _make_regularization_artists(curve, ax, made):
     static(curve.legend(keys, ["training, with the L2 term (filled points)",
                                "validation (hollow points)", "lowest validation loss"],
                         loc="upper right", fontsize="small"))
-    made["probability"] = ax.imshow(_shade(np.full((2, 2), 0.5)), origin="lower",
+    made["probability"] = ax.imshow(decision_shade(np.full((2, 2), 0.5)), origin="lower",
                                     interpolation="bilinear", extent=(*FIT_LIMITS, *FIT_LIMITS))
     made["boundary"] = ax.add_collection(LineCollection([], colors="black", linewidths=1.5))
     ax.set(xlim=FIT_LIMITS, ylim=FIT_LIMITS, aspect="equal", xlabel="$x_1$", ylabel="$x_2$")

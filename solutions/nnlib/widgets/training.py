@@ -6,8 +6,6 @@ import functools
 import os
 import time
 
-import contourpy
-import matplotlib
 import matplotlib.pyplot as plt
 import numpy as np
 from ipywidgets import HTML, Button, Dropdown, HBox, Image, IntProgress, VBox
@@ -28,10 +26,13 @@ from ._explorer import (
     Explorer,
     artists,
     as_readout,
+    decision_boundary,
+    decision_shade,
     frame_png,
     grid,
     log_slider,
     missing_function,
+    round_up,
     slider,
     static,
 )
@@ -181,7 +182,7 @@ def draw_descent(axes, view):
     steps = np.arange(len(path))
     made["losses"].set_data(steps, view["losses"])
     losses = view["losses"]
-    curve.set_xlim(0, _round_up(max(view["steps"], 1)))  # round: the axis changes seldom
+    curve.set_xlim(0, round_up(max(view["steps"], 1)))  # round: the axis changes seldom
     final = losses[-1]
     if view["missing"] is not None:
         title = f"the path needs {missing_function(view['missing'])}"
@@ -193,11 +194,6 @@ def draw_descent(axes, view):
         title = f"loss {final:.4g} after {len(path) - 1} steps"
     ax.set_title(f"learning rate {as_readout(view['learning_rate'])}: {title}", fontsize="medium")
 
-
-def _round_up(count):
-    """The smallest of 1, 2 or 5 times a power of 10 that is at least ``count`` (>= 1)."""
-    power = 10 ** (len(str(int(count))) - 1)
-    return next(m * power for m in (1, 2, 5, 10) if m * power >= count)
 
 
 def descent_explorer(learning_rate=0.05, steps=30):
@@ -494,8 +490,8 @@ def draw_playground(axes, view):
         ax.set_title(f"{heading}\ntraining needs {missing_function(view['missing'])}",
                      fontsize="medium")
         return
-    made["probability"].set_data(_shade(probability))
-    made["boundary"].set_segments(_boundary(view["xx"], view["yy"], probability))
+    made["probability"].set_data(decision_shade(probability))
+    made["boundary"].set_segments(decision_boundary(view["xx"], view["yy"], probability))
     done = len(view["history"])
     if view["diverged"]:
         result = f"diverged in epoch {done + 1}: learning rate too large?"
@@ -505,24 +501,11 @@ def draw_playground(axes, view):
     ax.set_title(f"{heading}\n{result}", fontsize="medium")
 
 
-def _boundary(xx, yy, probability):
-    """The pieces of the line where ``probability`` crosses 0.5, as (K, 2) point arrays."""
-    return contourpy.contour_generator(xx, yy, probability).lines(0.5)
-
-
-def _shade(probability):
-    """The decision map's colours, ``(R, R, 3)`` bytes: blue for 0, red for 1, pale.
-
-    The colour map's colour mixed with 55 % white, opaque: it looks like the
-    colour at alpha 0.45 on the white figure, and draws in half the time.
-    """
-    colours = matplotlib.colormaps["RdBu_r"](probability)[..., :3]
-    return np.round(255.0 * (1.0 - 0.45 * (1.0 - colours))).astype(np.uint8)
 
 
 def _make_playground_artists(ax, curve, strip, made):
     """The playground's artists, made on the first draw and updated later."""
-    made["probability"] = ax.imshow(_shade(np.full((2, 2), 0.5)), origin="lower",
+    made["probability"] = ax.imshow(decision_shade(np.full((2, 2), 0.5)), origin="lower",
                                     interpolation="bilinear")
     # one collection per class, training points filled and test points hollow (two
     # collections draw faster than four)
