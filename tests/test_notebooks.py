@@ -406,3 +406,25 @@ def test_every_hidden_test_quotes_the_instruction_that_states_it(path):
             problems += [f"{meta['grade_id']}: {quote!r} is not in the instructions above it"
                          for quote in quotes if flat(quote) not in read]
     assert problems == [], "\n".join(problems)
+
+
+# ---------------------------------------------------------------- tables kept by hand
+
+README_ROW = re.compile(r"^\| `(\d\d_\w+)` \|", re.MULTILINE)
+PATH_ROW = re.compile(r"^\| (\d+)\. [^|]+ \|", re.MULTILINE)
+
+
+def test_the_readme_lists_every_notebook_in_course_order():
+    """Does the README's table for students have one row per notebook, in course order, and
+    no row for a notebook that does not exist?"""
+    listed = README_ROW.findall((ROOT / "README.md").read_text())
+    assert listed == [path.stem for path in SOURCES]
+
+
+def test_the_path_through_the_course_lists_every_notebook_after_the_introduction():
+    """Does the introduction's table of the path through the course number every notebook
+    after it, in order?"""
+    intro = "\n".join(cell.source for cell in nbformat.read(GLOSSARY, as_version=4).cells
+                      if cell.cell_type == "markdown")
+    numbers = [int(n) for n in PATH_ROW.findall(intro)]
+    assert numbers == [number(path) for path in SOURCES if number(path) > 0]
