@@ -15,7 +15,13 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ._checks import as_float_array, check_count, unknown_name_error
+from ._checks import (
+    as_float_array,
+    check_count,
+    check_fraction,
+    check_non_negative,
+    unknown_name_error,
+)
 
 __all__ = [
     "logic_gate",
@@ -91,7 +97,7 @@ def make_moons(n_samples=200, noise=0.1, seed=0):
         Class of each point, ``0.0`` or ``1.0``.
     """
     n_samples = check_count(n_samples, "n_samples")
-    noise = _check_noise(noise)
+    noise = check_non_negative(noise, "noise")
     seed = _check_seed(seed)
     from sklearn.datasets import make_moons as sk_make_moons  # imported here: sklearn is slow
 
@@ -124,7 +130,7 @@ def make_circles(n_samples=200, noise=0.05, factor=0.5, seed=0):
         Class of each point, ``0.0`` (outer) or ``1.0`` (inner).
     """
     n_samples = check_count(n_samples, "n_samples")
-    noise = _check_noise(noise)
+    noise = check_non_negative(noise, "noise")
     seed = _check_seed(seed)
     if isinstance(factor, bool) or not isinstance(factor, numbers.Real) or not 0.0 <= factor < 1.0:
         raise ValueError(f"factor must be a number in [0, 1), got {factor!r}")
@@ -164,7 +170,7 @@ def make_spirals(n_samples=200, noise=0.1, turns=1.5, seed=0):
         points and class 1 has ``N // 2``.
     """
     n_samples = check_count(n_samples, "n_samples")
-    noise = _check_noise(noise)
+    noise = check_non_negative(noise, "noise")
     seed = _check_seed(seed)
     if isinstance(turns, bool) or not isinstance(turns, numbers.Real) or not 0.0 < turns < np.inf:
         raise ValueError(f"turns must be a finite number > 0, got {turns!r}")
@@ -221,7 +227,7 @@ def make_curve(n_samples=100, kind="sine", noise=0.0, seed=0):
     if not isinstance(kind, str) or kind not in _CURVES:
         raise unknown_name_error("curve kind", kind, _CURVES)
     n_samples = check_count(n_samples, "n_samples")
-    noise = _check_noise(noise)
+    noise = check_non_negative(noise, "noise")
     seed = _check_seed(seed)
     X = np.linspace(-np.pi, np.pi, n_samples).reshape(-1, 1)
     Y = _CURVES[kind](X)
@@ -256,7 +262,7 @@ def load_digits(test_size=0.25, seed=0):
     y_test : ndarray of int64, shape (N_test,)
         Digit shown in each test image.
     """
-    test_size = _check_fraction(test_size, "test_size")
+    test_size = check_fraction(test_size, "test_size")
     seed = _check_seed(seed)
     X, y = _digit_images()
     return _stratified_split(X, y, test_size, seed)
@@ -306,8 +312,8 @@ def load_digits_split(validation_size=0.2, test_size=0.2, seed=0):
     ValueError
         If a fraction is outside ``(0, 1)``, or the two leave no training images.
     """
-    validation_size = _check_fraction(validation_size, "validation_size")
-    test_size = _check_fraction(test_size, "test_size")
+    validation_size = check_fraction(validation_size, "validation_size")
+    test_size = check_fraction(test_size, "test_size")
     if validation_size + test_size >= 1.0:
         raise ValueError(
             f"validation_size + test_size must be below 1 to leave images for training, got "
@@ -396,18 +402,6 @@ def _split_in_two(n_samples):
     return n_samples - n_samples // 2, n_samples // 2
 
 
-def _check_noise(noise):
-    """Return ``noise`` as a float, raising ``ValueError`` unless it is finite and ``>= 0``."""
-    if isinstance(noise, bool) or not isinstance(noise, numbers.Real) or not 0.0 <= noise < np.inf:
-        raise ValueError(f"noise must be a finite number >= 0, got {noise!r}")
-    return float(noise)
-
-
-def _check_fraction(value, name):
-    """Return ``value`` as a float, raising ``ValueError`` unless it is in ``(0, 1)``."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0.0 < value < 1.0:
-        raise ValueError(f"{name} must be a number strictly between 0 and 1, got {value!r}")
-    return float(value)
 
 
 def _check_seed(seed):

@@ -23,6 +23,8 @@ import numpy as np
 from ._checks import (
     as_float_array,
     check_count,
+    check_fraction,
+    check_non_negative,
     check_positive,
     check_same_shape,
     checked_run,
@@ -99,16 +101,6 @@ def _check_step(weights, biases, gradients, state, learning_rate):
     return dW, dB, state, check_positive(learning_rate, "learning_rate")
 
 
-def _check_fraction(value, name, low_open=False):
-    """``value`` as a float in [0, 1) (or (0, 1) when ``low_open``), else ``ValueError``."""
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.floating, np.integer)):
-        raise ValueError(f"{name} must be a number in [0, 1), got {value!r}")
-    value = float(value)
-    if not (0.0 < value < 1.0 if low_open else 0.0 <= value < 1.0):
-        bounds = "(0, 1)" if low_open else "[0, 1)"
-        raise ValueError(f"{name} must lie in {bounds}, got {value!r}")
-    return value
-
 
 # ---------------------------------------------------------------- optimizers
 
@@ -162,7 +154,7 @@ def momentum_update(weights, biases, gradients, state, learning_rate, momentum=0
     """
     dW, dB, state, learning_rate = _check_step(weights, biases, gradients, state,
                                                learning_rate)
-    momentum = _check_fraction(momentum, "momentum")
+    momentum = check_fraction(momentum, "momentum", zero_allowed=True)
     (vW, vB) = state.velocity
     # YOUR CODE HERE
     raise ExerciseNotDone("Exercise 8.1: implement momentum_update")
@@ -197,7 +189,7 @@ def rmsprop_update(weights, biases, gradients, state, learning_rate, decay=0.9, 
     """
     dW, dB, state, learning_rate = _check_step(weights, biases, gradients, state,
                                                learning_rate)
-    decay = _check_fraction(decay, "decay")
+    decay = check_fraction(decay, "decay", zero_allowed=True)
     eps = check_positive(eps, "eps")
     (sW, sB) = state.squares
     # YOUR CODE HERE
@@ -239,9 +231,10 @@ def adam_update(weights, biases, gradients, state, learning_rate, beta1=0.9, bet
     """
     dW, dB, state, learning_rate = _check_step(weights, biases, gradients, state,
                                                learning_rate)
-    beta1, beta2 = _check_fraction(beta1, "beta1"), _check_fraction(beta2, "beta2")
+    beta1 = check_fraction(beta1, "beta1", zero_allowed=True)
+    beta2 = check_fraction(beta2, "beta2", zero_allowed=True)
     eps = check_positive(eps, "eps")
-    weight_decay = _check_strength(weight_decay, "weight_decay")
+    weight_decay = check_non_negative(weight_decay, "weight_decay")
     (mW, mB), (vW, vB) = state.velocity, state.squares
     # YOUR CODE HERE
     raise ExerciseNotDone("Exercise 8.4: implement adam_update")
@@ -304,7 +297,7 @@ def step_schedule(step, base_rate, drop=0.5, every=10):
     """
     step = _check_step_number(step)
     base_rate = check_positive(base_rate, "base_rate")
-    drop = _check_fraction(drop, "drop", low_open=True)
+    drop = check_fraction(drop, "drop")
     every = check_count(every, "every")
     # YOUR CODE HERE
     raise ExerciseNotDone("Exercise 8.5: implement step_schedule")
@@ -357,13 +350,6 @@ def cosine_schedule(step, base_rate, total_steps, warmup_steps=0, final_rate=0.0
 # ---------------------------------------------------------------- L2 regularization
 
 
-def _check_strength(strength, name="strength"):
-    """``strength`` as a float, raising ``ValueError`` (naming it) unless finite and ``>= 0``."""
-    if isinstance(strength, bool) or not isinstance(strength, (int, float, np.number)) \
-            or not 0.0 <= strength < np.inf:
-        raise ValueError(f"{name} must be a finite number >= 0, got {strength!r}")
-    return float(strength)
-
 
 def l2_penalty(weights, strength):
     """The L2 term added to the loss: ``strength / 2`` times the sum of every weight squared.
@@ -387,7 +373,7 @@ def l2_penalty(weights, strength):
     ``0.05 * (1 + 4 + 9) = 0.7``.
     """
     weights = [as_float_array(W, f"weights[{i}]", ndim=2) for i, W in enumerate(weights)]
-    strength = _check_strength(strength)
+    strength = check_non_negative(strength, "strength")
     # YOUR CODE HERE
     raise ExerciseNotDone("Exercise 8.7: implement l2_penalty")
 
@@ -406,7 +392,7 @@ def l2_gradient(weights, strength):
         Entry ``i`` has the shape of ``weights[i]``; add it to ``dW[i]``.
     """
     weights = [as_float_array(W, f"weights[{i}]", ndim=2) for i, W in enumerate(weights)]
-    strength = _check_strength(strength)
+    strength = check_non_negative(strength, "strength")
     # YOUR CODE HERE
     raise ExerciseNotDone("Exercise 8.8: implement l2_gradient")
 
@@ -447,7 +433,7 @@ def dropout_forward(A, rate, seed=0, training=True):
         entry and ``1 / (1 - rate)`` for a kept one (all ones in evaluation mode).
     """
     A = as_float_array(A, "A", ndim=2)
-    rate = _check_fraction(rate, "rate")
+    rate = check_fraction(rate, "rate", zero_allowed=True)
     rng = np.random.default_rng(seed)
     # YOUR CODE HERE
     raise ExerciseNotDone("Exercise 8.10: implement dropout_forward")
@@ -535,7 +521,8 @@ def batchnorm_forward(Z, gamma, beta, running=None, training=True, momentum=0.9,
         if value.shape != Z.shape[1:]:
             raise ValueError(f"{name} has shape {value.shape} but Z has {Z.shape[1]} "
                              f"columns; it needs shape ({Z.shape[1]},)")
-    momentum, eps = _check_fraction(momentum, "momentum"), check_positive(eps, "eps")
+    momentum = check_fraction(momentum, "momentum", zero_allowed=True)
+    eps = check_positive(eps, "eps")
     if running is not None:
         try:
             mean, var = running
@@ -737,8 +724,8 @@ def train_model(X, Y, layer_sizes, activations, loss="mse", optimizer="sgd", lea
                          f"{', '.join(chosen.options) or 'none'}")
     learning_rate = check_positive(learning_rate, "learning_rate")
     epochs = check_count(epochs, "epochs")
-    l2 = _check_strength(l2, "l2")
-    dropout = _check_fraction(dropout, "dropout")
+    l2 = check_non_negative(l2, "l2")
+    dropout = check_fraction(dropout, "dropout", zero_allowed=True)
     if patience is not None:
         patience = check_count(patience, "patience")
         if validation is None:

@@ -91,6 +91,23 @@ def check_positive(value, name):
     return float(value)
 
 
+def check_non_negative(value, name):
+    """Return ``value`` as a float, raising ``ValueError`` unless it is finite and ``>= 0``."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0.0 <= value < np.inf:
+        raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
+    return float(value)
+
+
+def check_fraction(value, name, zero_allowed=False):
+    """Return ``value`` as a float, raising ``ValueError`` unless it lies in ``(0, 1)``, or in
+    ``[0, 1)`` when ``zero_allowed`` (a rate, a decay, a momentum)."""
+    number = not isinstance(value, bool) and isinstance(value, numbers.Real)
+    if not (number and (0.0 <= value if zero_allowed else 0.0 < value) and value < 1.0):
+        bounds = "in [0, 1)" if zero_allowed else "strictly between 0 and 1"
+        raise ValueError(f"{name} must be a number {bounds}, got {value!r}")
+    return float(value)
+
+
 # ---------------------------------------------------------------- checked once, at the door
 
 

@@ -23,6 +23,8 @@ import numpy as np
 from ._checks import (
     as_float_array,
     check_count,
+    check_fraction,
+    check_non_negative,
     check_positive,
     check_same_shape,
     checked_run,
@@ -98,16 +100,6 @@ def _check_step(weights, biases, gradients, state, learning_rate):
     return dW, dB, state, check_positive(learning_rate, "learning_rate")
 
 
-def _check_fraction(value, name, low_open=False):
-    """``value`` as a float in [0, 1) (or (0, 1) when ``low_open``), else ``ValueError``."""
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.floating, np.integer)):
-        raise ValueError(f"{name} must be a number in [0, 1), got {value!r}")
-    value = float(value)
-    if not (0.0 < value < 1.0 if low_open else 0.0 <= value < 1.0):
-        bounds = "(0, 1)" if low_open else "[0, 1)"
-        raise ValueError(f"{name} must lie in {bounds}, got {value!r}")
-    return value
-
 
 # ---------------------------------------------------------------- optimizers
 
@@ -161,7 +153,7 @@ def momentum_update(weights, biases, gradients, state, learning_rate, momentum=0
     """
     dW, dB, state, learning_rate = _check_step(weights, biases, gradients, state,
                                                learning_rate)
-    momentum = _check_fraction(momentum, "momentum")
+    momentum = check_fraction(momentum, "momentum", zero_allowed=True)
     (vW, vB) = state.velocity
     ### BEGIN SOLUTION Exercise 8.1: implement momentum_update
     vW = [momentum * v + g for v, g in zip(vW, dW)]
@@ -202,7 +194,7 @@ def rmsprop_update(weights, biases, gradients, state, learning_rate, decay=0.9, 
     """
     dW, dB, state, learning_rate = _check_step(weights, biases, gradients, state,
                                                learning_rate)
-    decay = _check_fraction(decay, "decay")
+    decay = check_fraction(decay, "decay", zero_allowed=True)
     eps = check_positive(eps, "eps")
     (sW, sB) = state.squares
     ### BEGIN SOLUTION Exercise 8.3: implement rmsprop_update
@@ -251,9 +243,10 @@ def adam_update(weights, biases, gradients, state, learning_rate, beta1=0.9, bet
     """
     dW, dB, state, learning_rate = _check_step(weights, biases, gradients, state,
                                                learning_rate)
-    beta1, beta2 = _check_fraction(beta1, "beta1"), _check_fraction(beta2, "beta2")
+    beta1 = check_fraction(beta1, "beta1", zero_allowed=True)
+    beta2 = check_fraction(beta2, "beta2", zero_allowed=True)
     eps = check_positive(eps, "eps")
-    weight_decay = _check_strength(weight_decay, "weight_decay")
+    weight_decay = check_non_negative(weight_decay, "weight_decay")
     (mW, mB), (vW, vB) = state.velocity, state.squares
     ### BEGIN SOLUTION Exercise 8.4: implement adam_update
     t = state.step + 1
@@ -329,7 +322,7 @@ def step_schedule(step, base_rate, drop=0.5, every=10):
     """
     step = _check_step_number(step)
     base_rate = check_positive(base_rate, "base_rate")
-    drop = _check_fraction(drop, "drop", low_open=True)
+    drop = check_fraction(drop, "drop")
     every = check_count(every, "every")
     ### BEGIN SOLUTION Exercise 8.5: implement step_schedule
     return base_rate * drop ** (step // every)
@@ -387,13 +380,6 @@ def cosine_schedule(step, base_rate, total_steps, warmup_steps=0, final_rate=0.0
 # ---------------------------------------------------------------- L2 regularization
 
 
-def _check_strength(strength, name="strength"):
-    """``strength`` as a float, raising ``ValueError`` (naming it) unless finite and ``>= 0``."""
-    if isinstance(strength, bool) or not isinstance(strength, (int, float, np.number)) \
-            or not 0.0 <= strength < np.inf:
-        raise ValueError(f"{name} must be a finite number >= 0, got {strength!r}")
-    return float(strength)
-
 
 def l2_penalty(weights, strength):
     """The L2 term added to the loss: ``strength / 2`` times the sum of every weight squared.
@@ -417,7 +403,7 @@ def l2_penalty(weights, strength):
     ``0.05 * (1 + 4 + 9) = 0.7``.
     """
     weights = [as_float_array(W, f"weights[{i}]", ndim=2) for i, W in enumerate(weights)]
-    strength = _check_strength(strength)
+    strength = check_non_negative(strength, "strength")
     ### BEGIN SOLUTION Exercise 8.7: implement l2_penalty
     return float(strength / 2.0 * sum(np.sum(W ** 2) for W in weights))
     ### END SOLUTION
@@ -437,7 +423,7 @@ def l2_gradient(weights, strength):
         Entry ``i`` has the shape of ``weights[i]``; add it to ``dW[i]``.
     """
     weights = [as_float_array(W, f"weights[{i}]", ndim=2) for i, W in enumerate(weights)]
-    strength = _check_strength(strength)
+    strength = check_non_negative(strength, "strength")
     ### BEGIN SOLUTION Exercise 8.8: implement l2_gradient
     return [strength * W for W in weights]
     ### END SOLUTION
@@ -479,7 +465,7 @@ def dropout_forward(A, rate, seed=0, training=True):
         entry and ``1 / (1 - rate)`` for a kept one (all ones in evaluation mode).
     """
     A = as_float_array(A, "A", ndim=2)
-    rate = _check_fraction(rate, "rate")
+    rate = check_fraction(rate, "rate", zero_allowed=True)
     rng = np.random.default_rng(seed)
     ### BEGIN SOLUTION Exercise 8.10: implement dropout_forward
     if not training:
@@ -572,7 +558,8 @@ def batchnorm_forward(Z, gamma, beta, running=None, training=True, momentum=0.9,
         if value.shape != Z.shape[1:]:
             raise ValueError(f"{name} has shape {value.shape} but Z has {Z.shape[1]} "
                              f"columns; it needs shape ({Z.shape[1]},)")
-    momentum, eps = _check_fraction(momentum, "momentum"), check_positive(eps, "eps")
+    momentum = check_fraction(momentum, "momentum", zero_allowed=True)
+    eps = check_positive(eps, "eps")
     if running is not None:
         try:
             mean, var = running
@@ -797,8 +784,8 @@ def train_model(X, Y, layer_sizes, activations, loss="mse", optimizer="sgd", lea
                          f"{', '.join(chosen.options) or 'none'}")
     learning_rate = check_positive(learning_rate, "learning_rate")
     epochs = check_count(epochs, "epochs")
-    l2 = _check_strength(l2, "l2")
-    dropout = _check_fraction(dropout, "dropout")
+    l2 = check_non_negative(l2, "l2")
+    dropout = check_fraction(dropout, "dropout", zero_allowed=True)
     if patience is not None:
         patience = check_count(patience, "patience")
         if validation is None:
