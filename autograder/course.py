@@ -241,7 +241,7 @@ def register_assignments(course_dir, names):
     """Make the course's gradebook know the assignments ``names`` (their notebooks and
     graded cells, as nbgrader's ``generate_assignment`` records them), leaving ``release/``
     as it was: the students have that one. For a course given a new, empty database, and
-    for the cluster's grading bundle (``cluster.prepare``).
+    for the grading bundle (``task.prepare``).
 
     Raises
     ------

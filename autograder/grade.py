@@ -1,7 +1,9 @@
 """Autograde every submission of a course: in parallel, resumable, nothing lost.
 
-Each submission (one student, one assignment) is a *job*, graded by a pipeline of
-small steps (``STEPS``), each a function of the ``Job``:
+Each submission (one student, one assignment) is a *job*. It is read once, here
+(``examined``), and graded by one task (``task.grade_task``) in a scratch copy of the
+course's grading bundle, through a pipeline of small steps (``STEPS``), each a function of
+the ``Job``:
 
 1. ``stage``: intake stages only the files a student submits and reports problems;
 2. ``autograde``: nbgrader's ``Autograde`` runs the visible tests in the sandboxed
@@ -11,16 +13,15 @@ small steps (``STEPS``), each a function of the ``Job``:
    (``trusted``);
 4. ``combine``: a cell keeps its points only when both verdicts pass; disagreement on
    the visible part is flagged as tampering;
-5. ``flag``: kernel deaths, timeouts and the sandbox's reports become flags;
-6. ``record``: the score the gradebook now holds goes into the outcome.
+5. ``flag``: kernel deaths, timeouts and the sandbox's reports become flags.
 
-A step that fails stops the job, which is recorded as failed; if nbgrader had already
-scored it, those scores are revoked (``revoke_scores``), since no trusted verdict
-confirmed them. The outcome is written to
-``autograder_work/results/<assignment>/<student>.json``.
+The task returns a plain ``task.Result``, which this process records (``record.record``):
+the gradebook, then the autograded notebooks, then the outcome in
+``autograder_work/results/<assignment>/<student>.json``. A step that fails stops the job,
+which is recorded as failed and scores nothing: its scratch gradebook is thrown away.
 
-Jobs run in a pool of worker processes that import nbgrader once. A job that
-outlives its wall-clock limit has its worker killed (with its kernels) and is
+Tasks run in a pool of *grading processes* that import nbgrader once. A job that
+outlives its wall-clock limit has its grading process killed (with its kernels) and is
 recorded as failed. A job whose submission and settings have not changed
 since it was graded is skipped, so a killed run resumes where it stopped,
 and a second run changes nothing (a failed job is tried again, until it has failed
@@ -41,11 +42,11 @@ import warnings
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from . import sandbox
+from . import record, sandbox, task
 from .course import Course, load_api, load_config, open_gradebook
 from .enclosure import Enclosure, enclose, exhausted
 from .inert import check_name
-from .intake import fingerprint_files, read_submission, stage_submission
+from .intake import read_submission, stage_submission
 from .notebooks import single_threaded_blas
 from .preprocessors import (
     CELL_TIMEOUT,
@@ -154,8 +155,8 @@ def _refusal(assignment, student, reason):
 
 def fingerprint(folder, settings):
     """A hash of a submission (as intake reads it, links never followed) and the settings."""
-    return combined_fingerprint(fingerprint_files(folder, root=Path(folder).parent.parent),
-                                settings)
+    return combined_fingerprint(read_submission(folder, root=Path(folder).parent.parent)
+                                .fingerprint(), settings)
 
 
 def combined_fingerprint(files_digest, settings):
@@ -341,7 +342,6 @@ def autograde(job):
     if not result["success"]:
         job.outcome.status = "failed"
         job.outcome.problems.append("nbgrader could not grade it: " + _last_error(result))
-        revoke_scores(job.course.root, job.assignment, job.student)
         job.graded = False
 
 
@@ -471,15 +471,7 @@ def flag(job):
         outcome.flag(name, problem)
 
 
-def record(job):
-    """The submission's score as the gradebook now holds it."""
-    with job.gradebook() as gradebook:
-        gradebook.update_or_create_student(job.student)
-        submission = gradebook.update_or_create_submission(job.assignment, job.student)
-        job.outcome.score, job.outcome.max_score = submission.score, submission.max_score
-
-
-STEPS = (stage, autograde, verify, combine, flag, record)
+STEPS = (stage, autograde, verify, combine, flag)
 
 
 def grade_job(course_dir, assignment, student, settings, submission=None, digest=None):
@@ -510,8 +502,9 @@ def grade_job(course_dir, assignment, student, settings, submission=None, digest
         except OSError as error:
             outcome.status = "failed"
             outcome.problems.append(f"could not copy the autograded notebooks out: {error}")
-    if job.graded and not job.verified:
-        _revoke(job)
+    if job.graded and not job.verified and outcome.status == "graded":
+        outcome.status = "failed"
+        outcome.problems.append("no trusted verdict confirmed nbgrader's scores")
     outcome.seconds = round(time.perf_counter() - start, 2)
     return outcome
 
@@ -552,48 +545,6 @@ def replace_folder(folder, fill):
     partial.mkdir(parents=True, exist_ok=True)
     shutil.rmtree(folder, ignore_errors=True)
     partial.rename(folder)
-
-
-def _revoke(job):
-    try:
-        revoke_scores(job.course.root, job.assignment, job.student)
-    except Exception as error:
-        job.outcome.problems.append(f"could not revoke the unverified scores: {error}")
-    job.outcome.flag("unverified-scores-revoked",
-                     "no trusted verdict confirmed nbgrader's scores, so they were set to 0")
-    job.outcome.score = 0.0
-
-
-def revoke_scores(course_dir, assignment, student):
-    """Set every automatic score of a submission to 0 (nothing confirmed them).
-
-    If the gradebook cannot be changed, the submission is removed from it instead, so
-    that no export ever shows a score no trusted verdict confirmed.
-    """
-    from nbgrader.api import MissingEntry
-
-    with open_gradebook(course_dir) as gradebook:
-        try:
-            submission = gradebook.find_submission(assignment, student)
-        except MissingEntry:
-            return
-        try:
-            for notebook in submission.notebooks:
-                for grade in notebook.grades:
-                    if grade.auto_score is not None:
-                        grade.auto_score = 0.0
-            gradebook.db.commit()
-        except Exception:
-            gradebook.db.rollback()
-            gradebook.remove_submission(assignment, student)
-
-
-def _add_students(course_dir, students):
-    """Put every student in the gradebook first: two workers grading two assignments of a new
-    student would otherwise both try to add them, and one of them would fail."""
-    with open_gradebook(course_dir) as gradebook:
-        for student in sorted(students):
-            gradebook.update_or_create_student(student)
 
 
 def _last_error(result):
@@ -643,32 +594,34 @@ def quiet_gradebook():
     warnings.filterwarnings("ignore", category=SAWarning, module=r"nbgrader(\.|$)")
 
 
-def _worker(course_dir, settings, jobs, results):
-    """A worker process: grade jobs from the queue until it sends None."""
+def _grading_process(bundle, course_dir, settings, tasks, results):
+    """A grading process of the pool: run ``task.grade_task`` on each task from the queue,
+    until it sends None, and send back each ``task.Result``."""
     os.setpgrp()  # its own process group, so a watchdog can kill it with its kernels
     quiet_gradebook()
     _die_with_parent()
     single_threaded_blas()  # N kernels at once on N cores
     while True:
-        job = jobs.get()
-        if job is None:
+        item = tasks.get()
+        if item is None:
             return
+        assignment, student, submission, digest = item
+        job = (assignment, student)
         results.put(("start", job, time.monotonic()))
         # if the watchdog has to kill this job, the stack shows where it was stuck
-        stack = Path(course_dir) / WORK / "stuck" / job[0] / f"{job[1]}.txt"
+        stack = Path(course_dir) / WORK / "stuck" / assignment / f"{student}.txt"
         stack.parent.mkdir(parents=True, exist_ok=True)
         with open(stack, "w") as dump:
             faulthandler.dump_traceback_later(max(settings.job_limit() - 30, 1), file=dump)
-            outcome = grade_job(course_dir, *job, settings)
+            result = task.grade_task(bundle, assignment, student, submission, digest, settings)
             faulthandler.cancel_dump_traceback_later()
         if stack.stat().st_size == 0:
             stack.unlink()
-        save_outcome(course_dir, outcome)
-        results.put(("done", job, outcome))
+        results.put(("done", job, result))
 
 
 def _die_with_parent():
-    """Ask Linux to kill this worker if the grading run is killed (no orphan keeps grading)."""
+    """Ask Linux to kill this process if the grading run is killed (no orphan keeps grading)."""
     try:
         import ctypes
 
@@ -679,66 +632,65 @@ def _die_with_parent():
 
 
 class Pool:
-    """N worker processes with a watchdog on each job's wall-clock time."""
+    """N grading processes, with a watchdog on each task's wall-clock time."""
 
-    def __init__(self, course_dir, settings, workers):
-        self.course_dir, self.settings = course_dir, settings
+    def __init__(self, bundle, course_dir, settings, size):
+        self.args = (str(bundle), str(course_dir), settings)
+        self.settings = settings
         self.context = multiprocessing.get_context("spawn")
         self.results = self.context.Queue()
-        self.workers = {}  # process -> its job queue
-        for _ in range(workers):
+        self.processes = {}  # process -> its task queue
+        for _ in range(size):
             self._spawn()
 
     def _spawn(self):
-        jobs = self.context.Queue()
-        process = self.context.Process(target=_worker, daemon=True,
-                                       args=(self.course_dir, self.settings, jobs, self.results))
+        tasks = self.context.Queue()
+        process = self.context.Process(target=_grading_process, daemon=True,
+                                       args=(*self.args, tasks, self.results))
         process.start()
-        self.workers[process] = jobs
+        self.processes[process] = tasks
         return process
 
-    def run(self, todo, on_done):
-        """Grade every job in ``todo``; call ``on_done(outcome)`` as each finishes."""
-        todo = list(todo)
-        busy = {}  # process -> (job, start time or None)
+    def run(self, todo, on_result):
+        """Grade every task of the iterable ``todo`` (``(assignment, student, submission,
+        digest)``, taken from it only as a process is free); call ``on_result(result)`` with
+        each ``task.Result`` as it comes back, a failed one for a task whose process died or
+        ran out of time."""
+        todo = iter(todo)
+        busy = {}  # process -> (task, start time or None)
         hard_limit = self.settings.job_limit()
-        while todo or busy:
-            for process, jobs in list(self.workers.items()):
-                if process not in busy and todo:
-                    job = todo.pop(0)
-                    jobs.put(job)
-                    busy[process] = (job, None)
+        while True:
+            for process, tasks in list(self.processes.items()):
+                if process not in busy:
+                    item = next(todo, None)
+                    if item is not None:
+                        tasks.put(item)
+                        busy[process] = (item, None)
+            if not busy:
+                return
             try:
                 kind, job, payload = self.results.get(timeout=1)
             except queue.Empty:
                 kind = None
             if kind == "start":
                 process = self._owner(busy, job)
-                busy[process] = (job, payload)
+                busy[process] = (busy[process][0], payload)
             elif kind == "done":
                 del busy[self._owner(busy, job)]
-                on_done(payload)
-            for process, (job, started) in list(busy.items()):
+                on_result(payload)
+            for process, (item, started) in list(busy.items()):
                 overdue = started is not None and time.monotonic() - started > hard_limit
                 if overdue or not process.is_alive():
                     self._replace(process)
                     del busy[process]
                     reason = (f"grading took longer than {hard_limit} s and was stopped"
-                              if overdue else "the grading worker died")
-                    outcome = Outcome(job[0], job[1], "failed", problems=[reason],
-                                      flags=["grader-killed"], fingerprint=fingerprint(
-                                          Path(self.course_dir) / "submitted" / job[1] / job[0],
-                                          self.settings))
-                    try:  # it may have died between nbgrader's scores and their verification
-                        revoke_scores(self.course_dir, *job)
-                    except Exception as error:
-                        outcome.problems.append(f"could not revoke its scores: {error}")
-                    save_outcome(self.course_dir, outcome)
-                    on_done(outcome)
+                              if overdue else "the grading process died")
+                    assignment, student, _, digest = item
+                    on_result(task.failed(assignment, student, digest, "grader-killed", reason))
 
     @staticmethod
     def _owner(busy, job):
-        return next(p for p, (j, _) in busy.items() if j == tuple(job))
+        return next(p for p, (item, _) in busy.items() if tuple(item[:2]) == tuple(job))
 
     def _replace(self, process):
         try:
@@ -746,13 +698,13 @@ class Pool:
         except ProcessLookupError:
             pass
         process.join(5)
-        del self.workers[process]
+        del self.processes[process]
         self._spawn()
 
     def close(self):
-        for jobs in self.workers.values():
-            jobs.put(None)
-        for process in self.workers:
+        for tasks in self.processes.values():
+            tasks.put(None)
+        for process in self.processes:
             process.join(10)
             if process.is_alive():
                 try:
@@ -770,44 +722,66 @@ class Progress:
     def __init__(self, total, stream=sys.stderr):
         self.total, self.done, self.failed, self.stream = total, 0, 0, stream
         self.start = time.monotonic()
+        self.open = False  # a line is drawn, not yet ended
+
+    def skip(self):
+        """One job fewer to grade: its recorded outcome was current."""
+        self.total -= 1
 
     def update(self, outcome):
         self.done += 1
         self.failed += outcome.status != "graded"
         elapsed = time.monotonic() - self.start
-        left = elapsed / self.done * (self.total - self.done)
+        left = elapsed / self.done * max(self.total - self.done, 0)
         width = 30
-        bar = "#" * int(width * self.done / max(self.total, 1))
+        bar = "#" * int(width * min(self.done / max(self.total, 1), 1))
         self.stream.write(f"\r[{bar:<{width}}] {self.done}/{self.total} graded, "
                           f"{self.failed} failed, ~{left:.0f} s left ")
         self.stream.flush()
+        self.open = True
         if self.done == self.total:
+            self.close()
+
+    def close(self):
+        """End the line, if one is drawn."""
+        if self.open:
             self.stream.write("\n")
+            self.open = False
 
 
-def pending(course_dir, jobs, settings, force=False):
-    """Split ``jobs`` into the outcomes already recorded and current, and those to grade.
+def examined(course_dir, jobs, settings, force=False):
+    """For each job in ``jobs``, in order and one at a time: ``(job, Outcome)`` when its
+    recorded outcome is current, else ``(job, (submission, digest))``, the submission as
+    intake read it (``intake.Submission``) and its fingerprint: the one reading of it that
+    grading uses.
 
     A recorded outcome is current when the submission's files and the settings are those
     it was graded with, and it was graded, or it failed ``MAX_FAILURES`` times in a row
     (then it stays failed, and says so, until ``force`` grades it again).
-
-    Returns
-    -------
-    (dict, list)
-        ``{(assignment, student): Outcome}`` of the current ones, and the jobs to grade.
     """
-    outcomes, todo = {}, []
+    submitted = Path(course_dir) / "submitted"
     for job in jobs:
+        submission = read_submission(submitted / job[1] / job[0], root=submitted)
+        digest = combined_fingerprint(submission.fingerprint(), settings)
         recorded = load_outcome(course_dir, *job)
-        current = fingerprint(Path(course_dir) / "submitted" / job[1] / job[0], settings)
-        if recorded and recorded.fingerprint == current and not force and (
+        if recorded and recorded.fingerprint == digest and not force and (
                 recorded.status == "graded" or recorded.failures >= MAX_FAILURES):
             if recorded.status == "failed":
                 recorded.problems.append(
                     f"failed {recorded.failures} times in a row with these files and settings;"
                     " left alone (grade --force tries it again)")
-            outcomes[job] = recorded
+            yield job, recorded
+        else:
+            yield job, (submission, digest)
+
+
+def pending(course_dir, jobs, settings, force=False):
+    """``examined``, split: ``({(assignment, student): Outcome}`` of the current ones, and
+    the list of the jobs to grade)."""
+    outcomes, todo = {}, []
+    for job, found in examined(course_dir, jobs, settings, force):
+        if isinstance(found, Outcome):
+            outcomes[job] = found
         else:
             todo.append(job)
     return outcomes, todo
@@ -821,7 +795,7 @@ def grade_course(course_dir, workers=None, assignment=None, student=None,
     ----------
     course_dir : path-like
     workers : int, optional
-        Submissions graded at a time; the number of cores by default.
+        Submissions graded at a time (grading processes); the number of cores by default.
     assignment, student : str, optional
         Only these.
     settings : Settings, optional
@@ -841,19 +815,44 @@ def grade_course(course_dir, workers=None, assignment=None, student=None,
     settings = settings or Settings()
     Course(course_dir)  # a clear error now, rather than one per job
     jobs, refused = discover(course_dir, assignment, student)
-    outcomes, todo = pending(course_dir, jobs, settings, force)
-    if todo:
-        bar = Progress(len(todo)) if progress else None
+    outcomes = {}
 
-        def done(outcome):
+    def to_grade():
+        """The jobs to grade, each read as it is handed to a grading process."""
+        for job, found in examined(course_dir, jobs, settings, force):
+            if isinstance(found, Outcome):
+                outcomes[job] = found
+                skipped.append(job)
+            else:
+                yield (*job, *found)
+
+    skipped = []
+    todo = to_grade()
+    first = next(todo, None)
+    if first is not None:
+        bundle = task.prepare(course_dir, sorted({name for name, _ in jobs}))
+        bar = Progress(len(jobs)) if progress else None
+
+        def recorded(outcome):
             outcomes[(outcome.assignment, outcome.student)] = outcome
             if bar:
+                for _ in skipped:
+                    bar.skip()
+                skipped.clear()
                 bar.update(outcome)
 
-        _add_students(course_dir, {student for _, student in todo})
-        pool = Pool(course_dir, settings, min(workers or os.cpu_count() or 1, len(todo)))
-        try:
-            pool.run(todo, done)
-        finally:
-            pool.close()
+        size = min(workers or os.cpu_count() or 1, len(jobs))
+        with record.Recorders(course_dir) as recording:
+            pool = Pool(bundle, course_dir, settings, size)
+            try:
+                pool.run(_chain(first, todo), lambda result: recording.submit(result, recorded))
+            finally:
+                pool.close()
+        if bar:
+            bar.close()
     return [outcomes[job] for job in jobs] + refused
+
+
+def _chain(first, rest):
+    yield first
+    yield from rest

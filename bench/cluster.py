@@ -7,7 +7,7 @@ is graded in fresh copies of one course: by ``python -m autograder grade --worke
 ``cluster.grade_on_cluster`` on a ``LocalCluster`` of W single-threaded worker processes, for
 each W. Recording: one graded result is recorded again for many students, into SQLite and
 into PostgreSQL (a throw-away server, ``tests/postgres.py``) by one process and by
-several (``cluster.Recorders``). A hung submission: a library that loops forever on import,
+several (``record.Recorders``). A hung submission: a library that loops forever on import,
 ignoring SIGINT, graded at the default cell timeout. The estimate takes the cluster's
 measured core-seconds per notebook, the scheduler's measured overhead per task and the
 fastest measured recording, and assumes 100 workers of this machine's speed; the three
@@ -30,7 +30,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))  # tests/postgres.py: a throw-away PostgreSQL server
 
-from autograder import cluster, course, grade, release  # noqa: E402
+from autograder import cluster, course, grade, record, release, task  # noqa: E402
 from autograder.course import build_course  # noqa: E402
 from autograder.intake import read_submission  # noqa: E402
 from autograder.settings import Settings  # noqa: E402
@@ -72,24 +72,22 @@ def graded_on_cluster(course_dir, workers):
 
 def one_result(course_dir, assignment, student):
     """A graded result of ``student``, as a worker returns it (graded here, not on Dask)."""
-    bundle = cluster.prepare(course_dir, [assignment])
+    bundle = task.prepare(course_dir, [assignment])
     submission = read_submission(course_dir / "submitted" / student / assignment,
                                  root=course_dir / "submitted")
-    return cluster.grade_remote(("path", str(bundle)), assignment, student, submission,
-                                "bench", Settings())
+    return task.grade_task(bundle, assignment, student, submission, "bench", Settings())
 
 
 def recording_seconds(course_dir, result, recorders, count=RECORDED):
     """Seconds per result to record ``count`` copies of ``result`` (for new students)."""
     students = [f"recorded-{index:03d}" for index in range(count + 1)]
-    grade._add_students(course_dir, set(students))
 
     def submit(student):
         one = copy.deepcopy(result)
-        one["outcome"]["student"] = student
+        one.outcome.student = student
         recording.submit(one, lambda outcome: None)
 
-    with cluster.Recorders(course_dir, recorders) as recording:
+    with record.Recorders(course_dir, recorders) as recording:
         submit(students[0])  # the recorder processes started, their sessions open
         recording.wait()
         start = time.perf_counter()
@@ -118,7 +116,7 @@ def recording_rows(base, tmp, result):
             if database == "PostgreSQL":
                 (folder / "gradebook.db").unlink()
                 course.write_config(folder, db_url=server.database())
-                course.register_assignments(folder, [result["outcome"]["assignment"]])
+                course.register_assignments(folder, [result.outcome.assignment])
             measured[(database, recorders)] = recording_seconds(folder, result, recorders)
     finally:
         if server:

@@ -8,7 +8,7 @@ cell. Here: a second run grades nothing, and a worker killed mid-task loses noth
 
 import pytest
 
-from autograder import cluster, course, grade
+from autograder import cluster, course, grade, record, task
 from autograder.__main__ import main
 
 distributed = pytest.importorskip("distributed")
@@ -143,21 +143,20 @@ def test_results_recorded_by_several_processes_are_each_recorded_once(graded_on_
 
     remote, outcomes, _ = graded_on_cluster
     expected = {o.student: o.score for o in outcomes}["complete"]
-    bundle = cluster.prepare(remote, [ASSIGNMENT])
+    bundle = task.prepare(remote, [ASSIGNMENT])
     submission = read_submission(remote / "submitted" / "complete" / ASSIGNMENT,
                                  root=remote / "submitted")
     result = cluster.grade_remote(("path", str(bundle)), ASSIGNMENT, "complete", submission,
                                   "digest", SETTINGS)
     copies = [f"recorded-{index}" for index in range(6)]
-    grade._add_students(remote, set(copies))
     recorded = []
-    with cluster.Recorders(remote, 3) as recorders:
+    with record.Recorders(remote, 3) as recorders:
         assert recorders.pool is not None
         for index, student in enumerate(copies):
             one = copy.deepcopy(result)
-            one["outcome"]["student"] = student
+            one.outcome.student = student
             if index == 2:
-                one["ends-its-recorder"] = EndsItsProcess()
+                one.ends_its_recorder = EndsItsProcess()
             recorders.submit(one, recorded.append)
     assert recorders.gradebook is not None, "after its recorder died, nothing was recorded here"
     assert sorted(o.student for o in recorded) == copies
@@ -190,7 +189,6 @@ def stuck(*args, **kwargs):
     time.sleep(600)
 
 grade.grade_job = stuck
-grade._add_students = lambda *args: None
 cluster.unpacked = lambda bundle: {str(tmp_path)!r}
 cluster.grade_remote(("path", {str(tmp_path)!r}), "a", "s", None, "d", Quick())
 """

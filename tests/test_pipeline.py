@@ -12,7 +12,8 @@ import nbformat
 import pytest
 from test_grading import ASSIGNMENT, AUTO, MAX, NOTEBOOK, SETTINGS, make_submission
 
-from autograder import course, grade, settings
+from autograder import course, grade, record, settings, task
+from autograder.intake import read_submission
 from autograder.preprocessors import (
     HIDDEN_FAILED,
     KERNEL_DIED,
@@ -156,34 +157,59 @@ def test_a_job_that_keeps_failing_is_left_alone_until_forced(course_dir):
     assert grade.pending(course_dir, [key], SETTINGS) == ({}, [key])
 
 
-def test_record_reads_the_score_the_gradebook_holds(course_dir):
-    """Does record take score and maximum from the gradebook?"""
-    job = autograded(course_dir)
-    grade.record(job)
-    assert (job.outcome.score, job.outcome.max_score) == (AUTO, MAX)
+def graded_result(course_dir, student, steps):
+    """The ``task.Result`` of grading ``student``'s submission through ``steps`` in a scratch
+    copy of the course's bundle (as every executor does)."""
+    submitted = course_dir / "submitted"
+    submission = read_submission(submitted / student / ASSIGNMENT, root=submitted)
+    digest = grade.combined_fingerprint(submission.fingerprint(), SETTINGS)
+    bundle = task.prepare(course_dir, [ASSIGNMENT])
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(grade, "STEPS", steps)
+        return task.grade_task(bundle, ASSIGNMENT, student, submission, digest, SETTINGS)
 
 
-def test_revoke_scores_sets_every_automatic_score_to_zero(course_dir):
-    """Does revoking leave no automatic point of the submission?"""
-    job = autograded(course_dir)
-    grade.revoke_scores(course_dir, ASSIGNMENT, job.student)
-    assert auto_scores(job) == dict.fromkeys(CELLS, 0)
+def course_scores(course_dir, student):
+    with course.open_gradebook(course_dir) as gradebook:
+        submission = gradebook.find_submission(ASSIGNMENT, student)
+        return submission.score, {g.name: g.auto_score for nb in submission.notebooks
+                                  for g in nb.grades if g.name in CELLS}
 
 
-def test_a_step_that_fails_after_nbgrader_revokes_its_scores(course_dir, monkeypatch):
-    """When a step after autograde raises, is the job failed, flagged and its score 0?"""
+def test_a_task_touches_nothing_of_the_course_and_record_writes_it(course_dir):
+    """Does a task grade in a scratch copy (the course's gradebook, autograded folder and
+    results untouched) and return a plain result that ``record`` writes: the gradebook's
+    scores, the autograded notebook, then the outcome with the score?"""
+    job = job_for(course_dir)
+    result = graded_result(course_dir, job.student, grade.STEPS)
+    assert result.outcome.status == "graded", result.outcome.problems
+    assert not job.published.exists()
+    assert grade.load_outcome(course_dir, ASSIGNMENT, job.student) is None
+    with course.open_gradebook(course_dir) as gradebook:
+        assert job.student not in {s.id for s in gradebook.students}
+    assert NOTEBOOK in result.autograded
+    outcome = record.record(course_dir, result)
+    assert (outcome.score, outcome.max_score) == (AUTO, MAX)
+    assert course_scores(course_dir, job.student) == (AUTO, CELLS)
+    assert (job.published / NOTEBOOK).read_bytes() == result.autograded[NOTEBOOK]
+    assert grade.load_outcome(course_dir, ASSIGNMENT, job.student).score == AUTO
+
+
+def test_a_step_that_fails_after_nbgrader_scores_nothing(course_dir):
+    """When a step after autograde raises, is the job failed, the problem named, and does the
+    course's gradebook hold 0 for it, even where an earlier grading scored it?"""
     def broken(job):
         raise RuntimeError("the trusted run fell over")
 
-    monkeypatch.setattr(grade, "STEPS", (grade.stage, grade.autograde, broken, grade.record))
     job = job_for(course_dir)
-    outcome = grade.grade_job(course_dir, ASSIGNMENT, job.student, SETTINGS)
-    assert outcome.status == "failed" and "unverified-scores-revoked" in outcome.flags
-    assert any("broken" in p and "fell over" in p for p in outcome.problems)
-    job.config = course.load_config(course_dir)
-    assert auto_scores(job) == dict.fromkeys(CELLS, 0)
-    with job.gradebook() as gradebook:
-        assert gradebook.find_submission(ASSIGNMENT, job.student).score == 0
+    record.record(course_dir, graded_result(course_dir, job.student, grade.STEPS))
+    assert course_scores(course_dir, job.student)[0] == AUTO
+    result = graded_result(course_dir, job.student, (grade.stage, grade.autograde, broken))
+    assert result.outcome.status == "failed" and result.gradebook is None
+    assert any("broken" in p and "fell over" in p for p in result.outcome.problems)
+    outcome = record.record(course_dir, result)
+    assert outcome.score == 0
+    assert course_scores(course_dir, job.student) == (0, dict.fromkeys(CELLS, 0))
 
 
 def test_every_setting_has_its_option():
