@@ -21,7 +21,7 @@ hub stop [--dir DIR]
     Start a JupyterHub on this machine (as root, loopback only) for a class: Unix
     accounts, a shared exchange, the course in the instructor's home; stop it and
     remove all it made. See the README, "Running a class on JupyterHub".
-grade DIR [--workers N | --scheduler ADDRESS [--shared-course] [--recorders N]]
+grade DIR [--parallel N | --scheduler ADDRESS [--shared-course] [--recorders N]]
           [--assignment A] [--student S] [-o PATH] [--cell-timeout S ...]
     Autograde every submission under DIR/submitted (only what changed since
     the last run), then write DIR/grades.csv (nbgrader's export format),
@@ -33,6 +33,11 @@ feedback DIR [--assignment A] [--student S]
 execute [NOTEBOOK ...]
     Re-run the master notebooks in solutions/ (all by default) and save them
     with their outputs, printing the time each took.
+renumber
+    Number each master notebook's exercises and questions 1, 2, 3... in the order
+    of their headings, and rewrite every reference to them (the library's solution
+    regions, links, tests, the README); then run `release`. To insert an exercise,
+    write its heading (any number) and its solution region, then renumber.
 """
 
 import argparse
@@ -53,6 +58,7 @@ def main(argv=None):
                                 help="only report whether the student copy is stale")
     execute_parser = commands.add_parser("execute", help="re-run and save master notebooks")
     execute_parser.add_argument("notebooks", nargs="*", help="default: solutions/NN_*.ipynb")
+    commands.add_parser("renumber", help="number the exercises in heading order")
     course_parser = commands.add_parser("course", help="build an nbgrader course directory")
     course_parser.add_argument("directory", type=Path)
     course_parser.add_argument("--solutions", type=Path, default=release.SOURCE_NOTEBOOKS,
@@ -68,8 +74,9 @@ def main(argv=None):
                                "\"\" goes back to DIR/exchange)")
     grade_parser = commands.add_parser("grade", help="autograde the submissions of a course")
     grade_parser.add_argument("directory", type=Path)
-    grade_parser.add_argument("--workers", type=int, default=None,
-                              help="submissions graded at a time (default: number of cores)")
+    grade_parser.add_argument("--parallel", type=int, default=None, metavar="N",
+                              help="submissions graded at a time, each by a grading process "
+                              "of its own (default: number of cores)")
     grade_parser.add_argument("--assignment", help="only this assignment")
     grade_parser.add_argument("--student", help="only this student")
     settings.add_options(grade_parser)
@@ -79,7 +86,8 @@ def main(argv=None):
                               help="where to write grades.csv (default DIR/grades.csv)")
     grade_parser.add_argument("--scheduler", metavar="ADDRESS",
                               help="grade on the Dask cluster whose scheduler listens there "
-                              "(e.g. tcp://10.0.0.5:8786); --workers is then unused")
+                              "(e.g. tcp://10.0.0.5:8786); --parallel is then unused: "
+                              "the cluster's Dask workers grade")
     grade_parser.add_argument("--recorders", type=int, default=1, metavar="N",
                               help="with --scheduler and a gradebook on a database server: "
                               "processes recording results at once (default 1)")
@@ -114,14 +122,26 @@ def run(args):
 
     if args.command == "release":
         if args.check:
+            from . import exercises
+
             stale = [f"nnlib/{path}" for path in release.stale_files()]
             stale += [f"notebooks/{name}" for name in release.stale_notebooks()]
             for path in stale:
                 print(f"stale: {path}")
             print("student copy is up to date" if not stale else "run `make release`")
-            return 1 if stale else 0
+            disagree = exercises.problems()
+            for problem in disagree:
+                print(f"exercises: {problem}")
+            return 1 if stale or disagree else 0
         for path in release.release_library() + release.release_notebooks():
             print(f"wrote {path.relative_to(release.ROOT)}")
+    elif args.command == "renumber":
+        from . import exercises
+
+        changed = exercises.renumber()
+        for path in changed:
+            print(f"renumbered {path}")
+        print("run `make release`" if changed else "the exercises are numbered in order")
     elif args.command == "course":
         start = time.monotonic()
         print(f"building {len(course.assignments(args.solutions))} assignments in "
@@ -147,7 +167,7 @@ def run(args):
                 settings.from_options(args), force=args.force, shared=args.shared_course,
                 recorders=args.recorders)
         else:
-            outcomes = grade.grade_course(args.directory, args.workers, args.assignment,
+            outcomes = grade.grade_course(args.directory, args.parallel, args.assignment,
                                           args.student, settings.from_options(args),
                                           force=args.force)
         grades = report.export_grades(args.directory,

@@ -787,15 +787,16 @@ def pending(course_dir, jobs, settings, force=False):
     return outcomes, todo
 
 
-def grade_course(course_dir, workers=None, assignment=None, student=None,
+def grade_course(course_dir, parallel=None, assignment=None, student=None,
                  settings=None, force=False, progress=True):
     """Grade every submission under ``course_dir/submitted`` that needs it.
 
     Parameters
     ----------
     course_dir : path-like
-    workers : int, optional
-        Submissions graded at a time (grading processes); the number of cores by default.
+    parallel : int, optional
+        Submissions graded at a time, each by a grading process of its own; the number of
+        cores by default.
     assignment, student : str, optional
         Only these.
     settings : Settings, optional
@@ -841,7 +842,7 @@ def grade_course(course_dir, workers=None, assignment=None, student=None,
                 skipped.clear()
                 bar.update(outcome)
 
-        size = min(workers or os.cpu_count() or 1, len(jobs))
+        size = min(parallel or os.cpu_count() or 1, len(jobs))
         with record.Recorders(course_dir) as recording:
             pool = Pool(bundle, course_dir, settings, size)
             try:

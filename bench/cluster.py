@@ -3,7 +3,7 @@ same number of processes; the time to record a result here; what a hung submissi
 and, on paper, the time 70,000 notebooks would take on 100 workers.
 
 One synthetic class (``bench/grading.make_class``: every student submits every assignment)
-is graded in fresh copies of one course: by ``python -m autograder grade --workers W`` and by
+is graded in fresh copies of one course: by ``python -m autograder grade --parallel W`` and by
 ``cluster.grade_on_cluster`` on a ``LocalCluster`` of W single-threaded worker processes, for
 each W. Recording: one graded result is recorded again for many students, into SQLite and
 into PostgreSQL (a throw-away server, ``tests/postgres.py``) by one process and by
@@ -143,7 +143,7 @@ def hung_row(base, tmp):
     (submission / "nnlib" / f"{module}.py").write_text(HANGS_ON_IMPORT)
     settings = Settings()
     start = time.perf_counter()
-    [outcome] = grade.grade_course(folder, workers=1, assignment=name,
+    [outcome] = grade.grade_course(folder, parallel=1, assignment=name,
                                    student="hangs-on-import", settings=settings, progress=False)
     seconds = time.perf_counter() - start
     limit = 3 * settings.cell_timeout
@@ -175,7 +175,7 @@ def results(tiny=False, students=2, worker_counts=(1, 2)):
             shutil.copytree(base, local_dir)
             shutil.copytree(base, remote_dir)
             local = grading.timed([sys.executable, "-m", "autograder", "grade", str(local_dir),
-                                   "--workers", str(workers)], ROOT)
+                                   "--parallel", str(workers)], ROOT)
             remote, overhead = graded_on_cluster(remote_dir, workers)
             agree = grading.scores(local_dir) == grading.scores(remote_dir)
             measured[workers] = (remote, overhead)

@@ -170,7 +170,7 @@ def compare_graders(students, workers):
         stock = sum(grading.timed([str(BIN / "nbgrader"), "autograde", name], stock_dir)
                     for name in names)
         ours = grading.timed([sys.executable, "-m", "autograder", "grade", str(ours_dir),
-                              "--workers", str(workers)], ROOT)
+                              "--parallel", str(workers)], ROOT)
         stock_scores, our_scores = grading.scores(stock_dir), grading.scores(ours_dir)
     differ = sorted(key for key in stock_scores if stock_scores[key] != our_scores.get(key))
     return stock, ours, students * len(names), differ, len(stock_scores)
@@ -192,7 +192,7 @@ def grading_rows(tiny=False, students=1, workers=2):
     note = (f"{students} student{'s' if students != 1 else ''} x {total // students} "
             f"assignments = {total} submissions; "
             f"stock {stock:.0f} s ({stock / total:.1f} s each), autograder {ours:.0f} s with "
-            f"{workers} workers, {load()}, sandbox: {mode}, trusted verdicts on; scores "
+            f"{workers} at a time, {load()}, sandbox: {mode}, trusted verdicts on; scores "
             + ("agree" if not differ else f"DIFFER in {len(differ)}: {differ[:3]}")
             + f" ({compared} compared)")
     if mode != "bubblewrap":
@@ -377,9 +377,10 @@ def main(argv=None):
     parser.add_argument("--students", type=int, default=1,
                         help="the synthetic class's size for grading (default 1: 7 submissions, "
                              "about 3 minutes; every third student leaves the module unwritten)")
-    parser.add_argument("--workers", type=int, default=2, help="the autograder's workers")
+    parser.add_argument("--parallel", type=int, default=2,
+                        help="submissions the autograder grades at a time (default 2)")
     args = parser.parse_args(argv)
-    rows = results(args.tiny, args.only, args.rounds, args.students, args.workers)
+    rows = results(args.tiny, args.only, args.rounds, args.students, args.parallel)
     print(report.markdown(rows))
     return rows
 

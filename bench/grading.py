@@ -7,7 +7,7 @@ honest), copies it, then grades one copy with stock nbgrader (one
 the other with the autograder. Prints both times, their ratio and whether the
 scores agree.
 
-    .venv/bin/python bench/grading.py --students 20 --workers 2
+    .venv/bin/python bench/grading.py --students 20 --parallel 2
 
 Not a test: timings on a shared machine are noisy, so compare them only within
 one run.
@@ -77,7 +77,7 @@ def timed(command, cwd):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--students", type=int, default=20)
-    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--parallel", type=int, default=2)
     args = parser.parse_args()
     single_threaded_blas()  # the same BLAS setting for both graders' kernels
     release.put_venv_on_path()
@@ -97,8 +97,8 @@ def main():
         print(f"stock nbgrader autograde, serial: {stock:7.1f} s "
               f"({stock / total:.2f} s per submission)")
         ours = timed([sys.executable, "-m", "autograder", "grade", str(ours_dir),
-                      "--workers", str(args.workers)], ROOT)
-        print(f"autograder grade, {args.workers} workers:  {ours:7.1f} s "
+                      "--parallel", str(args.parallel)], ROOT)
+        print(f"autograder grade, {args.parallel} at a time:  {ours:7.1f} s "
               f"({ours / total:.2f} s per submission)")
         print(f"ratio: {stock / ours:.2f}x faster")
 

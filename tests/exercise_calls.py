@@ -11,15 +11,17 @@ import sys
 import threading
 from pathlib import Path
 
-_LABEL = re.compile(r"BEGIN SOLUTION (Exercise \d+\.\d+): implement (\w+)")
 _seen = set()
 
 
 def record(package):
     """Start recording calls to the exercise functions of ``package`` (the reference)."""
     codes = {}
+    # a solution region's label (nbgrader's delimiter, then the library's stub label)
+    region = re.compile(f"BEGIN SOLUTION {package._exercises.LABEL.pattern}")
     for path in Path(package.__file__).parent.glob("*.py"):
-        for label, function in _LABEL.findall(path.read_text()):
+        for number, index, function in region.findall(path.read_text()):
+            label = f"Exercise {number}.{index}"
             module = __import__(f"{package.__name__}.{path.stem}", fromlist=[function])
             codes[getattr(module, function).__code__] = label
 

@@ -1,7 +1,7 @@
 """The attack suite: malicious submissions must not earn points, escape, or disturb others.
 
 One course, one grading run: two honest students and one student per attack
-on assignment 01-perceptron, graded together by two workers. Every attacker
+on assignment 01-perceptron, graded together by two grading processes. Every attacker
 implements nothing honestly (the released stubs, or functions that return
 zeros of the right shape), so any point it earns is unearned. For each attack
 a test checks that:
@@ -539,7 +539,7 @@ def modes(course_dir):
 
 @pytest.fixture(scope="module")
 def attacked_course(tmp_path_factory, course_copy):
-    """A class of honest students and attackers, graded in one run with two workers."""
+    """A class of honest students and attackers, graded in one run by two grading processes."""
     course_dir = course_copy(tmp_path_factory.mktemp("course"))
     OUTSIDE.write_text("root only")
     OUTSIDE.chmod(0o600)
@@ -557,7 +557,7 @@ def attacked_course(tmp_path_factory, course_copy):
                         course_dir / "submitted" / student / assignment)
     before = {p: p.read_bytes() for p in (course_dir / "submitted").rglob("*") if p.is_file()}
     modes_before = modes(course_dir)
-    outcomes = grade.grade_course(course_dir, workers=2, settings=ATTACK_SETTINGS,
+    outcomes = grade.grade_course(course_dir, parallel=2, settings=ATTACK_SETTINGS,
                                   progress=False)
     yield course_dir, {o.student: o for o in outcomes}, before, modes_before
     OUTSIDE.unlink(missing_ok=True)

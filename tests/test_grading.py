@@ -194,25 +194,25 @@ def graded_course(tmp_path_factory, course_copy):
     (folder / "invalid-json" / ASSIGNMENT / NOTEBOOK).write_text('{"cells": [')
     (folder / "missing-notebook" / ASSIGNMENT / NOTEBOOK).unlink(missing_ok=True)
     results = course_dir / grade.WORK / "results" / ASSIGNMENT
-    command = [sys.executable, "-m", "autograder", "grade", str(course_dir), "--workers", "2",
+    command = [sys.executable, "-m", "autograder", "grade", str(course_dir), "--parallel", "2",
                "--cell-timeout", str(SETTINGS.cell_timeout),
                "--submission-timeout", str(SETTINGS.submission_timeout)]
-    # first run: its main process is killed once three submissions are graded; its workers
-    # must die with it
+    # first run: its main process is killed once three submissions are graded; its grading
+    # processes must die with it
     first = subprocess.Popen(command, cwd=ROOT, start_new_session=True,
                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 600
     while len(list(results.glob("*.json"))) < 3 and time.monotonic() < deadline:
         time.sleep(0.2)
     children = subprocess.run(["pgrep", "-P", str(first.pid)], capture_output=True, text=True)
-    workers = [int(pid) for pid in children.stdout.split()]
-    assert len(workers) >= 2
+    processes = [int(pid) for pid in children.stdout.split()]
+    assert len(processes) >= 2
     os.kill(first.pid, signal.SIGKILL)
     first.wait()
     time.sleep(1)
-    alive = [pid for pid in workers if Path(f"/proc/{pid}").exists()
+    alive = [pid for pid in processes if Path(f"/proc/{pid}").exists()
              and "zombie" not in Path(f"/proc/{pid}/status").read_text().lower()]
-    assert alive == [], "grading workers outlived the killed run"
+    assert alive == [], "grading processes outlived the killed run"
     survived = {p.stem: p.stat().st_mtime_ns for p in results.glob("*.json")}
     assert 3 <= len(survived) < len(CLASS), "the first run should be stopped partway"
     time.sleep(0.05)

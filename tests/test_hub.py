@@ -164,7 +164,7 @@ def test_a_term_on_the_hub(class_hub, chrome):
     assert f"Successfully collected submissions of '{ASSIGNMENT}'" in said, said
     course = Path(state["course"])
     graded = run_as(instructor, str(HUB_PYTHON), "-m", "autograder", "grade", str(course),
-                    "--assignment", ASSIGNMENT, "--workers", "2")
+                    "--assignment", ASSIGNMENT, "--parallel", "2")
     assert graded.returncode == 0, graded.stdout + graded.stderr
     scores = {row["student_id"]: float(row["score"]) for row in
               _csv(course / "grades.csv") if row["assignment"] == ASSIGNMENT}

@@ -151,7 +151,7 @@ def graded(course_copy, tmp_path_factory):
         {"why-no-xor": WRITTEN_PAYLOAD}, {"answer-gates": [TAG_PAYLOAD]}, TITLE_PAYLOAD))
     make_submission(course_dir, "honest", answer=answers()["answer-gates"] + HONEST_OUTPUTS,
                     notebook_edit=edit({"why-no-xor": HONEST_WRITTEN}))
-    outcomes = grade.grade_course(course_dir, workers=2, settings=SETTINGS, progress=False)
+    outcomes = grade.grade_course(course_dir, parallel=2, settings=SETTINGS, progress=False)
     assert sorted(o.student for o in outcomes) == ["honest", "payloads"]
     add_other_files(course_dir / "autograded" / "honest" / ASSIGNMENT)
     results = feedback.generate_feedback(course_dir)

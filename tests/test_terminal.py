@@ -50,7 +50,7 @@ def test_grade_prints_no_library_warnings(built):
     from nbgrader's gradebook and no kernel transport warning?"""
     course_dir, _ = built
     make_submission(course_dir, "alice")
-    result = _run("grade", course_dir, "--workers", 1, "--cell-timeout", SETTINGS.cell_timeout,
+    result = _run("grade", course_dir, "--parallel", 1, "--cell-timeout", SETTINGS.cell_timeout,
                   "--submission-timeout", SETTINGS.submission_timeout)
     assert result.returncode == 0, result.stderr
     assert ASSIGNMENT in result.stdout and "1/1 graded" in result.stderr, (

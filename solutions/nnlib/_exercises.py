@@ -19,7 +19,9 @@ import re
 import traceback
 from pathlib import Path
 
-_LABEL = re.compile(r"Exercise (\d+)\.\d+: implement (\w+)")
+# A stub's label: the exercise's notebook and number, and the function it implements (the
+# solution regions of the reference library carry it too; autograder.exercises reads it).
+LABEL = re.compile(r"Exercise (\d+)\.(\d+): implement (\w+)")
 # nbgrader's Validate cuts lines at 83 characters; a longer message takes two lines.
 VALIDATE_WIDTH = 83
 _current = {"notebook": None}
@@ -48,10 +50,10 @@ class ExerciseNotDone(NotImplementedError):
 
     def short_message(self):
         """The line a notebook shows for this error (two when one would be too long)."""
-        match = _LABEL.fullmatch(str(self))
+        match = LABEL.fullmatch(str(self))
         if not match:
             return f"Not done yet: {self}."
-        number, function = match.groups()
+        number, _, function = match.groups()
         exercise = str(self).split(":")[0]
         frames = traceback.extract_tb(self.__traceback__)
         files = [Path(f.filename) for f in frames if Path(f.filename).parent.name == "nnlib"]
