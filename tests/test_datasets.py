@@ -379,6 +379,53 @@ def test_digits_three_way_split_is_seeded(digits_split):
     assert not np.array_equal(digits_split.X_val, other.X_val)
 
 
+def test_the_digits_are_scikit_learns():
+    """Are the images read from scikit-learn's file those its load_digits returns, scaled?"""
+    from sklearn.datasets import load_digits
+
+    images, labels = load_digits(return_X_y=True)
+    X, y = datasets._digit_images()
+    np.testing.assert_array_equal(X, images / 16.0)
+    np.testing.assert_array_equal(y, labels)
+    assert (X.dtype, y.dtype) == (np.float64, np.int64)
+
+
+def test_the_kept_default_split_is_scikit_learns(digits_split):
+    """Are the rows kept for the default split (``nnlib._digit_split``) exactly those
+    scikit-learn's stratified train_test_split makes, so the default split is the one every
+    other split is made by?"""
+    from sklearn.model_selection import train_test_split
+
+    from nnlib import _digit_split
+
+    X, y = datasets._digit_images()
+    computed = _digit_split.computed(y)
+    for part in ("train", "val", "test"):
+        assert np.array_equal(_digit_split.rows(part), computed[part]), (
+            f"the kept rows of {part!r} are not scikit-learn's split (a new scikit-learn?); "
+            "write nnlib._digit_split.text(labels) to solutions/nnlib/_digit_split.py and "
+            "make release")
+    X_rest, X_test, y_rest, y_test = train_test_split(X, y, test_size=0.2, stratify=y,
+                                                      random_state=0)
+    X_train, X_val, y_train, y_val = train_test_split(X_rest, y_rest, test_size=0.25,
+                                                      stratify=y_rest, random_state=0)
+    for kept, made in zip(digits_split, (X_train, X_val, X_test, y_train, y_val, y_test)):
+        np.testing.assert_array_equal(kept, made)
+
+
+def test_the_default_split_loads_without_scikit_learn():
+    """Does a fresh Python load the default digits split without importing scikit-learn (most
+    of a second in every kernel and grading run)?"""
+    import subprocess
+    import sys
+
+    program = ("import sys; from nnlib import datasets; parts = datasets.load_digits_split(); "
+               "print(len(parts.X_train), 'sklearn' in sys.modules)")
+    done = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True,
+                          timeout=120)
+    assert done.stdout.split() == ["1077", "False"], done.stderr
+
+
 def test_digits_split_custom_sizes():
     """Do validation_size=0.1 and test_size=0.3 give 180 validation and 540 test images?"""
     split = datasets.load_digits_split(validation_size=0.1, test_size=0.3)

@@ -15,6 +15,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from . import _digit_split
 from ._checks import (
     as_float_array,
     check_count,
@@ -321,6 +322,10 @@ def load_digits_split(validation_size=0.2, test_size=0.2, seed=0):
         )
     seed = _check_seed(seed)
     X, y = _digit_images()
+    arguments = {"validation_size": validation_size, "test_size": test_size, "seed": seed}
+    if arguments == _digit_split.DEFAULTS:  # every notebook's split, kept: no scikit-learn
+        parts = [_digit_split.rows(part) for part in ("train", "val", "test")]
+        return DigitsSplit(*(X[rows] for rows in parts), *(y[rows] for rows in parts))
     X_rest, X_test, y_rest, y_test = _stratified_split(X, y, test_size, seed)
     # validation_size is a share of all the images; of the rest it is this much
     X_train, X_val, y_train, y_val = _stratified_split(
@@ -330,11 +335,19 @@ def load_digits_split(validation_size=0.2, test_size=0.2, seed=0):
 
 
 def _digit_images():
-    """scikit-learn's 1797 digits: pixels (1797, 64) in [0, 1] and labels (1797,) int64."""
-    from sklearn.datasets import load_digits as sk_load_digits  # imported here: sklearn is slow
+    """scikit-learn's 1797 digits: pixels (1797, 64) in [0, 1] and labels (1797,) int64.
 
-    images, labels = sk_load_digits(return_X_y=True)
-    return images.astype(np.float64) / 16.0, labels.astype(np.int64)
+    Read from the file scikit-learn ships them in, as its ``load_digits`` reads it, without
+    importing scikit-learn (which takes most of a second).
+    """
+    import gzip
+    import importlib.util
+    from pathlib import Path
+
+    package = importlib.util.find_spec("sklearn").submodule_search_locations[0]
+    with gzip.open(Path(package) / "datasets" / "data" / "digits.csv.gz") as file:
+        data = np.loadtxt(file, delimiter=",")
+    return data[:, :-1] / 16.0, data[:, -1].astype(np.int64)
 
 
 def _stratified_split(X, y, held_out, seed):
