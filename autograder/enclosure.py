@@ -34,7 +34,9 @@ import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
-MB = 2 ** 20
+from .settings import DISK_FULL_BYTES
+from .settings import MIB as MB
+
 CGROUP_ROOT = Path("/sys/fs/cgroup")
 MS_NOSUID, MS_NODEV, MNT_DETACH = 2, 4, 2
 
@@ -258,7 +260,7 @@ def exhausted(box, settings):
                           f"stopped {kills} of them"))
     if box.scratch:
         status = os.statvfs(box.scratch)
-        if status.f_bavail * status.f_frsize < MB:
+        if status.f_bavail * status.f_frsize < DISK_FULL_BYTES:
             found.append(("disk-full", f"the submission filled its "
                           f"{settings.submission_disk_mb} MiB of disk"))
     return found

@@ -39,6 +39,7 @@ from traitlets import Integer, List, Unicode
 from .inert import shown
 from .intake import read_submission
 from .kernel import GRADER_KEEPS
+from .settings import DISK_FULL_BYTES, Settings
 
 # Error names this module writes into outputs; the grader's report looks for them.
 KERNEL_DIED = "KernelDied"
@@ -87,7 +88,8 @@ class ResilientExecute(Execute):
     """nbgrader's ``Execute`` that survives dead and stuck kernels, cell by cell."""
 
     submission_timeout = Integer(
-        600, help="Wall-clock seconds for a whole notebook; cells not reached score 0."
+        Settings().submission_timeout,
+        help="Wall-clock seconds for a whole notebook; cells not reached score 0."
     ).tag(config=True)
 
     max_restarts = Integer(
@@ -178,8 +180,9 @@ class ResilientExecute(Execute):
         reports.add(KERNEL_SECONDS, notebook=self.resources.get("unique_key", ""),
                     seconds=round(monotonic() - started, 3))
         if folder is not None:  # nbgrader always names it; a bare run in this folder keeps all
-            if shutil.disk_usage(folder).free < 2 ** 20:
-                reports.add(DISK_FULL, text="the kernel left less than 1 MiB free where it runs")
+            if shutil.disk_usage(folder).free < DISK_FULL_BYTES:
+                reports.add(DISK_FULL, text=f"the kernel left less than {DISK_FULL_BYTES} bytes "
+                            "free where it runs")
             links = restore_folder(folder, before)
             if links:
                 reports.add(LINKS_REMOVED, text="the kernel left symbolic links in its working "

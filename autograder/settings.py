@@ -2,6 +2,11 @@
 
 from dataclasses import asdict, dataclass, field, fields
 
+MIB = 2 ** 20
+# A folder with less free space than this is full: the kernel's working folder, or the
+# submission's tmpfs (flagged ``disk-full``).
+DISK_FULL_BYTES = MIB
+
 
 @dataclass(frozen=True)
 class Limits:

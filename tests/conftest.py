@@ -23,6 +23,38 @@ def student_nnlib(tmp_path_factory):
     return released_library(tmp_path_factory.mktemp("student") / "nnlib", "stubbed_nnlib")
 
 
+# What a quick test (not marked slow) may not start: a kernel, a sandbox, a trusted runner,
+# a Dask cluster or a JupyterLab server. ``-m "not slow"`` is the quick run.
+HEAVY_COMMANDS = ("ipykernel", "bwrap", "autograder.worker", "autograder.runner", "distributed",
+                  "dask", "jupyter", "chromium", "postgres", "nbgrader")
+
+
+@pytest.fixture(autouse=True)
+def _quick_tests_start_nothing_heavy(request, monkeypatch):
+    """Fail a test not marked slow that starts a kernel, a sandbox, a cluster or a server, or
+    a process of multiprocessing: mark it slow, so that the quick run stays quick."""
+    if request.node.get_closest_marker("slow"):
+        return
+    import multiprocessing.process
+    import subprocess
+
+    real = subprocess.Popen.__init__
+
+    def popen(self, args, *rest, **options):
+        words = [str(word) for word in (args if isinstance(args, (list, tuple)) else [args])]
+        heavy = [name for name in HEAVY_COMMANDS if any(name in word for word in words)]
+        if heavy:
+            pytest.fail(f"a quick test started {heavy[0]} ({' '.join(words)[:200]}); "
+                        "mark it @pytest.mark.slow")
+        real(self, args, *rest, **options)
+
+    def start(self):
+        pytest.fail(f"a quick test started a process ({self.name}); mark it @pytest.mark.slow")
+
+    monkeypatch.setattr(subprocess.Popen, "__init__", popen)
+    monkeypatch.setattr(multiprocessing.process.BaseProcess, "start", start)
+
+
 @pytest.fixture(autouse=True)
 def _close_figures():
     """Close the figures a test opened (explorers keep theirs open for the notebook)."""
