@@ -92,7 +92,7 @@ def main(argv=None):
                               help="with --scheduler and a gradebook on a database server: "
                               "processes recording results at once (default 1)")
     grade_parser.add_argument("--shared-course", action="store_true",
-                              help="with --scheduler: the workers see DIR at the same path, "
+                              help="with --scheduler: the Dask workers see DIR at the same path, "
                               "so send them its path rather than the packed course")
     feedback_parser = commands.add_parser("feedback", help="feedback HTML without test code")
     feedback_parser.add_argument("directory", type=Path)

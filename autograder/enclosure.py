@@ -2,7 +2,7 @@
 
 The sandbox (``sandbox.py``) limits each process: its address space, its CPU time, the size
 of each file it writes. A submission runs several processes (its kernel, restarted kernels,
-the trusted worker, whatever they fork), and on a shared worker node many submissions run at
+the trusted runner, whatever they fork), and a machine grades many submissions at
 once, so per-process limits do not bound what one submission takes of the machine. An
 ``Enclosure`` does, for the time one submission is graded:
 
@@ -12,7 +12,7 @@ once, so per-process limits do not bound what one submission takes of the machin
   memory controller there, else cgroup v1's memory hierarchy.
 - **disk**: a tmpfs of ``submission_disk_mb``, the only writable place of its processes:
   the kernel's working folder (nbgrader's autograded folder is moved into it while the
-  submission is graded) and the private folders of its kernels and trusted worker. Its pages
+  submission is graded) and the private folders of its kernels and trusted runner. Its pages
   are memory, and are counted in the cgroup too.
 
 Both need root. Where either cannot be had, grading goes on with per-process limits only,

@@ -587,7 +587,7 @@ def quiet_gradebook():
     nbgrader 0.9 builds a submission's rows before its session holds them (``nbgrader/api.py``,
     ``update_or_create_submission``) and SQLAlchemy warns (``SAWarning``) on every submission,
     though nothing is lost. Only SAWarnings raised from nbgrader's own modules are hidden; call
-    this in every process that uses the gradebook (the workers are spawned, not forked).
+    this in every process that uses the gradebook (the grading processes are spawned, not forked).
     """
     from sqlalchemy.exc import SAWarning
 

@@ -354,7 +354,7 @@ def stage_submission(submitted, source, staged, release=None, own_module=None, r
         A trusted folder above ``submitted``, as for ``read_submission``.
     submission : Submission, optional
         What ``read_submission`` read from ``submitted`` elsewhere (grading on a cluster
-        ships it to the worker); ``submitted`` is not read then.
+        ships it to a Dask worker); ``submitted`` is not read then.
 
     Returns
     -------

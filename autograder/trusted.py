@@ -5,7 +5,7 @@ the grader's own process, the same cell runs again, visible and hidden parts, fr
 course's source notebook (``definitions``), against a *trusted nnlib*: the course's
 reference library in which every function the student writes (each function holding a
 solution region of the assignment's own module) is a proxy. A proxy sends its
-arguments to a sandboxed worker (``worker``) that runs the student's function and sends
+arguments to a sandboxed runner (``runner``) that runs the student's function and sends
 back only plain data (``wire``):
 
 - arguments the student's code changed are copied back into the caller's objects, and a
@@ -20,11 +20,11 @@ back only plain data (``wire``):
 - calls to callbacks (``progress=...``) are replayed, in order, when the call returns;
 - numpy's floating-point error state (``np.errstate``) travels with every call.
 
-Answer-cell variables are fetched from the worker after it ran the student's own cells.
+Answer-cell variables are fetched from the runner after it ran the student's own cells.
 A cell's trusted verdict says whether its visible part passed and whether the whole
 cell did; ``grade`` combines it with nbgrader's. Each notebook's run may have a time
 budget (what the kernel's run left of the notebook's time limit): every request to the
-worker ends by then, and the cells it leaves are failed with the kernel's ``TIME_LIMIT``.
+runner ends by then, and the cells it leaves are failed with the kernel's ``TIME_LIMIT``.
 """
 
 import ast
@@ -66,12 +66,12 @@ class Stopped(BaseException):
     suspicious = False
 
 
-class WorkerDied(Stopped):
-    """The worker ended or stopped answering (the student's code crashed or hung)."""
+class RunnerDied(Stopped):
+    """The runner ended or stopped answering (the student's code crashed or hung)."""
 
 
-class TimedOut(WorkerDied):
-    """A request ran past its timeout; the worker was stopped."""
+class TimedOut(RunnerDied):
+    """A request ran past its timeout; the runner was stopped."""
 
 
 class OutOfTime(Stopped):
@@ -79,7 +79,7 @@ class OutOfTime(Stopped):
 
 
 class Suspicious(Stopped):
-    """The worker sent something that is not plain data, or garbled the channel."""
+    """The runner sent something that is not plain data, or garbled the channel."""
 
     suspicious = True
 
@@ -89,15 +89,15 @@ class StudentException(Exception):
     (``known_errors``); its message is ``"TypeName: message"``."""
 
 
-# ---------------------------------------------------------------- the sandboxed worker
+# ---------------------------------------------------------------- the sandboxed runner
 
 
 WORKER_PROGRAM = (f"import sys; sys.path.insert(0, {str(GRADER_PACKAGE.parent)!r}); "
-                  "from autograder.worker import main; main()")
+                  "from autograder.runner import main; main()")
 
 
-class Worker:
-    """A sandboxed process that runs the student's code on request (``autograder.worker``).
+class Runner:
+    """A sandboxed process that runs the student's code on request (``autograder.runner``).
 
     Each new process loads the student's library first. One that cannot, twice in a row
     (an import that hangs or ends the process), is given up: every later request fails at
@@ -155,22 +155,22 @@ class Worker:
         self.sandbox.kill_leftovers()
 
     def request(self, request):
-        """Send one request and wait for its reply; a dead or stuck worker is stopped."""
+        """Send one request and wait for its reply; a dead or stuck runner is stopped."""
         if self.given_up:
-            raise WorkerDied(self.given_up)
+            raise RunnerDied(self.given_up)
         if self.time_left() <= 0:
             raise self.out_of_time()
         if self.process is None:
             self.start()
             try:
                 self._exchange({"op": "load"})
-            except WorkerDied as error:  # not OutOfTime: a load the budget cut short is no fault
+            except RunnerDied as error:  # not OutOfTime: a load the budget cut short is no fault
                 self.failed_loads += 1
                 if self.failed_loads >= self.load_tries:
                     self.given_up = (f"the student's library did not load ({error}), "
                                      f"{self.failed_loads} times, each in a new process; does "
                                      "it hang or crash when it is imported?")
-                    raise WorkerDied(self.given_up) from None
+                    raise RunnerDied(self.given_up) from None
                 raise
             self.failed_loads = 0
         return self._exchange(request)
@@ -185,7 +185,7 @@ class Worker:
             self.process.stdin.flush()
         except (BrokenPipeError, OSError):
             self.stop()
-            raise WorkerDied("the student's code ended the process (os._exit, a crash or "
+            raise RunnerDied("the student's code ended the process (os._exit, a crash or "
                              "running out of memory)") from None
         try:
             line = self._read_line(min(self.timeout, left))
@@ -212,7 +212,7 @@ class Worker:
             chunk = os.read(stream.fileno(), 2 ** 20)
             if not chunk:
                 self.stop()
-                raise WorkerDied("the student's code ended the process (os._exit, a crash or "
+                raise RunnerDied("the student's code ended the process (os._exit, a crash or "
                                  "running out of memory)")
             chunks.append(chunk)
             if chunk.endswith(b"\n") or sum(map(len, chunks)) > MAX_REPLY:
@@ -240,7 +240,7 @@ def error_table(modules, named=None):
     modules : iterable of module
         Modules the grader imported itself.
     named : callable, optional
-        ``module name -> the name under which the worker knows it`` (the trusted nnlib's
+        ``module name -> the name under which the runner knows it`` (the trusted nnlib's
         private name back to ``nnlib``); a class counts where it is defined.
     """
     table = {}
@@ -259,8 +259,8 @@ KNOWN_ERRORS = error_table([builtins, np.exceptions, np.linalg])
 
 
 def known_errors(package):
-    """The table an error from the worker is looked up in: ``KNOWN_ERRORS`` and the exception
-    classes of the trusted nnlib ``package``, as the worker names them
+    """The table an error from the runner is looked up in: ``KNOWN_ERRORS`` and the exception
+    classes of the trusted nnlib ``package``, as the runner names them
     (``("nnlib._exercises", "ExerciseNotDone")``)."""
     prefix = package.__name__
     modules = [m for name, m in list(sys.modules.items())
@@ -270,12 +270,12 @@ def known_errors(package):
 
 
 def raised_again(reply, known):
-    """The exception to raise here for one the student's code raised in the worker.
+    """The exception to raise here for one the student's code raised in the runner.
 
     Parameters
     ----------
     reply : dict
-        The worker's reply (``wire.error_of``): names and a message, nothing else.
+        The runner's reply (``wire.error_of``): names and a message, nothing else.
     known : dict
         ``(module, qualified name) -> class`` (``known_errors``). The error becomes the first
         class of its method resolution order found there, so a student's subclass of
@@ -317,10 +317,10 @@ def restore(original, new):
 
 
 class Student:
-    """The student's code as the trusted process sees it: proxies into one worker."""
+    """The student's code as the trusted process sees it: proxies into one runner."""
 
-    def __init__(self, worker):
-        self.worker = worker
+    def __init__(self, runner):
+        self.runner = runner
         self.library = None  # the trusted nnlib package, once built
         self.errors = KNOWN_ERRORS  # where errors are looked up (``known_errors``)
 
@@ -345,7 +345,7 @@ class Student:
         raise wire.Garbled(f"nnlib has no {kind} named {str(name)[:80]}")
 
     def call(self, function, args, kwargs):
-        """Run the student's ``function`` (``"module.name"``) in the worker, as if here."""
+        """Run the student's ``function`` (``"module.name"``) in the runner, as if here."""
         callbacks = []
 
         def callback_of(value):
@@ -360,7 +360,7 @@ class Student:
                        "errstate": np.geterr()}
         except wire.Unencodable as error:
             raise TypeError(f"{function}: cannot send {error} to the student's code") from None
-        reply = self.worker.request(request)
+        reply = self.runner.request(request)
         if not reply.get("ok"):
             if reply.get("type") == "Unencodable":
                 _, _, message = wire.read_error(reply)
@@ -405,16 +405,16 @@ class Student:
         return make
 
     def run_cells(self, sources):
-        """Run the student's notebook cells in the worker; their errors are theirs."""
+        """Run the student's notebook cells in the runner; their errors are theirs."""
         for source in sources:
-            self.worker.request({"op": "exec", "source": source})
+            self.runner.request({"op": "exec", "source": source})
 
     def variables(self, names):
-        """The worker's notebook variables of these names that are plain data."""
-        reply = self.worker.request({"op": "values", "names": list(names)})
+        """The runner's notebook variables of these names that are plain data."""
+        reply = self.runner.request({"op": "values", "names": list(names)})
         values = reply.get("values") if reply.get("ok") else None
         if not isinstance(values, dict):
-            raise Suspicious("the worker's notebook variables came back garbled")
+            raise Suspicious("the runner's notebook variables came back garbled")
         found = {}
         for name in names:
             entry = values.get(name)
@@ -584,7 +584,7 @@ def notebook_namespace(tests, package, answers):
 
 
 def student_library(source_library, staged_library, own_module, target):
-    """The nnlib the worker imports: the instructor's modules, and the student's own one."""
+    """The nnlib the runner imports: the instructor's modules, and the student's own one."""
     shutil.copytree(source_library, target, ignore=shutil.ignore_patterns("__pycache__"))
     if own_module:
         own = target / f"{own_module}.py"
@@ -612,7 +612,7 @@ def trusted_verdicts(course, assignment, staged_dir, events_file, limits, timeou
     timeout : float
         Seconds each request to the student's code may take.
     enclosure : enclosure.Enclosure, optional
-        The submission's bounds in total: the worker joins its cgroups and works in its
+        The submission's bounds in total: the runner joins its cgroups and works in its
         tmpfs.
     budgets : dict, optional
         Notebook name (without ``.ipynb``) -> seconds its trusted run may take in all (its
@@ -630,18 +630,18 @@ def trusted_verdicts(course, assignment, staged_dir, events_file, limits, timeou
     box = sandbox.Sandbox(limits, enclosure=enclosure)
     workdir = Path(sandbox.private_dir(box.enclosure.scratch))
     verdicts = {}
-    worker = Worker(workdir, box, events_file, timeout)
-    student = Student(worker)
+    runner = Runner(workdir, box, events_file, timeout)
+    student = Student(runner)
     package = None
     try:
         student_library(course.source(assignment) / "nnlib", Path(staged_dir) / "nnlib", own,
                         workdir / "nnlib")
         package = trusted_library(course.reference, own, student)
         for tests in notebooks:
-            worker.limit_time((budgets or {}).get(tests.name))
+            runner.limit_time((budgets or {}).get(tests.name))
             verdicts.update(_notebook_verdicts(tests, Path(staged_dir), student, package))
     finally:
-        worker.stop()
+        runner.stop()
         if package is not None:
             forget_library(package)
         shutil.rmtree(workdir, ignore_errors=True)
@@ -660,12 +660,12 @@ def _notebook_verdicts(tests, staged_dir, student, package):
             if notebook is not None:
                 student.run_cells(student_cells(notebook, tests))
                 answers = student.variables(tests.answers) if tests.answers else {}
-        except Stopped:  # the student's cells killed the worker or ran out of time
+        except Stopped:  # the student's cells killed the runner or ran out of time
             answers = {}
         namespace = notebook_namespace(tests, package, answers)
-        worker = student.worker
-        return {test.grade_id: run_test(test, namespace) if worker.time_left() > 0
-                else out_of_time(test, worker.out_of_time()) for test in tests.tests}
+        runner = student.runner
+        return {test.grade_id: run_test(test, namespace) if runner.time_left() > 0
+                else out_of_time(test, runner.out_of_time()) for test in tests.tests}
 
 
 @contextlib.contextmanager

@@ -1,4 +1,4 @@
-"""The one format in which values cross between the grader and the sandboxed worker.
+"""The one format in which values cross between the grader and the sandboxed runner.
 
 Every value is plain JSON: numbers stay JSON numbers, arrays travel as ``.npy`` bytes
 (read with ``allow_pickle=False``), and containers say what they were, so that what the
@@ -13,12 +13,12 @@ student's code returned is rebuilt with the same shape of types:
 ``{"dc": name, "d": {...}}``        a dataclass instance of nnlib (``activations.Activation``)
 ``{"dict": [[key, value], ...]}``   a dict with str keys
 ``{"f": name}``                     a function of nnlib, e.g. ``activations.sigmoid``
-``{"ref": [path]}``                 the very object passed in as an argument (worker only)
-``{"cb": index}``                   a callback the worker records calls of (grader only)
+``{"ref": [path]}``                 the very object passed in as an argument (runner only)
+``{"cb": index}``                   a callback the runner records calls of (grader only)
 =================================  ==========================================
 
 ``decode`` trusts nothing: anything else, an array of objects, a subclass or a name
-that nnlib does not define raises ``Garbled``. Both sides use this module; the worker
+that nnlib does not define raises ``Garbled``. Both sides use this module; the runner
 imports it inside the sandbox, where only numpy and the standard library exist.
 
 An exception crosses as text only (``error_of``, ``read_error``): the names of its class
@@ -70,7 +70,7 @@ def encode(value, name_of=None, ref_of=None, callback_of=None, depth=0):
         for a returned value that is that very object.
     callback_of : callable, optional
         ``callable -> int``: the index under which a callable that is not nnlib's is sent,
-        for the worker to record its calls. Without it such a callable is refused.
+        for the runner to record its calls. Without it such a callable is refused.
     depth : int
         For the recursion.
 
@@ -277,7 +277,7 @@ def name_in(package, value):
 
 
 def error_of(error):
-    """An exception as the worker's reply: its class's name and module, the classes it
+    """An exception as the runner's reply: its class's name and module, the classes it
     derives from and its message, as text.
 
     Returns
@@ -310,7 +310,7 @@ def _attempt(compute, fallback):
 
 
 def read_error(reply):
-    """What a reply of ``error_of`` says, from a worker that may have forged it: anything
+    """What a reply of ``error_of`` says, from a runner that may have forged it: anything
     not of the format is dropped, the rest cut short and made printable.
 
     Returns

@@ -25,7 +25,7 @@ def student_nnlib(tmp_path_factory):
 
 # What a quick test (not marked slow) may not start: a kernel, a sandbox, a trusted runner,
 # a Dask cluster or a JupyterLab server. ``-m "not slow"`` is the quick run.
-HEAVY_COMMANDS = ("ipykernel", "bwrap", "autograder.worker", "autograder.runner", "distributed",
+HEAVY_COMMANDS = ("ipykernel", "bwrap", "autograder.runner", "distributed",
                   "dask", "jupyter", "chromium", "postgres", "nbgrader")
 
 

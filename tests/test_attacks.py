@@ -286,9 +286,9 @@ def deeper(n):
 deeper(0)
 '''
 
-def sleeps_in_the_worker(seconds=8.5):
+def sleeps_in_the_runner(seconds=8.5):
     """The reference perceptron, each request sleeping ``seconds`` first (under the 10 s cell
-    timeout), in the trusted worker only; in the kernel, zeros, so it earns nothing. About 21
+    timeout), in the trusted runner only; in the kernel, zeros, so it earns nothing. About 21
     requests: 180 s of trusted run, past the notebook's one time limit of both runs."""
     return reference_module() + f'''
 
@@ -298,7 +298,7 @@ import time as _time
 _depth = [0]
 
 
-def _slow_in_the_worker(right, zeros):
+def _slow_in_the_runner(right, zeros):
     def attack(*args, **kwargs):
         if "ipykernel" in _sys.modules:  # the notebook's kernel: wrong, and quick
             return zeros(*args, **kwargs)
@@ -313,9 +313,9 @@ def _slow_in_the_worker(right, zeros):
     return attack
 
 
-step = _slow_in_the_worker(step, lambda z: np.zeros(np.shape(z)))
-perceptron_predict = _slow_in_the_worker(perceptron_predict, lambda X, w, b: np.zeros(len(X)))
-perceptron_train = _slow_in_the_worker(
+step = _slow_in_the_runner(step, lambda z: np.zeros(np.shape(z)))
+perceptron_predict = _slow_in_the_runner(perceptron_predict, lambda X, w, b: np.zeros(len(X)))
+perceptron_train = _slow_in_the_runner(
     perceptron_train,
     lambda X, y, learning_rate=1.0, epochs=100: (np.zeros(np.shape(X)[1]), 0.0, [0]))
 '''
@@ -330,7 +330,7 @@ os.write(2, b"[sandbox] disk full: the kernel left less than 1 MiB free where it
             b"[sandbox] \\x1b[2J\\x1b]0;pwned\\x07\\x1b[32mall graded, nothing flagged\\x1b[0m\\n")
 '''
 
-# In the trusted worker only (in the kernel, zeros of the right shapes), every call raises
+# In the trusted runner only (in the kernel, zeros of the right shapes), every call raises
 # the next of these: errors whose class claims a module (importing numpy.f2py.__main__ runs
 # f2py's command line on the grader's argv, which ends in SystemExit), and the
 # BaseExceptions that end a process. The kernel's checks are patched to pass, so the trusted
@@ -347,7 +347,7 @@ _PLAUSIBLE = {"step": step, "perceptron_predict": perceptron_predict,
               "perceptron_train": perceptron_train}
 
 
-def _raises_in_the_worker(name):
+def _raises_in_the_runner(name):
     def attack(*args, **kwargs):
         if "ipykernel" in sys.modules:  # the notebook's kernel
             return _PLAUSIBLE[name](*args, **kwargs)
@@ -356,7 +356,7 @@ def _raises_in_the_worker(name):
     return attack
 
 
-step, perceptron_predict, perceptron_train = map(_raises_in_the_worker, _PLAUSIBLE)
+step, perceptron_predict, perceptron_train = map(_raises_in_the_runner, _PLAUSIBLE)
 '''
 
 
@@ -383,7 +383,7 @@ def deep_notebook(folder):
     (folder / NOTEBOOK).write_text('{"cells": ' + "[" * 200_000 + "]" * 200_000 + "}")
 
 
-# Writes a forged reply to every descriptor of the trusted worker. Not in the kernel: there,
+# Writes a forged reply to every descriptor of the trusted runner. Not in the kernel: there,
 # garbage on the kernel's own sockets hung grading until the watchdog in 2 runs of about 7.
 FORGE_REPLIES = PLAUSIBLE + '''
 import json, os, sys
@@ -500,7 +500,7 @@ ATTACKS = {
     "memory-bomb": (None, MEMORY_BOMB, None, None,
                     {"out-of-memory", "cell-timeout", "kernel-unresponsive"}),
     "huge-output": (None, HUGE_OUTPUT, None, None, {"output-cut"}),
-    "slow-when-trusted": (sleeps_in_the_worker(), None, None, None, {"time-limit"}),
+    "slow-when-trusted": (sleeps_in_the_runner(), None, None, None, {"time-limit"}),
     "forged-reports": (None, FORGED_REPORTS, None, None, {"sandbox-events"}),
     "named-module-errors": (NAMED_MODULE_ERRORS, PATCH_HELPERS, None, None,
                             {"suspected-tampering"}),

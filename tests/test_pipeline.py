@@ -24,7 +24,7 @@ from autograder.preprocessors import (
 from autograder.trusted import Verdict
 
 # nbgrader's gradebook warns of its own session use (SAWarning, a RuntimeWarning, which the
-# suite turns into errors); here nbgrader runs in this process, not in a grading worker
+# suite turns into errors); here nbgrader runs in this process, not in a grading process
 pytestmark = [pytest.mark.slow, pytest.mark.filterwarnings("ignore::sqlalchemy.exc.SAWarning")]
 CELLS = {"test-step": 1, "test-perceptron-predict": 2, "test-gates-by-hand": 2,
          "test-perceptron-train": 3}

@@ -1,6 +1,6 @@
 """Does the trusted run of the course's own test cells give the verdicts a kernel would?
 
-Everything here goes through the real sandboxed worker. A small library checks what a
+Everything here goes through the real sandboxed runner. A small library checks what a
 proxy must carry across (changed arguments, returned arguments, exceptions, named
 tuples, callbacks, numpy's error state); then every graded cell of the course runs
 against the reference, the stubs, libraries with one bug (mutants) and libraries with
@@ -111,18 +111,18 @@ def provided(x):
 
 @pytest.fixture()
 def demo(tmp_path):
-    """The demo library as a trusted package, its exercises proxies into a real worker."""
+    """The demo library as a trusted package, its exercises proxies into a real runner."""
     library = tmp_path / "reference"
     library.mkdir()
     (library / "__init__.py").write_text("from . import demo\n")
     (library / "demo.py").write_text(DEMO)
     workdir = Path(sandbox.private_dir())
     shutil.copytree(library, workdir / "nnlib")
-    worker = trusted.Worker(workdir, sandbox.Sandbox(LIMITS), tmp_path / "events.log", 20)
-    student = trusted.Student(worker)
+    runner = trusted.Runner(workdir, sandbox.Sandbox(LIMITS), tmp_path / "events.log", 20)
+    student = trusted.Student(runner)
     package = trusted.trusted_library(library, "demo", student)
     yield package.demo
-    worker.stop()
+    runner.stop()
     trusted.forget_library(package)
     shutil.rmtree(workdir, ignore_errors=True)
 
@@ -209,7 +209,7 @@ def test_the_module_an_error_claims_is_never_imported(demo, imports, module):
 def test_base_exceptions_are_ordinary_failures(demo, kind, name):
     """Are SystemExit, KeyboardInterrupt and GeneratorExit of the student's code a
     StudentException here, which a test cell can fail with and the grader survives, and is
-    the worker still there for the next call?"""
+    the runner still there for the next call?"""
     with pytest.raises(trusted.StudentException, match=f"^{name}"):
         demo.fail(kind)
     with pytest.raises(ValueError, match="a bad value"):
@@ -253,10 +253,10 @@ def test_the_table_holds_the_errors_tests_expect_and_none_that_ends_a_process():
     assert all(issubclass(kind, Exception) and kind is not Exception for kind in known.values())
 
 
-def test_nnlibs_own_errors_are_known_by_the_names_the_worker_gives_them():
-    """Is a stub's ExerciseNotDone, of nnlib._exercises in the worker, raised again as the
+def test_nnlibs_own_errors_are_known_by_the_names_the_runner_gives_them():
+    """Is a stub's ExerciseNotDone, of nnlib._exercises in the runner, raised again as the
     trusted nnlib's own class, a NotImplementedError, with its label?"""
-    student = trusted.Student(worker=None)
+    student = trusted.Student(runner=None)
     package = trusted.trusted_library(release.REFERENCE_LIBRARY, None, student)
     try:
         kind = student.errors["nnlib._exercises", "ExerciseNotDone"]
@@ -299,7 +299,7 @@ def bases(*names):
      trusted.StudentException),
 ])
 def test_an_error_is_looked_up_by_name_and_nothing_is_imported(reply, expected, imports):
-    """Does an error from the worker become the first of its classes in the table (never
+    """Does an error from the runner become the first of its classes in the table (never
     one that ends a process), or a StudentException, with no import tried on the way?"""
     error = trusted.raised_again({"ok": False, "message": "m", **reply}, trusted.KNOWN_ERRORS)
     assert type(error) is expected
@@ -424,7 +424,7 @@ def direct_verdicts(course, assignment, library):
 
 
 def proxied_verdicts(course, assignment, own_source, tmp_path):
-    """Every cell run by ``trusted_verdicts``, the student's module in a real worker."""
+    """Every cell run by ``trusted_verdicts``, the student's module in a real runner."""
     staged = tmp_path / "staged"
     shutil.copytree(course.source(assignment), staged, dirs_exist_ok=True)
     module = course.module(assignment)
@@ -931,7 +931,7 @@ def test_the_visible_verdict_is_what_the_visible_parts_alone_say(source, expecte
 
 
 def test_what_a_test_cell_prints_stays_off_the_graders_terminal(capfd):
-    """Does a test cell's print, run in the grader's own process (a local worker's or a Dask
+    """Does a test cell's print, run in the grader's own process (a grading process's or a Dask
     worker's terminal), print nothing there, and still pass?"""
     source = "print('printed by the test')\nassert x == 1"
     cell = definitions.TestCell("t", "nb", 1, source, definitions.split_hidden(source))
@@ -947,55 +947,55 @@ HANGS_ON_IMPORT = ("import signal\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\
                    "while True:\n    pass\n")
 
 
-def worker_for(tmp_path, source, timeout):
-    """A trusted Worker whose student library is ``demo.py`` = ``source``, counting starts."""
+def runner_for(tmp_path, source, timeout):
+    """A trusted Runner whose student library is ``demo.py`` = ``source``, counting starts."""
     workdir = Path(sandbox.private_dir())
     (workdir / "nnlib").mkdir()
     (workdir / "nnlib" / "__init__.py").write_text("")
     (workdir / "nnlib" / "demo.py").write_text(source)
-    worker = trusted.Worker(workdir, sandbox.Sandbox(LIMITS), tmp_path / "events.log", timeout)
+    runner = trusted.Runner(workdir, sandbox.Sandbox(LIMITS), tmp_path / "events.log", timeout)
     starts = []
-    start = worker.start
-    worker.start = lambda: (starts.append(1), start())[1]
-    return worker, starts
+    start = runner.start
+    runner.start = lambda: (starts.append(1), start())[1]
+    return runner, starts
 
 
 def test_a_library_that_hangs_on_import_is_given_up_after_two_new_processes(tmp_path):
     """Does every request after two failed loads fail at once, without a third process and
     its timeout?"""
-    worker, starts = worker_for(tmp_path, HANGS_ON_IMPORT, timeout=2)
+    runner, starts = runner_for(tmp_path, HANGS_ON_IMPORT, timeout=2)
     try:
         messages = []
         for _ in range(4):
-            with pytest.raises(trusted.WorkerDied) as raised:
-                worker.request({"op": "values", "names": ["x"]})
+            with pytest.raises(trusted.RunnerDied) as raised:
+                runner.request({"op": "values", "names": ["x"]})
             messages.append(str(raised.value))
         assert len(starts) == 2, f"expected two processes, {len(starts)} were started"
         assert "did not finish within 2 s" in messages[0]
         assert all("did not load" in m and "2 times" in m for m in messages[1:]), messages
     finally:
-        worker.stop()
-        shutil.rmtree(worker.workdir, ignore_errors=True)
+        runner.stop()
+        shutil.rmtree(runner.workdir, ignore_errors=True)
 
 
 def test_a_library_that_raises_on_import_is_not_given_up(tmp_path):
     """Is an import that raises left to the calls that need it (each gets its error), with
     the process kept?"""
-    worker, starts = worker_for(tmp_path, "raise ValueError('broken at import')\n", timeout=20)
+    runner, starts = runner_for(tmp_path, "raise ValueError('broken at import')\n", timeout=20)
     try:
         for _ in range(3):
-            reply = worker.request({"op": "exec", "source": "import nnlib.demo"})
+            reply = runner.request({"op": "exec", "source": "import nnlib.demo"})
             assert reply["ok"] is False and "broken at import" in reply["message"], reply
         assert len(starts) == 1
     finally:
-        worker.stop()
-        shutil.rmtree(worker.workdir, ignore_errors=True)
+        runner.stop()
+        shutil.rmtree(runner.workdir, ignore_errors=True)
 
 
 # ---------------------------------------------------------------- errors the grader must survive
 
 
-# Every request to the trusted worker raises the next of these, in turn. The first one's
+# Every request to the trusted runner raises the next of these, in turn. The first one's
 # class claims to live in numpy.f2py.__main__, whose import runs f2py's command line on the
 # grader's argv and ends in SystemExit (issue 19): a grader that imported it died, the
 # job scored 0 and was retried on every run.
@@ -1029,7 +1029,7 @@ def perceptron_train(X, y, learning_rate=1.0, epochs=100):
 
 def test_errors_that_claim_modules_or_end_processes_fail_only_their_cells(course, tmp_path,
                                                                          imports):
-    """Graded through the real worker, does each cell whose student function raises an error
+    """Graded through the real runner, does each cell whose student function raises an error
     that claims a numpy module, SystemExit, KeyboardInterrupt or GeneratorExit fail as an
     ordinary failure, the cells that need no student function still pass, and is none of
     the claimed modules imported?"""
@@ -1051,7 +1051,7 @@ def test_errors_that_claim_modules_or_end_processes_fail_only_their_cells(course
 
 
 def test_a_stub_fails_with_its_own_error_not_a_student_exception(course, tmp_path):
-    """Does a stub's ExerciseNotDone, raised in the worker, fail its cell as nnlib's own
+    """Does a stub's ExerciseNotDone, raised in the runner, fail its cell as nnlib's own
     ExerciseNotDone (a NotImplementedError), naming its exercise?"""
     verdicts = proxied_verdicts(course, assignment_of(course, "perceptron"),
                                 stubbed_source("perceptron"), tmp_path)
@@ -1062,15 +1062,15 @@ def test_a_stub_fails_with_its_own_error_not_a_student_exception(course, tmp_pat
 
 
 # Time bounds below are generous on purpose (the machine is shared and loaded): the budget
-# bounds every request to the worker; beyond it the trusted run does only the grader's own
-# work (copying the library, importing the trusted nnlib, stopping the worker it cut short),
+# bounds every request to the runner; beyond it the trusted run does only the grader's own
+# work (copying the library, importing the trusted nnlib, stopping the runner it cut short),
 # far less than a cell timeout each, so a run must end within BUDGET + 2 * CELL_TIMEOUT.
 # Without the budget, the same run sleeps in full: about 15 requests of SLEEP, 30 s. With a
 # budget under the cell timeout, every request is cut by the budget, never by its timeout.
 SLEEP, CELL_TIMEOUT, BUDGET = 2, 8, 6
 
 
-def slow_in_the_worker(seconds):
+def slow_in_the_runner(seconds):
     """The reference perceptron whose perceptron_predict and perceptron_train sleep
     ``seconds`` before they answer, far under the cell timeout (step stays quick)."""
     return reference_source("perceptron") + f'''
@@ -1092,11 +1092,11 @@ perceptron_predict, perceptron_train = map(_slowly, (perceptron_predict, percept
 
 @pytest.fixture()
 def starts(monkeypatch):
-    """How many worker processes the test starts."""
+    """How many runner processes the test starts."""
     started = []
-    start = trusted.Worker.start
-    monkeypatch.setattr(trusted.Worker, "start",
-                        lambda worker: (started.append(1), start(worker))[1])
+    start = trusted.Runner.start
+    monkeypatch.setattr(trusted.Runner, "start",
+                        lambda runner: (started.append(1), start(runner))[1])
     return started
 
 
@@ -1124,10 +1124,10 @@ def assert_timed_out(verdict):
 
 def test_a_notebook_past_its_budget_keeps_what_it_earned_and_times_out_the_rest(
         course, tmp_path, starts):
-    """With a library right but slow in the worker, do the cells before the budget ran out
+    """With a library right but slow in the runner, do the cells before the budget ran out
     pass, does every later one fail with TIME_LIMIT and timed_out set, does the run end
-    within its bound, and is no new worker started for the cells the budget left?"""
-    staged = staged_copy(course, slow_in_the_worker(SLEEP), tmp_path)
+    within its bound, and is no new runner started for the cells the budget left?"""
+    staged = staged_copy(course, slow_in_the_runner(SLEEP), tmp_path)
     verdicts, seconds = budgeted_verdicts(course, staged, tmp_path)
     timed_out = [v.timed_out for v in verdicts.values()]  # in the notebook's order
     assert True in timed_out and timed_out == sorted(timed_out), verdicts
@@ -1141,8 +1141,8 @@ def test_a_notebook_past_its_budget_keeps_what_it_earned_and_times_out_the_rest(
 
 
 def test_the_answer_cells_count_against_the_budget(course, tmp_path, starts):
-    """When a student's answer cell sleeps past the notebook's budget (in the worker only),
-    is it cut at the budget, does every test cell time out, and is no worker started again?"""
+    """When a student's answer cell sleeps past the notebook's budget (in the runner only),
+    is it cut at the budget, does every test cell time out, and is no runner started again?"""
     staged = staged_copy(course, reference_source("perceptron"), tmp_path)
     path = staged / "01_perceptron.ipynb"
     notebook = nbformat.read(path, 4)
@@ -1157,19 +1157,19 @@ def test_the_answer_cells_count_against_the_budget(course, tmp_path, starts):
     assert len(starts) == 1
 
 
-def test_a_spent_budget_starts_no_worker_and_cannot_be_caught(tmp_path):
+def test_a_spent_budget_starts_no_runner_and_cannot_be_caught(tmp_path):
     """Does a request after the budget is spent fail at once, without starting a process,
     with an error no test cell's `except Exception` can catch; and does a notebook without a
     budget run as before?"""
-    worker, started = worker_for(tmp_path, "", timeout=20)
+    runner, started = runner_for(tmp_path, "", timeout=20)
     try:
-        worker.limit_time(0)
+        runner.limit_time(0)
         with pytest.raises(trusted.OutOfTime, match=TIME_LIMIT):
-            worker.request({"op": "values", "names": ["x"]})
+            runner.request({"op": "values", "names": ["x"]})
         assert not started and not issubclass(trusted.OutOfTime, Exception)
-        worker.limit_time(None)
-        assert worker.request({"op": "values", "names": ["x"]})["ok"]
+        runner.limit_time(None)
+        assert runner.request({"op": "values", "names": ["x"]})["ok"]
         assert len(started) == 1
     finally:
-        worker.stop()
-        shutil.rmtree(worker.workdir, ignore_errors=True)
+        runner.stop()
+        shutil.rmtree(runner.workdir, ignore_errors=True)

@@ -1,7 +1,7 @@
-"""The sandboxed worker: runs a student's functions and notebook cells on request.
+"""The sandboxed runner: runs a student's functions and notebook cells on request.
 
 It runs inside the sandbox (``python -c`` with the audit hook first, see
-``trusted.Worker``) with the student's ``nnlib`` in its working folder. It reads
+``trusted.Runner``) with the student's ``nnlib`` in its working folder. It reads
 one JSON request per line on stdin and writes one JSON reply per line; everything
 it sends is in the format of ``wire``. What student code prints goes to stderr,
 never into the replies. Requests:
@@ -15,12 +15,12 @@ never into the replies. Requests:
 ``{"op": "values", "names": [...]}``
     The notebook variables of these names.
 ``{"op": "load"}``
-    Import every module of the student's nnlib (the first request of every worker): a
+    Import every module of the student's nnlib (the first request of every runner): a
     library that hangs on import shows here, before any test waits on it. An import that
     raises is left for the call that needs the module, which raises it again.
 
 A request whose code raises, anything at all (``SystemExit`` and ``KeyboardInterrupt``
-too), is answered with the error as text (``wire.error_of``) and the worker goes on.
+too), is answered with the error as text (``wire.error_of``) and the runner goes on.
 
 This module imports nothing but numpy, the standard library and ``wire``.
 """
@@ -39,7 +39,7 @@ from autograder.inert import shown
 
 
 class Session:
-    """The worker's state: the notebook namespace and the student's nnlib."""
+    """The runner's state: the notebook namespace and the student's nnlib."""
 
     def __init__(self):
         self.namespace = {"__name__": "__main__"}
