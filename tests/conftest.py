@@ -29,30 +29,61 @@ HEAVY_COMMANDS = ("ipykernel", "bwrap", "autograder.runner", "distributed",
                   "dask", "jupyter", "chromium", "postgres", "nbgrader")
 
 
-@pytest.fixture(autouse=True)
-def _quick_tests_start_nothing_heavy(request, monkeypatch):
-    """Fail a test not marked slow that starts a kernel, a sandbox, a cluster or a server, or
-    a process of multiprocessing: mark it slow, so that the quick run stays quick."""
-    if request.node.get_closest_marker("slow"):
-        return
+def _watch_heavy(started):
+    """Record in ``started`` each kernel, sandbox, cluster or server started (by
+    ``subprocess.Popen``) and each process of multiprocessing, until the returned function
+    undoes the watch. What was started still runs: failing inside a library's thread could
+    leave the test waiting."""
     import multiprocessing.process
     import subprocess
 
-    real = subprocess.Popen.__init__
+    real_popen, real_start = subprocess.Popen.__init__, multiprocessing.process.BaseProcess.start
 
     def popen(self, args, *rest, **options):
         words = [str(word) for word in (args if isinstance(args, (list, tuple)) else [args])]
         heavy = [name for name in HEAVY_COMMANDS if any(name in word for word in words)]
         if heavy:
-            pytest.fail(f"a quick test started {heavy[0]} ({' '.join(words)[:200]}); "
-                        "mark it @pytest.mark.slow")
-        real(self, args, *rest, **options)
+            started.append(f"{heavy[0]} ({' '.join(words)[:200]})")
+        real_popen(self, args, *rest, **options)
 
     def start(self):
-        pytest.fail(f"a quick test started a process ({self.name}); mark it @pytest.mark.slow")
+        started.append(f"a process of multiprocessing ({self.name})")
+        real_start(self)
 
-    monkeypatch.setattr(subprocess.Popen, "__init__", popen)
-    monkeypatch.setattr(multiprocessing.process.BaseProcess, "start", start)
+    subprocess.Popen.__init__, multiprocessing.process.BaseProcess.start = popen, start
+
+    def undo():
+        subprocess.Popen.__init__, multiprocessing.process.BaseProcess.start = (real_popen,
+                                                                                 real_start)
+    return undo
+
+
+def _quick_phase(item):
+    """Watch one phase (set-up, call, tear-down) of a test not marked slow: fail it if it
+    started anything heavy, its fixtures' set-up included (mark the test slow)."""
+    if item.get_closest_marker("slow"):
+        yield
+        return
+    started = []
+    undo = _watch_heavy(started)
+    try:
+        outcome = yield
+    finally:
+        undo()
+    if started and outcome.excinfo is None:
+        outcome.force_exception(pytest.fail.Exception(
+            f"a quick test started {started[0]}; mark it @pytest.mark.slow", pytrace=False))
+
+
+pytest_runtest_setup = pytest.hookimpl(hookwrapper=True)(_quick_phase)
+pytest_runtest_call = pytest.hookimpl(hookwrapper=True)(_quick_phase)
+
+
+def _teardown_phase(item, nextitem):
+    yield from _quick_phase(item)
+
+
+pytest_runtest_teardown = pytest.hookimpl(hookwrapper=True)(_teardown_phase)
 
 
 @pytest.fixture(autouse=True)

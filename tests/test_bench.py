@@ -10,8 +10,12 @@ import pytest
 
 from bench import report, run
 
+# Benchmarks whose tiny run still starts kernels and JupyterLab (the rest are quick).
+STARTS_KERNELS = {"course"}
 
-@pytest.mark.parametrize("name", run.MODULES)
+
+@pytest.mark.parametrize("name", [pytest.param(name, marks=pytest.mark.slow)
+                                  if name in STARTS_KERNELS else name for name in run.MODULES])
 def test_each_benchmark_runs_on_tiny_sizes(name):
     """Does the benchmark run on tiny sizes and give rows with a measured figure each?"""
     rows = importlib.import_module(f"bench.{name}").results(tiny=True)

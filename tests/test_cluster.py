@@ -13,6 +13,8 @@ from autograder.__main__ import main
 
 distributed = pytest.importorskip("distributed")
 
+pytestmark = pytest.mark.slow  # every test here starts a Dask cluster of worker processes
+
 from test_grading import (  # noqa: E402
     ASSIGNMENT,
     CLASS,

@@ -14,6 +14,8 @@ from test_sandbox import run
 from autograder import enclosure, sandbox
 from autograder.settings import Settings
 
+pytestmark = pytest.mark.slow  # every test here starts sandboxed processes in cgroups
+
 SMALL = Settings(submission_memory_mb=200, submission_disk_mb=32)
 BOUNDED = sandbox.detect() == "bubblewrap" and not enclosure.unbounded(SMALL)
 needs_bounds = pytest.mark.skipif(

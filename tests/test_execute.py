@@ -4,9 +4,12 @@ hangs, and when the notebook's set-up does."""
 import tempfile
 
 import nbformat
+import pytest
 from nbformat.v4 import new_code_cell, new_notebook
 
 from autograder.preprocessors import CELL_TIMEOUT, KERNEL_STUCK, SETUP_HUNG, ResilientExecute
+
+pytestmark = pytest.mark.slow  # every test here starts kernels
 
 HANGS = ("import signal\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\n"
          "while True:\n    pass\n")

@@ -8,6 +8,8 @@ import pytest
 from autograder import sandbox
 from autograder.settings import Settings
 
+pytestmark = pytest.mark.slow  # every test here starts sandboxed processes
+
 BUBBLEWRAP = sandbox.detect() == "bubblewrap"
 needs_bubblewrap = pytest.mark.skipif(not BUBBLEWRAP, reason="needs bubblewrap, as root")
 

@@ -134,6 +134,7 @@ def test_student_functions_are_proxies_and_provided_ones_are_not(demo):
     assert demo.scale_in_place.__doc__ == demo.scale_in_place.__wrapped__.__doc__
 
 
+@pytest.mark.slow  # starts a trusted runner
 def test_changed_arguments_are_copied_back_and_returned_ones_are_the_same_object(demo):
     """Does an in-place change reach the caller's array, and is a returned argument that very
     array, as in a kernel?"""
@@ -146,6 +147,7 @@ def test_changed_arguments_are_copied_back_and_returned_ones_are_the_same_object
     assert items == [1, 5]
 
 
+@pytest.mark.slow  # starts a trusted runner
 def test_named_tuples_are_rebuilt_from_the_reference_types(demo):
     """Does a named tuple come back as the reference's class, with tuples and lists kept?"""
     got = demo.pair(np.float64(1.5), 2)
@@ -153,6 +155,7 @@ def test_named_tuples_are_rebuilt_from_the_reference_types(demo):
     assert got.second == (2, [2]) and isinstance(got.first, np.float64)
 
 
+@pytest.mark.slow  # starts a trusted runner
 def test_exceptions_are_raised_again_by_type(demo):
     """Is a ValueError a ValueError here, and are other types and SystemExit plain errors?"""
     with pytest.raises(ValueError, match="a bad value"):
@@ -193,6 +196,7 @@ def looked_for(names, modules=CLAIMED_MODULES):
     return sorted(wanted & set(names))
 
 
+@pytest.mark.slow  # starts a trusted runner
 @pytest.mark.parametrize("module", CLAIMED_MODULES)
 def test_the_module_an_error_claims_is_never_imported(demo, imports, module):
     """Is an error whose class claims to live in a numpy module a StudentException here,
@@ -204,6 +208,7 @@ def test_the_module_an_error_claims_is_never_imported(demo, imports, module):
     assert not {m for m in set(sys.modules) - loaded if m.startswith("numpy")}
 
 
+@pytest.mark.slow  # starts a trusted runner
 @pytest.mark.parametrize("kind, name", [("exit", "SystemExit"), ("interrupt", "KeyboardInterrupt"),
                                         ("generator-exit", "GeneratorExit")])
 def test_base_exceptions_are_ordinary_failures(demo, kind, name):
@@ -216,12 +221,14 @@ def test_base_exceptions_are_ordinary_failures(demo, kind, name):
         demo.fail("value")
 
 
+@pytest.mark.slow  # starts a trusted runner
 def test_a_subclass_of_a_known_error_is_caught_as_its_base(demo):
     """Is a student's subclass of ValueError caught by `except ValueError`, as in a kernel?"""
     with pytest.raises(ValueError, match="mine, but a ValueError"):
         demo.fail("value-subclass")
 
 
+@pytest.mark.slow  # starts a trusted runner
 def test_a_huge_message_full_of_control_characters_arrives_short_and_printable(demo):
     """Does a megabyte of message with terminal escapes, a bidi override and a lone surrogate
     arrive cut short, escaped, and writable as UTF-8?"""
@@ -319,6 +326,7 @@ def test_an_errors_name_and_message_arrive_short_and_printable():
     assert len(trusted.describe(error)) <= wire.MAX_MESSAGE
 
 
+@pytest.mark.slow  # starts a trusted runner
 def test_numpy_error_state_travels_with_the_call(demo):
     """Does np.errstate(divide='raise') around a call make the student's log(0) raise?"""
     with warnings.catch_warnings():
@@ -329,6 +337,7 @@ def test_numpy_error_state_travels_with_the_call(demo):
         demo.fail("log")
 
 
+@pytest.mark.slow  # starts a trusted runner
 def test_callbacks_are_replayed_in_order(demo):
     """Are the calls the student's code made to a callback made here, in order, with numbers
     of the same types?"""
@@ -338,6 +347,7 @@ def test_callbacks_are_replayed_in_order(demo):
     assert all(isinstance(half, np.float64) for _, half in seen)
 
 
+@pytest.mark.slow  # starts a trusted runner
 def test_array_subclasses_are_suspicious_and_cannot_be_caught(demo):
     """Is an np.matrix return refused as suspicious, past any `except Exception`?"""
     with pytest.raises(trusted.Suspicious, match="not plain data"):
@@ -347,6 +357,7 @@ def test_array_subclasses_are_suspicious_and_cannot_be_caught(demo):
             pytest.fail("a Suspicious reply must not be catchable as an Exception")
 
 
+@pytest.mark.slow  # starts a trusted runner
 def test_provided_code_calls_the_student_function(demo):
     """Does provided code of the student's module, run here, reach the student's function?"""
     np.testing.assert_array_equal(demo.provided([1.0]), [2.0])
@@ -454,6 +465,7 @@ ASSIGNMENTS = [name for name, _, _ in assignments()]
 WITH_MODULE = [name for name, _, module in assignments() if module]  # all but the capstone
 
 
+@pytest.mark.slow  # starts a trusted runner
 def test_every_graded_cell_has_a_trusted_verdict(course, tmp_path):
     """Does the trusted run give a verdict for every graded cell the course lists?"""
     for assignment in course.assignments:
@@ -960,6 +972,7 @@ def runner_for(tmp_path, source, timeout):
     return runner, starts
 
 
+@pytest.mark.slow  # starts a trusted runner
 def test_a_library_that_hangs_on_import_is_given_up_after_two_new_processes(tmp_path):
     """Does every request after two failed loads fail at once, without a third process and
     its timeout?"""
@@ -978,6 +991,7 @@ def test_a_library_that_hangs_on_import_is_given_up_after_two_new_processes(tmp_
         shutil.rmtree(runner.workdir, ignore_errors=True)
 
 
+@pytest.mark.slow  # starts a trusted runner
 def test_a_library_that_raises_on_import_is_not_given_up(tmp_path):
     """Is an import that raises left to the calls that need it (each gets its error), with
     the process kept?"""
@@ -1027,6 +1041,7 @@ def perceptron_train(X, y, learning_rate=1.0, epochs=100):
 '''
 
 
+@pytest.mark.slow  # starts a trusted runner
 def test_errors_that_claim_modules_or_end_processes_fail_only_their_cells(course, tmp_path,
                                                                          imports):
     """Graded through the real runner, does each cell whose student function raises an error
@@ -1050,6 +1065,7 @@ def test_errors_that_claim_modules_or_end_processes_fail_only_their_cells(course
     assert not {m for m in set(sys.modules) - loaded if m.startswith("numpy")}
 
 
+@pytest.mark.slow  # starts a trusted runner
 def test_a_stub_fails_with_its_own_error_not_a_student_exception(course, tmp_path):
     """Does a stub's ExerciseNotDone, raised in the runner, fail its cell as nnlib's own
     ExerciseNotDone (a NotImplementedError), naming its exercise?"""
@@ -1122,6 +1138,7 @@ def assert_timed_out(verdict):
     assert verdict.notebook == "01_perceptron" and not verdict.suspicious
 
 
+@pytest.mark.slow  # starts a trusted runner
 def test_a_notebook_past_its_budget_keeps_what_it_earned_and_times_out_the_rest(
         course, tmp_path, starts):
     """With a library right but slow in the runner, do the cells before the budget ran out
@@ -1140,6 +1157,7 @@ def test_a_notebook_past_its_budget_keeps_what_it_earned_and_times_out_the_rest(
     assert len(starts) == 1
 
 
+@pytest.mark.slow  # starts a trusted runner
 def test_the_answer_cells_count_against_the_budget(course, tmp_path, starts):
     """When a student's answer cell sleeps past the notebook's budget (in the runner only),
     is it cut at the budget, does every test cell time out, and is no runner started again?"""
@@ -1157,6 +1175,7 @@ def test_the_answer_cells_count_against_the_budget(course, tmp_path, starts):
     assert len(starts) == 1
 
 
+@pytest.mark.slow  # starts a trusted runner
 def test_a_spent_budget_starts_no_runner_and_cannot_be_caught(tmp_path):
     """Does a request after the budget is spent fail at once, without starting a process,
     with an error no test cell's `except Exception` can catch; and does a notebook without a
