@@ -20,6 +20,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from unittest import mock
 
 import nbformat
 from nbgrader.api import Gradebook
@@ -57,6 +58,60 @@ def make_class(course_dir, students):
                 text = release.drop_markers((release.REFERENCE_LIBRARY / f"{module}.py")
                                             .read_text())
                 (folder / "nnlib" / f"{module}.py").write_text(text)
+
+
+def phase_seconds(course_dir, student):
+    """Grade each of ``student``'s submissions once more, serially in this process, through
+    the one task and the one record path, timing each phase: ``({phase: seconds in all},
+    submissions)``. Phases: the scratch copy, intake, the kernel's start, the rest of
+    nbgrader's autograde (cells and nbgrader's own work), the trusted run, combining and
+    flagging, reading the scratch gradebook, and recording into the course."""
+    import contextlib
+
+    from autograder import grade, record, task
+    from autograder.intake import read_submission
+    from autograder.preprocessors import ResilientExecute
+    from autograder.settings import Settings
+
+    spent = {}
+
+    def timed(name, function):
+        def wrapper(*args, **kwargs):
+            start = time.perf_counter()
+            try:
+                return function(*args, **kwargs)
+            finally:
+                spent[name] = spent.get(name, 0.0) + time.perf_counter() - start
+        return wrapper
+
+    setup_kernel = ResilientExecute.setup_kernel
+
+    @contextlib.contextmanager
+    def kernel_started(self, **kwargs):
+        start = time.perf_counter()
+        with setup_kernel(self, **kwargs):
+            spent["kernel start"] = spent.get("kernel start", 0.0) + time.perf_counter() - start
+            yield
+
+    names = {"stage": "intake", "autograde": "autograde", "verify": "trusted run",
+             "combine": "combine and flag", "flag": "combine and flag"}
+    grade.quiet_gradebook()
+    settings, submitted = Settings(), Path(course_dir) / "submitted"
+    assignments = sorted(p.name for p in (submitted / student).iterdir())
+    bundle = task.prepare(course_dir, assignments)
+    with mock.patch.object(grade, "STEPS", tuple(timed(names[s.__name__], s)
+                                                 for s in grade.STEPS)), \
+            mock.patch.object(task, "scratch_course", timed("scratch copy", task.scratch_course)), \
+            mock.patch.object(task, "gradebook_entry",
+                              timed("scratch gradebook read", task.gradebook_entry)), \
+            mock.patch.object(ResilientExecute, "setup_kernel", kernel_started):
+        for name in assignments:
+            submission = read_submission(submitted / student / name, root=submitted)
+            result = task.grade_task(bundle, name, student, submission, "bench", settings)
+            timed("recording", record.record)(course_dir, result)
+    spent["autograde"] -= spent.get("kernel start", 0.0)
+    spent["nbgrader's autograde, kernel start aside"] = spent.pop("autograde")
+    return spent, len(assignments)
 
 
 def scores(course_dir):

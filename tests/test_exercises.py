@@ -5,6 +5,7 @@ module, then ``python -m autograder renumber``: every later number moves up by o
 notebooks, the library, the tests and the README, and the release is made from that.
 """
 
+import re
 import shutil
 
 import nbformat
@@ -93,3 +94,39 @@ def test_an_exercise_inserted_in_the_module_and_the_notebook_is_renumbered_and_r
     assert 'ExerciseNotDone("Exercise 1.3: implement perceptron_predict")' in stub
     written = release.release_notebooks(solutions, tmp_path / "notebooks")
     assert [p.name for p in written] == [p.name for p in release.notebooks_in(solutions)]
+
+
+def readme_modules():
+    """``{module: (notebook, what the row says)}`` of the README's "nnlib at a glance"."""
+    text = (release.ROOT / "README.md").read_text().split("## nnlib at a glance", 1)[1]
+    rows = re.findall(r"^\| `(\w+)` \| (\d+|\(provided\)) \| (.*) \|$", text, re.MULTILINE)
+    return {module: (notebook, said) for module, notebook, said in rows}
+
+
+def numbers_said(text, notebook):
+    """The exercise numbers a row names: ``1.1, 1.2``, ranges ``2.1-2.9``, in its last
+    parentheses."""
+    found = set()
+    for first, last in re.findall(r"(\d+\.\d+)(?:-(\d+\.\d+))?", text.rsplit("(", 1)[1]):
+        start = int(first.split(".")[1])
+        end = int(last.split(".")[1]) if last else start
+        found |= {(notebook, k) for k in range(start, end + 1)}
+    return found
+
+
+def test_the_readme_lists_every_module_with_its_exercises():
+    """Does the README's table of nnlib list, for each notebook's module, its notebook, every
+    function the student implements and exactly the exercises that implement them?"""
+    rows, labels = readme_modules(), exercises.module_labels()
+    for notebook, module in release.NOTEBOOK_MODULES.items():
+        assert module in rows, f"README's nnlib table has no row for {module}"
+        said_notebook, said = rows[module]
+        assert said_notebook == f"{notebook:02d}", (module, said_notebook)
+        mine = {number: function for number, (owner, function) in labels.items()
+                if owner == module}
+        assert numbers_said(said, notebook) == set(mine), (
+            f"{module}: the README names exercises {sorted(numbers_said(said, notebook))}, "
+            f"the module {sorted(mine)}")
+        for function in mine.values():
+            assert f"`{function}`" in said or ("derivative" in function and "derivative" in said), (
+                f"{module}: the README's row does not name {function}")
