@@ -85,12 +85,12 @@ def assignments(source_dir=release.SOURCE_NOTEBOOKS):
         Assignment name (``"02-activations"``), its master notebook, and the
         nnlib module the student writes in it (None for the capstone).
     """
-    found = []
+    found, modules = [], release.notebook_modules(Path(source_dir) / "nnlib")
     for notebook in release.notebooks_in(source_dir):
         number = int(notebook.name[:2])
         if number == 0:  # the introduction and glossary: nothing to hand in
             continue
-        module = release.NOTEBOOK_MODULES.get(number)
+        module = modules.get(number)
         found.append((notebook.stem.replace("_", "-"), notebook, module))
     return found
 

@@ -15,8 +15,6 @@ module, then renumbering. ``problems`` lists what disagrees (``release --check``
 import re
 from pathlib import Path
 
-from nnlib._exercises import LABEL
-
 from . import release
 
 # A reference to exercises or questions: the word, then one number or a list of them, joined
@@ -26,9 +24,8 @@ _LIST = rf"(?:\s*,\s*|{_SEP}and{_SEP}|{_SEP}to{_SEP}|[\s-]*–[\s-]*)"
 REFERENCE = re.compile(rf"\b(?:[Ee]xercise|[Qq]uestion)s?{_SEP}\d+\.\d+(?:{_LIST}\d+\.\d+)*")
 NUMBER = re.compile(r"(\d+)\.(\d+)")
 HEADING = re.compile(r"^#{1,6} .*$", re.MULTILINE)
-# A solution region's label in a module: the exercise and the function it implements, as
-# the library's stubs name it (nnlib._exercises.LABEL: provided code, the same in every copy).
-MODULE_LABEL = re.compile(f"{release.BEGIN} {LABEL.pattern}")
+# A solution region's label in a module: the exercise and the function it implements.
+MODULE_LABEL = release.REGION_LABEL
 # Where references to exercises may be, beside the master notebooks and the reference library
 # (the student copies are made from those by ``release``).
 REFERRING = ("tests", "autograder", "bench", "README.md")

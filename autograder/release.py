@@ -12,6 +12,7 @@ one short line; a module with stubs gets the import of it.
 import ast
 import importlib.util
 import os
+import re
 import shutil
 import sys
 import tempfile
@@ -138,12 +139,49 @@ def drop_markers(source):
                    if BEGIN not in line and END not in line)
 
 
-# The module that holds each notebook's exercises, by the notebook's number. The capstone
-# (07) has none of its own: it uses the modules of every notebook before it.
-NOTEBOOK_MODULES = {1: "perceptron", 2: "activations", 3: "network", 4: "losses",
-                    5: "backprop", 6: "training", 8: "optimization", 9: "autograd"}
+
+def _stub_label(library=REFERENCE_LIBRARY):
+    """The pattern of a stub's label, as the library defines it (``nnlib._exercises.LABEL``:
+    ``Exercise 2.1: implement sigmoid``), read from its file alone."""
+    spec = importlib.util.spec_from_file_location("_nnlib_exercises_label",
+                                                  Path(library) / "_exercises.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.LABEL
+
+
+# A solution region's label in a module: ``### BEGIN SOLUTION Exercise 2.1: implement sigmoid``
+# (the notebook, the exercise, the function).
+REGION_LABEL = re.compile(f"{BEGIN} {_stub_label().pattern}")
+
+
+def notebook_modules(library=REFERENCE_LIBRARY):
+    """``{notebook number: module}``: the module that holds each notebook's exercises, read
+    from the labels of the library's solution regions (a module holds one notebook's). The
+    capstone (07) has none of its own: it uses the modules of every notebook before it.
+
+    Raises
+    ------
+    ReleaseError
+        When a module holds exercises of two notebooks, or two modules those of one.
+    """
+    found = {}
+    for path in sorted(Path(library).glob("*.py")):
+        numbers = sorted({int(n) for n, _, _ in REGION_LABEL.findall(path.read_text())})
+        if len(numbers) > 1:
+            raise ReleaseError(f"{path.name} holds exercises of notebooks {numbers}; a module "
+                               "holds the exercises of one notebook")
+        for number in numbers:
+            if number in found:
+                raise ReleaseError(f"the exercises of notebook {number} are in both "
+                                   f"{found[number]}.py and {path.name}")
+            found[number] = path.stem
+    return dict(sorted(found.items()))
+
+
+NOTEBOOK_MODULES = notebook_modules()
 # The modules with exercises, in the order the notebooks teach them.
-MODULE_ORDER = tuple(NOTEBOOK_MODULES[number] for number in sorted(NOTEBOOK_MODULES))
+MODULE_ORDER = tuple(NOTEBOOK_MODULES.values())
 
 
 def modules_before(number):

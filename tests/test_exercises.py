@@ -130,3 +130,21 @@ def test_the_readme_lists_every_module_with_its_exercises():
         for function in mine.values():
             assert f"`{function}`" in said or ("derivative" in function and "derivative" in said), (
                 f"{module}: the README's row does not name {function}")
+
+
+def test_each_notebooks_module_is_read_from_the_labels(tmp_path):
+    """Is the module of each notebook the one whose solution regions name its exercises, and
+    is a module holding two notebooks' exercises (or a notebook's in two modules) refused?"""
+    assert release.NOTEBOOK_MODULES == {
+        number: module for (number, _), (module, _) in sorted(exercises.module_labels().items())}
+    assert 7 not in release.NOTEBOOK_MODULES  # the capstone's exercises use earlier modules
+    library = tmp_path / "nnlib"
+    shutil.copytree(release.REFERENCE_LIBRARY, library,
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    moved = library / "autograd.py"
+    moved.write_text(moved.read_text().replace("Exercise 9.1:", "Exercise 8.99:"))
+    with pytest.raises(release.ReleaseError, match="autograd.py holds exercises of notebooks"):
+        release.notebook_modules(library)
+    moved.write_text(moved.read_text().replace("Exercise 9.", "Exercise 8."))
+    with pytest.raises(release.ReleaseError, match="notebook 8 are in both"):
+        release.notebook_modules(library)
