@@ -142,9 +142,14 @@ def drop_markers(source):
 
 def _stub_label(library=REFERENCE_LIBRARY):
     """The pattern of a stub's label, as the library defines it (``nnlib._exercises.LABEL``:
-    ``Exercise 2.1: implement sigmoid``), read from its file alone."""
-    spec = importlib.util.spec_from_file_location("_nnlib_exercises_label",
-                                                  Path(library) / "_exercises.py")
+    ``Exercise 2.1: implement sigmoid``), read from its file alone; from the installed nnlib
+    where there is no ``solutions/`` (a grader installed by pip: provided code, the same)."""
+    path = Path(library) / "_exercises.py"
+    if not path.is_file():
+        from nnlib._exercises import LABEL
+
+        return LABEL
+    spec = importlib.util.spec_from_file_location("_nnlib_exercises_label", path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module.LABEL
@@ -179,7 +184,9 @@ def notebook_modules(library=REFERENCE_LIBRARY):
     return dict(sorted(found.items()))
 
 
-NOTEBOOK_MODULES = notebook_modules()
+# Without solutions/ (a grader installed by pip) there is nothing to release: a built course
+# says which module each assignment grades (course.json).
+NOTEBOOK_MODULES = notebook_modules() if REFERENCE_LIBRARY.is_dir() else {}
 # The modules with exercises, in the order the notebooks teach them.
 MODULE_ORDER = tuple(NOTEBOOK_MODULES.values())
 

@@ -59,8 +59,8 @@ def _watch_heavy(started):
 
 
 def _quick_phase(item):
-    """Watch one phase (set-up, call, tear-down) of a test not marked slow: fail it if it
-    started anything heavy, its fixtures' set-up included (mark the test slow)."""
+    """Watch one phase (set-up or call) of a test not marked slow: fail it if it started
+    anything heavy, its fixtures' set-up included (mark the test slow)."""
     if item.get_closest_marker("slow"):
         yield
         return
@@ -75,15 +75,9 @@ def _quick_phase(item):
             f"a quick test started {started[0]}; mark it @pytest.mark.slow", pytrace=False))
 
 
+# Set-up and call only: a tear-down may stop what a session's fixture started (a server).
 pytest_runtest_setup = pytest.hookimpl(hookwrapper=True)(_quick_phase)
 pytest_runtest_call = pytest.hookimpl(hookwrapper=True)(_quick_phase)
-
-
-def _teardown_phase(item, nextitem):
-    yield from _quick_phase(item)
-
-
-pytest_runtest_teardown = pytest.hookimpl(hookwrapper=True)(_teardown_phase)
 
 
 @pytest.fixture(autouse=True)
