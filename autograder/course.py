@@ -324,4 +324,7 @@ def build_course(course_dir, solutions=release.SOURCE_NOTEBOOKS, progress=None, 
         if progress:
             progress(len(names), len(todo), name)
     write_grading(course_dir, solutions)
+    from . import task  # grading imports this module
+
+    task.prepare(course_dir, names)  # the grading bundle, made once here rather than by grade
     return names

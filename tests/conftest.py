@@ -107,17 +107,16 @@ def postgres_server():
 def course_copy(tmp_path_factory):
     """``course_copy(folder)`` puts into ``folder`` (new or empty) a copy of a course built
     once per run from the repository's ``solutions/``, and returns it: a built course is
-    self-contained, so each test module grades its own copy instead of building one (and
-    making its grading bundle)."""
+    self-contained (its grading bundle too), so each test module grades its own copy instead of
+    building one."""
     import shutil
     from pathlib import Path
 
-    from autograder import course, task
+    from autograder import course
 
     built = tmp_path_factory.mktemp("built") / "course"
-    course.build_course(built)
-    # its grading bundle too, made once: a copy's files are the same, so the copy reuses it
-    task.prepare(built, course.Course(built).assignments)
+    course.build_course(built)  # with its grading bundle: a copy's files are the same, so a
+    # copy reuses it
 
     def copy(folder):
         shutil.copytree(built, folder, symlinks=True, dirs_exist_ok=True)
