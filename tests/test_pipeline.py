@@ -221,3 +221,25 @@ def test_every_setting_has_its_option():
     assert settings.from_options(args) == settings.Settings(cell_timeout=5, memory_mb=512)
     names = {f.name for f in dataclasses.fields(settings.Settings)}
     assert names == set(json.loads(json.dumps(settings.Settings().fingerprint())))
+
+
+def test_the_progress_bar_counts_only_what_it_grades():
+    """Do jobs found current (skipped) leave the total, and does the bar end its line once,
+    when the last graded one is done or when it is closed early?"""
+    import io
+
+    stream = io.StringIO()
+    bar = grade.Progress(4, stream)
+    bar.skip()
+    bar.update(grade.Outcome("a", "s1", "graded"))
+    bar.skip()
+    bar.update(grade.Outcome("a", "s2", "failed"))
+    assert stream.getvalue().endswith("2/2 graded, 1 failed, ~0 s left \n")
+    bar.close()
+    assert stream.getvalue().count("\n") == 1
+    early = io.StringIO()
+    bar = grade.Progress(3, early)
+    bar.update(grade.Outcome("a", "s1", "graded"))
+    bar.close()
+    assert "1/3 graded, 0 failed" in early.getvalue() and early.getvalue().endswith("\n")
+    assert early.getvalue().count("\n") == 1
