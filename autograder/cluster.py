@@ -154,7 +154,6 @@ def grade_on_cluster(course_dir, scheduler, assignment=None, student=None, setti
 
     course_dir = Path(course_dir).resolve()
     settings = settings or grade.Settings()
-    grade.quiet_gradebook()  # this side writes the gradebook
     Course(course_dir)  # a clear error now, rather than one per task
     jobs, refused = grade.discover(course_dir, assignment, student)
     outcomes, todo = {}, []

@@ -30,6 +30,7 @@ and a second run changes nothing (a failed job is tried again, until it has fail
 
 import faulthandler
 import hashlib
+import itertools
 import json
 import multiprocessing
 import os
@@ -46,7 +47,7 @@ from . import record, sandbox, task
 from .course import Course, load_api, load_config, open_gradebook
 from .enclosure import Enclosure, enclose, exhausted
 from .inert import check_name
-from .intake import read_submission, stage_submission
+from .intake import fingerprint_files, read_submission, stage_submission
 from .notebooks import single_threaded_blas
 from .preprocessors import (
     CELL_TIMEOUT,
@@ -155,8 +156,8 @@ def _refusal(assignment, student, reason):
 
 def fingerprint(folder, settings):
     """A hash of a submission (as intake reads it, links never followed) and the settings."""
-    return combined_fingerprint(read_submission(folder, root=Path(folder).parent.parent)
-                                .fingerprint(), settings)
+    return combined_fingerprint(fingerprint_files(folder, root=Path(folder).parent.parent),
+                                settings)
 
 
 def combined_fingerprint(files_digest, settings):
@@ -817,43 +818,35 @@ def grade_course(course_dir, parallel=None, assignment=None, student=None,
     Course(course_dir)  # a clear error now, rather than one per job
     jobs, refused = discover(course_dir, assignment, student)
     outcomes = {}
+    bar = Progress(len(jobs)) if progress else None
 
     def to_grade():
         """The jobs to grade, each read as it is handed to a grading process."""
         for job, found in examined(course_dir, jobs, settings, force):
-            if isinstance(found, Outcome):
-                outcomes[job] = found
-                skipped.append(job)
-            else:
+            if not isinstance(found, Outcome):
                 yield (*job, *found)
+                continue
+            outcomes[job] = found
+            if bar:
+                bar.skip()
 
-    skipped = []
+    def recorded(outcome):
+        outcomes[(outcome.assignment, outcome.student)] = outcome
+        if bar:
+            bar.update(outcome)
+
     todo = to_grade()
     first = next(todo, None)
     if first is not None:
         bundle = task.prepare(course_dir, sorted({name for name, _ in jobs}))
-        bar = Progress(len(jobs)) if progress else None
-
-        def recorded(outcome):
-            outcomes[(outcome.assignment, outcome.student)] = outcome
-            if bar:
-                for _ in skipped:
-                    bar.skip()
-                skipped.clear()
-                bar.update(outcome)
-
         size = min(parallel or os.cpu_count() or 1, len(jobs))
         with record.Recorders(course_dir) as recording:
             pool = Pool(bundle, course_dir, settings, size)
             try:
-                pool.run(_chain(first, todo), lambda result: recording.submit(result, recorded))
+                pool.run(itertools.chain([first], todo),
+                         lambda result: recording.submit(result, recorded))
             finally:
                 pool.close()
-        if bar:
-            bar.close()
+    if bar:
+        bar.close()
     return [outcomes[job] for job in jobs] + refused
-
-
-def _chain(first, rest):
-    yield first
-    yield from rest
